@@ -1,0 +1,29 @@
+"""Functional Keras models: the Transformer, and BERT with its task heads."""
+
+from tf_models.models.bert import (
+    BertBackbone,
+    BertClassifier,
+    BertPretrainer,
+    MaskedLMHead,
+    bert_initializer,
+)
+from tf_models.models.configs import (
+    BERT_PRESETS,
+    TRANSFORMER_PRESETS,
+    BertConfig,
+    TransformerConfig,
+)
+from tf_models.models.transformer import Transformer
+
+__all__ = [
+    "BERT_PRESETS",
+    "TRANSFORMER_PRESETS",
+    "BertBackbone",
+    "BertClassifier",
+    "BertConfig",
+    "BertPretrainer",
+    "MaskedLMHead",
+    "Transformer",
+    "TransformerConfig",
+    "bert_initializer",
+]

@@ -1,0 +1,214 @@
+"""The encoder-decoder Transformer of Vaswani et al. 2017."""
+
+import dataclasses
+
+import keras
+
+from tf_models.layers import (
+    TransformerDecoderLayer,
+    TransformerEmbedding,
+    TransformerEncoderLayer,
+    padding_mask_from_ids,
+)
+from tf_models.models.configs import TransformerConfig
+
+
+@keras.saving.register_keras_serializable(package="tf_models")
+class Transformer(keras.Model):
+    """Encoder-decoder Transformer returning next-token logits.
+
+    The encoder is a stack of `TransformerEncoderLayer`, the very class that
+    `BertBackbone` stacks; the decoder stacks `TransformerDecoderLayer`.
+    Padding masks are derived from the token ids (`padding_id`) and passed
+    explicitly to every layer.
+
+    Inputs (a dict):
+        encoder_token_ids: `(batch, source_length)` int32 source tokens.
+        decoder_token_ids: `(batch, target_length)` int32 target tokens,
+            shifted right (they start with the start token).
+
+    Outputs (a dict):
+        logits: `(batch, target_length, target_vocabulary_size)` float32,
+            the prediction of the next target token at every position.
+
+    Args:
+        vocabulary_size: source vocabulary size (the shared one when
+            `share_embeddings`).
+        num_layers: encoder layers, and as many decoder layers.
+        num_heads: attention heads per layer.
+        hidden_dim: model width (d_model).
+        intermediate_dim: feed-forward width (d_ff).
+        dropout: dropout rate (P_drop).
+        target_vocabulary_size: target vocabulary size; `None` means
+            `vocabulary_size`.
+        share_embeddings: one embedding table for source and target (the
+            paper, section 3.4); needs equal vocabulary sizes.
+        tie_output_embeddings: compute logits with the transposed target
+            embedding table instead of a separate dense layer.
+        normalize_first: pre-norm layers plus a final LayerNorm per stack.
+        activation: feed-forward activation.
+        layer_norm_epsilon: LayerNorm epsilon.
+        padding_id: the token id that marks padding.
+        **kwargs: `keras.Model` arguments such as `name`.
+
+    Example:
+    >>> model = Transformer.from_preset("test")
+    >>> ids = keras.ops.array([[5, 6, 7, 0]])
+    >>> model({"encoder_token_ids": ids, "decoder_token_ids": ids})["logits"].shape
+    TensorShape([1, 4, 50])
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers=6,
+        num_heads=8,
+        hidden_dim=512,
+        intermediate_dim=2048,
+        dropout=0.1,
+        target_vocabulary_size=None,
+        share_embeddings=True,
+        tie_output_embeddings=True,
+        normalize_first=False,
+        activation="relu",
+        layer_norm_epsilon=1e-6,
+        padding_id=0,
+        **kwargs,
+    ):
+        target_size = target_vocabulary_size or vocabulary_size
+        if share_embeddings and target_size != vocabulary_size:
+            raise ValueError(
+                "share_embeddings=True needs one vocabulary, but "
+                f"vocabulary_size={vocabulary_size} and "
+                f"target_vocabulary_size={target_vocabulary_size}."
+            )
+
+        # === Layers ===
+        def embedding(size, name):
+            return TransformerEmbedding(size, hidden_dim, dropout=dropout, name=name)
+
+        def stack(layer_class, name):
+            return [
+                layer_class(
+                    num_heads=num_heads,
+                    intermediate_dim=intermediate_dim,
+                    dropout=dropout,
+                    activation=activation,
+                    layer_norm_epsilon=layer_norm_epsilon,
+                    normalize_first=normalize_first,
+                    name=f"{name}_{i}",
+                )
+                for i in range(num_layers)
+            ]
+
+        def final_norm(name):
+            # Pre-norm leaves the residual stream unnormalised after the last layer.
+            if not normalize_first:
+                return None
+            return keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name=name)
+
+        if share_embeddings:
+            encoder_embedding = decoder_embedding = embedding(vocabulary_size, "embedding")
+        else:
+            encoder_embedding = embedding(vocabulary_size, "encoder_embedding")
+            decoder_embedding = embedding(target_size, "decoder_embedding")
+        encoder_layers = stack(TransformerEncoderLayer, "encoder_layer")
+        decoder_layers = stack(TransformerDecoderLayer, "decoder_layer")
+        encoder_norm = final_norm("encoder_final_norm")
+        decoder_norm = final_norm("decoder_final_norm")
+        if tie_output_embeddings:
+            output_projection = None
+        else:
+            # float32 whatever the policy: logits feed a softmax and a loss.
+            output_projection = keras.layers.Dense(
+                target_size, dtype="float32", name="output_projection"
+            )
+
+        # === Functional graph ===
+        encoder_token_ids = keras.Input((None,), dtype="int32", name="encoder_token_ids")
+        decoder_token_ids = keras.Input((None,), dtype="int32", name="decoder_token_ids")
+        encoder_mask = padding_mask_from_ids(encoder_token_ids, padding_id)  # (B, S)
+        decoder_mask = padding_mask_from_ids(decoder_token_ids, padding_id)  # (B, T)
+
+        x = encoder_embedding(encoder_token_ids)  # (B, S, D)
+        for layer in encoder_layers:
+            x = layer(x, padding_mask=encoder_mask)
+        encoder_output = encoder_norm(x) if encoder_norm else x
+
+        y = decoder_embedding(decoder_token_ids)  # (B, T, D)
+        for layer in decoder_layers:
+            y = layer(
+                y,
+                encoder_output,
+                decoder_padding_mask=decoder_mask,
+                encoder_padding_mask=encoder_mask,
+            )
+        y = decoder_norm(y) if decoder_norm else y
+        if output_projection is None:
+            logits = decoder_embedding.token_embedding(y, reverse=True)  # (B, T, V)
+        else:
+            logits = output_projection(y)  # (B, T, V)
+
+        super().__init__(
+            inputs={
+                "encoder_token_ids": encoder_token_ids,
+                "decoder_token_ids": decoder_token_ids,
+            },
+            outputs={"logits": logits},
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.target_vocabulary_size = target_vocabulary_size
+        self.share_embeddings = share_embeddings
+        self.tie_output_embeddings = tie_output_embeddings
+        self.normalize_first = normalize_first
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.padding_id = padding_id
+
+        # === Parts, for step-by-step decoding and inspection ===
+        self.encoder_embedding = encoder_embedding
+        self.decoder_embedding = decoder_embedding
+        self.encoder_layers = encoder_layers
+        self.decoder_layers = decoder_layers
+        self.encoder_final_norm = encoder_norm
+        self.decoder_final_norm = decoder_norm
+        self.output_projection = output_projection
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Builds a randomly initialised model from a named config preset.
+
+        Args:
+            name: a key of `tf_models.models.TRANSFORMER_PRESETS` (`"base"`,
+                `"big"`, `"small"`, `"test"`).
+            **overrides: config fields to change, e.g. `vocabulary_size`.
+        """
+        config = TransformerConfig.preset(name, **overrides)
+        return cls(**dataclasses.asdict(config))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "target_vocabulary_size": self.target_vocabulary_size,
+            "share_embeddings": self.share_embeddings,
+            "tie_output_embeddings": self.tie_output_embeddings,
+            "normalize_first": self.normalize_first,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "padding_id": self.padding_id,
+        }
