@@ -1,0 +1,72 @@
+import math
+
+import keras
+import numpy as np
+from helpers import random_ids
+
+from tf_models.layers import (
+    BertEmbedding,
+    TokenEmbedding,
+    TransformerEmbedding,
+    sinusoidal_position_encoding,
+)
+
+
+def test_token_embedding_forward_and_tied_reverse(policy):
+    layer = TokenEmbedding(vocabulary_size=20, hidden_dim=8)
+    ids = random_ids(2, 5, 20)
+    hidden = layer(ids)
+    assert hidden.dtype == policy.compute_dtype
+    logits = layer(hidden, reverse=True)
+    assert logits.dtype == "float32" and tuple(logits.shape) == (2, 5, 20)
+    table = np.asarray(layer.embeddings)
+    expected = np.asarray(hidden, "float32") @ table.T
+    np.testing.assert_allclose(np.asarray(logits), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_transformer_embedding_scales_tokens_and_adds_sinusoid():
+    layer = TransformerEmbedding(vocabulary_size=20, hidden_dim=8)
+    ids = random_ids(2, 5, 20)
+    out = np.asarray(layer(ids))
+    table = np.asarray(layer.token_embedding.embeddings)
+    expected = table[ids] * math.sqrt(8) + np.asarray(sinusoidal_position_encoding(5, 8))
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    # The paper's init keeps scaled token embeddings at unit scale.
+    assert abs(table.std() * math.sqrt(8) - 1.0) < 0.2
+
+
+def test_transformer_embedding_start_index_for_decoding():
+    layer = TransformerEmbedding(vocabulary_size=20, hidden_dim=8)
+    ids = random_ids(1, 6, 20)
+    np.testing.assert_allclose(layer(ids[:, 4:5], start_index=4), np.asarray(layer(ids))[:, 4:5], atol=1e-6)
+
+
+def test_bert_embedding_is_layer_norm_of_three_sums():
+    layer = BertEmbedding(vocabulary_size=20, hidden_dim=8, max_sequence_length=10)
+    ids = random_ids(2, 5, 20)
+    segments = np.array([[0, 0, 1, 1, 1]] * 2)
+    out = np.asarray(layer(ids, segments))
+    total = (
+        np.asarray(layer.token_embedding.embeddings)[ids]
+        + np.asarray(layer.segment_embedding.embeddings)[segments]
+        + np.asarray(layer.position_embedding.embeddings)[:5]
+    )
+    mean, var = total.mean(-1, keepdims=True), total.var(-1, keepdims=True)
+    np.testing.assert_allclose(out, (total - mean) / np.sqrt(var + 1e-12), atol=1e-4)
+
+
+def test_bert_embedding_dtype(policy):
+    layer = BertEmbedding(vocabulary_size=20, hidden_dim=8, max_sequence_length=10)
+    ids = random_ids(2, 5, 20)
+    assert layer(ids, ids * 0).dtype == policy.compute_dtype
+
+
+def test_config_round_trips():
+    for layer in (
+        TokenEmbedding(10, 4),
+        TransformerEmbedding(10, 4, dropout=0.2),
+        BertEmbedding(10, 4, max_sequence_length=16, num_segments=3, dropout=0.1),
+    ):
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.get_config() == layer.get_config()
+        assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
