@@ -191,7 +191,10 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = ops.cast(scores, "float32")
         if mask is not None:
             scores = ops.where(mask[:, None, :, :], scores, _MASKED_SCORE)
-        probabilities = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+        # softmax, written out; subtracting the row maximum keeps exp() in range.
+        scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+        probabilities = scores / ops.sum(scores, axis=-1, keepdims=True)
+        probabilities = ops.cast(probabilities, self.compute_dtype)
         dropped = self.attention_dropout(probabilities, training=training)
         context = ops.einsum("bhqk,bkhd->bqhd", dropped, v)  # (B, Tq, H, D)
         return context, probabilities

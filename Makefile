@@ -1,0 +1,37 @@
+# Two commands do everything on a fresh machine (Python 3.11 and make):
+#   make demo   create .venv, install, run the main job
+#   make test   create .venv, install with the test tools, run every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines).
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+
+.PHONY: demo test install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files make reinstalling happen only when the requirements change.
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/python -m tf_models demo
+
+test: install-dev
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		$(BIN)/python -m pytest --nbmake --nbmake-timeout=600 notebooks; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache
