@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/python -m tf_models demo
 
 test: install-dev
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		$(BIN)/python -m pytest --nbmake --nbmake-timeout=600 notebooks; fi
 

@@ -51,7 +51,7 @@ class TokenEmbedding(keras.layers.Layer):
     def call(self, inputs, reverse=False):
         if not reverse:
             # (B, T) int -> (B, T, D)
-            return ops.take(ops.cast(self.embeddings, self.compute_dtype), inputs, axis=0)
+            return ops.cast(ops.take(self.embeddings, inputs, axis=0), self.compute_dtype)
         # (B, T, D) -> (B, T, V) float32 logits
         table = ops.cast(self.embeddings, "float32")
         return ops.matmul(ops.cast(inputs, "float32"), ops.transpose(table))

@@ -3,9 +3,13 @@
 import keras
 
 from tf_models.layers.activations import serialize_initializer
-from tf_models.layers.attention import MultiHeadAttention
-from tf_models.layers.feed_forward import FeedForward
-from tf_models.layers.transformer_encoder import sublayer_input, sublayer_output
+from tf_models.layers.transformer_encoder import (
+    build_attention,
+    build_feed_forward,
+    build_layer_norm,
+    sublayer_input,
+    sublayer_output,
+)
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -64,42 +68,16 @@ class TransformerDecoderLayer(keras.layers.Layer):
         self.bias_initializer = serialize_initializer(bias_initializer)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
-        if encoder_sequence_shape is None:
-            encoder_sequence_shape = decoder_sequence_shape
-
-        def attention(name, value_shape):
-            layer = MultiHeadAttention(
-                self.num_heads,
-                dropout=self.dropout,
-                kernel_initializer=self.kernel_initializer,
-                bias_initializer=self.bias_initializer,
-                dtype=self.dtype_policy,
-                name=name,
-            )
-            layer.build(decoder_sequence_shape, value_shape)
-            return layer
-
-        def layer_norm(name):
-            layer = keras.layers.LayerNormalization(
-                epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
-            )
-            layer.build(decoder_sequence_shape)
-            return layer
-
-        self.self_attention = attention("self_attention", decoder_sequence_shape)
-        self.self_attention_norm = layer_norm("self_attention_norm")
-        self.cross_attention = attention("cross_attention", encoder_sequence_shape)
-        self.cross_attention_norm = layer_norm("cross_attention_norm")
-        self.feed_forward = FeedForward(
-            self.intermediate_dim,
-            activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-            name="feed_forward",
+        target_shape = decoder_sequence_shape
+        source_shape = encoder_sequence_shape or decoder_sequence_shape
+        self.self_attention = build_attention(self, "self_attention", target_shape)
+        self.self_attention_norm = build_layer_norm(self, "self_attention_norm", target_shape)
+        self.cross_attention = build_attention(
+            self, "cross_attention", target_shape, source_shape
         )
-        self.feed_forward.build(decoder_sequence_shape)
-        self.feed_forward_norm = layer_norm("feed_forward_norm")
+        self.cross_attention_norm = build_layer_norm(self, "cross_attention_norm", target_shape)
+        self.feed_forward = build_feed_forward(self, target_shape)
+        self.feed_forward_norm = build_layer_norm(self, "feed_forward_norm", target_shape)
         self.dropout_layer = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="dropout"
         )

@@ -27,6 +27,45 @@ def sublayer_output(residual, sublayer_out, norm, dropout, normalize_first, trai
     return x if normalize_first else norm(x)
 
 
+# Sublayer builders shared by the encoder and decoder layers: `owner` is the
+# layer being built, whose settings (heads, widths, initializers, epsilon,
+# dtype policy) the sublayer takes.
+
+
+def build_attention(owner, name, query_shape, value_shape=None):
+    layer = MultiHeadAttention(
+        owner.num_heads,
+        dropout=owner.dropout,
+        kernel_initializer=owner.kernel_initializer,
+        bias_initializer=owner.bias_initializer,
+        dtype=owner.dtype_policy,
+        name=name,
+    )
+    layer.build(query_shape, value_shape)
+    return layer
+
+
+def build_layer_norm(owner, name, shape):
+    layer = keras.layers.LayerNormalization(
+        epsilon=owner.layer_norm_epsilon, dtype=owner.dtype_policy, name=name
+    )
+    layer.build(shape)
+    return layer
+
+
+def build_feed_forward(owner, shape):
+    layer = FeedForward(
+        owner.intermediate_dim,
+        activation=owner.activation,
+        kernel_initializer=owner.kernel_initializer,
+        bias_initializer=owner.bias_initializer,
+        dtype=owner.dtype_policy,
+        name="feed_forward",
+    )
+    layer.build(shape)
+    return layer
+
+
 @keras.saving.register_keras_serializable(package="tf_models")
 class TransformerEncoderLayer(keras.layers.Layer):
     """Self-attention then a feed-forward network, each with a residual.
@@ -79,36 +118,10 @@ class TransformerEncoderLayer(keras.layers.Layer):
         self.bias_initializer = serialize_initializer(bias_initializer)
 
     def build(self, inputs_shape):
-        self.self_attention = MultiHeadAttention(
-            self.num_heads,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-            name="self_attention",
-        )
-        self.self_attention.build(inputs_shape)
-        self.self_attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon,
-            dtype=self.dtype_policy,
-            name="self_attention_norm",
-        )
-        self.self_attention_norm.build(inputs_shape)
-        self.feed_forward = FeedForward(
-            self.intermediate_dim,
-            activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-            name="feed_forward",
-        )
-        self.feed_forward.build(inputs_shape)
-        self.feed_forward_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon,
-            dtype=self.dtype_policy,
-            name="feed_forward_norm",
-        )
-        self.feed_forward_norm.build(inputs_shape)
+        self.self_attention = build_attention(self, "self_attention", inputs_shape)
+        self.self_attention_norm = build_layer_norm(self, "self_attention_norm", inputs_shape)
+        self.feed_forward = build_feed_forward(self, inputs_shape)
+        self.feed_forward_norm = build_layer_norm(self, "feed_forward_norm", inputs_shape)
         self.dropout_layer = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="dropout"
         )
