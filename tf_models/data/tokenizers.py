@@ -1,0 +1,333 @@
+"""Subword tokenizers that run inside TensorFlow graphs.
+
+Both tokenizers are `tf.Module`s: they work eagerly, inside `tf.data`
+pipelines and inside `tf.function`s, and a SavedModel that holds one carries
+its vocabulary (or SentencePiece model) as an asset, so raw strings can go in
+at serving time.
+
+* `WordPieceTokenizer` (BERT's) wraps tensorflow-text's `BertTokenizer`:
+  lower-casing and accent stripping, punctuation and CJK characters split
+  off, then greedy longest-match WordPiece. `train_wordpiece_vocabulary`
+  learns a vocabulary from a `tf.data.Dataset` of strings.
+* `SentencePieceTokenizer` wraps tensorflow-text's `SentencepieceTokenizer`
+  over a model trained with the `sentencepiece` package.
+
+Token ids are int32 (what the models take); id 0 is always `[PAD]`.
+"""
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
+
+PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
+START, END = "[START]", "[END]"
+BERT_RESERVED_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+TRANSLATION_RESERVED_TOKENS = BERT_RESERVED_TOKENS + (START, END)
+
+
+def clean_utf8(strings):
+    """Replaces invalid UTF-8 bytes with U+FFFD instead of failing later."""
+    return tf.strings.unicode_transcode(
+        strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+
+
+class _Tokenizer(tf.Module):
+    """What both tokenizers share: the vocabulary and the special-token ids."""
+
+    def __init__(self, vocabulary, name=None):
+        super().__init__(name=name)
+        self.vocabulary = list(vocabulary)
+        self._ids = {token: i for i, token in enumerate(self.vocabulary)}
+        if self.vocabulary[0] != PAD:
+            raise ValueError(f"Id 0 must be {PAD} (the models pad with 0), got {self.vocabulary[0]!r}.")
+        self._special_ids = tf.constant(
+            [self._ids[t] for t in TRANSLATION_RESERVED_TOKENS if t in self._ids], tf.int32
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def token_to_id(self, token):
+        """The id of `token`; raises `KeyError` for unknown tokens."""
+        return self._ids[token]
+
+    def id_to_token(self, token_id):
+        return self.vocabulary[token_id]
+
+    # The reserved tokens' ids, `None` when the vocabulary lacks one.
+    pad_id = property(lambda self: self._ids.get(PAD))
+    unk_id = property(lambda self: self._ids.get(UNK))
+    cls_id = property(lambda self: self._ids.get(CLS))
+    sep_id = property(lambda self: self._ids.get(SEP))
+    mask_id = property(lambda self: self._ids.get(MASK))
+    start_id = property(lambda self: self._ids.get(START))
+    end_id = property(lambda self: self._ids.get(END))
+
+    @property
+    def special_ids(self):
+        """int32 ids of the reserved tokens present in the vocabulary."""
+        return self._special_ids
+
+    def strip_special_tokens(self, token_ids):
+        """Drops reserved tokens (padding, start, end, ...) from ragged ids."""
+        token_ids = tf.cast(token_ids, tf.int32)
+        if not isinstance(token_ids, tf.RaggedTensor):
+            token_ids = tf.RaggedTensor.from_tensor(token_ids)
+        is_special = tf.reduce_any(
+            token_ids.flat_values[:, None] == self._special_ids[None, :], axis=-1
+        )
+        return tf.ragged.boolean_mask(token_ids, token_ids.with_flat_values(~is_special))
+
+
+class WordPieceTokenizer(_Tokenizer):
+    """BERT's WordPiece tokenizer, in the graph.
+
+    Args:
+        vocabulary_file: a `vocab.txt`, one token per line, `[PAD]` first.
+        lower_case: lower-case and strip accents (BERT "uncased").
+        name: module name.
+
+    Example:
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat",
+    ...           "sat", "##s", "."]
+    >>> _ = open(path, "w").write("\\n".join(tokens) + "\\n")
+    >>> tokenizer = WordPieceTokenizer(path)
+    >>> ids = tokenizer.tokenize(["The cats sat."])
+    >>> ids.to_list()
+    [[5, 6, 8, 7, 9]]
+    >>> tokenizer.detokenize(ids).numpy().tolist()
+    [b'the cats sat.']
+    """
+
+    def __init__(self, vocabulary_file, lower_case=True, name=None):
+        vocabulary = Path(vocabulary_file).read_text(encoding="utf-8").splitlines()
+        super().__init__(vocabulary, name=name)
+        self.lower_case = lower_case
+        # An Asset, so that an exported SavedModel copies the file with it.
+        self.vocabulary_file = tf.saved_model.Asset(str(vocabulary_file))
+        table = tf.lookup.StaticVocabularyTable(
+            tf.lookup.TextFileInitializer(
+                self.vocabulary_file,
+                key_dtype=tf.string,
+                key_index=tf.lookup.TextFileIndex.WHOLE_LINE,
+                value_dtype=tf.int64,
+                value_index=tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            num_oov_buckets=1,
+        )
+        self._tokenizer = tf_text.BertTokenizer(
+            table,
+            lower_case=lower_case,
+            token_out_type=tf.int32,
+            unknown_token=UNK,
+        )
+
+    def tokenize(self, strings):
+        """Raw strings to token ids.
+
+        Args:
+            strings: string tensor of shape `(batch,)` (or a scalar).
+
+        Returns:
+            A ragged int32 tensor `(batch, None)` (or `(None,)`).
+        """
+        pieces = self._tokenizer.tokenize(clean_utf8(strings))  # (..., words, pieces)
+        return pieces.merge_dims(-2, -1)
+
+    def tokenize_words(self, strings):
+        """Like `tokenize`, but keeps the word axis: `(batch, words, pieces)`.
+
+        Whole-word masking uses it to mask every piece of a word together.
+        """
+        return self._tokenizer.tokenize(clean_utf8(strings))
+
+    def detokenize(self, token_ids):
+        """Token ids back to text, reserved tokens dropped.
+
+        WordPiece loses the original spacing around punctuation; this puts
+        the common cases back ("cat ." -> "cat.", "( a )" -> "(a)").
+
+        Args:
+            token_ids: int tensor `(batch, length)`, dense or ragged.
+
+        Returns:
+            A string tensor `(batch,)`.
+        """
+        words = self._tokenizer.detokenize(self.strip_special_tokens(token_ids))
+        text = tf.strings.reduce_join(words, axis=-1, separator=" ")
+        text = tf.strings.regex_replace(text, r" ([.,!?;:%)\]}])", r"\1")
+        text = tf.strings.regex_replace(text, r"([(\[{$]) ", r"\1")
+        return tf.strings.regex_replace(text, r" ' ", "'")
+
+    def save_vocabulary(self, path):
+        """Writes the vocabulary, one token per line, to `path`."""
+        Path(path).write_text("\n".join(self.vocabulary) + "\n", encoding="utf-8")
+        return path
+
+
+def train_wordpiece_vocabulary(
+    texts,
+    vocabulary_size,
+    reserved_tokens=BERT_RESERVED_TOKENS,
+    lower_case=True,
+    batch_size=1000,
+):
+    """Learns a WordPiece vocabulary from text, as BERT's was.
+
+    Args:
+        texts: a `tf.data.Dataset` of scalar strings.
+        vocabulary_size: the target size (the result can be a little smaller
+            or larger: the learner works by word-count thresholds).
+        reserved_tokens: tokens put first, in order; `[PAD]` must be first.
+        lower_case: lower-case and strip accents first.
+        batch_size: strings per batch while counting words.
+
+    Returns:
+        The vocabulary, a list of tokens: reserved tokens, then single
+        characters, then longer word pieces.
+
+    Example:
+    >>> texts = tf.data.Dataset.from_tensor_slices(["a cat sat", "the cats"] * 10)
+    >>> vocabulary = train_wordpiece_vocabulary(texts, 50)
+    >>> vocabulary[:5], "cat" in vocabulary
+    (['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'], True)
+    """
+    if reserved_tokens[0] != PAD:
+        raise ValueError(f"reserved_tokens must start with {PAD}.")
+    texts = texts.map(clean_utf8).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return bert_vocab.bert_vocab_from_dataset(
+        texts,
+        vocab_size=vocabulary_size,
+        reserved_tokens=list(reserved_tokens),
+        bert_tokenizer_params={"lower_case": lower_case},
+        learn_params={},
+    )
+
+
+def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs):
+    """Trains a vocabulary, writes it to `vocabulary_file`, returns the tokenizer.
+
+    Args:
+        texts: a `tf.data.Dataset` of scalar strings.
+        vocabulary_size: target vocabulary size.
+        vocabulary_file: where `vocab.txt` goes.
+        **kwargs: `reserved_tokens`, `lower_case`, `batch_size` of
+            `train_wordpiece_vocabulary`.
+    """
+    vocabulary = train_wordpiece_vocabulary(texts, vocabulary_size, **kwargs)
+    Path(vocabulary_file).parent.mkdir(parents=True, exist_ok=True)
+    Path(vocabulary_file).write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    return WordPieceTokenizer(vocabulary_file, lower_case=kwargs.get("lower_case", True))
+
+
+class SentencePieceTokenizer(_Tokenizer):
+    """A SentencePiece tokenizer, in the graph.
+
+    SentencePiece needs no pre-tokenization and keeps whitespace, so
+    detokenization restores the text exactly (after normalisation).
+
+    Args:
+        model_file: a `.model` file written by `train_sentencepiece_tokenizer`
+            (or by `sentencepiece` with `[PAD]` as id 0).
+        name: module name.
+
+    Example:
+    >>> import tempfile
+    >>> texts = tf.data.Dataset.from_tensor_slices(["the cat sat on the mat"] * 50)
+    >>> tokenizer = train_sentencepiece_tokenizer(
+    ...     texts, 30, tempfile.mkdtemp() + "/sp.model")
+    >>> tokenizer.detokenize(tokenizer.tokenize(["the mat sat"])).numpy()
+    array([b'the mat sat'], dtype=object)
+    """
+
+    def __init__(self, model_file, name=None):
+        import sentencepiece
+
+        self._model = Path(model_file).read_bytes()
+        processor = sentencepiece.SentencePieceProcessor(model_proto=self._model)
+        super().__init__(
+            [processor.id_to_piece(i) for i in range(processor.get_piece_size())], name=name
+        )
+        self.model_file = tf.saved_model.Asset(str(model_file))
+        self._tokenizer = tf_text.SentencepieceTokenizer(model=self._model, out_type=tf.int32)
+
+    def tokenize(self, strings):
+        """Raw strings `(batch,)` to ragged int32 ids `(batch, None)`."""
+        return self._run("tokenize", clean_utf8(strings))
+
+    def detokenize(self, token_ids):
+        """Ids `(batch, length)` to strings `(batch,)`, reserved tokens dropped."""
+        return self._run("detokenize", self.strip_special_tokens(token_ids))
+
+    def _run(self, method, inputs):
+        try:
+            return getattr(self._tokenizer, method)(inputs)
+        except tf.errors.NotFoundError:
+            # tensorflow-text keeps the model in a kernel-owned resource that
+            # `tf.random.set_seed` (and `keras.utils.set_random_seed`) destroy
+            # by clearing the kernel cache. Eagerly, rebuild it and retry;
+            # inside a graph, create the tokenizer after seeding.
+            if not tf.executing_eagerly():
+                raise
+            self._tokenizer = tf_text.SentencepieceTokenizer(model=self._model, out_type=tf.int32)
+            return getattr(self._tokenizer, method)(inputs)
+
+
+def train_sentencepiece_tokenizer(
+    texts,
+    vocabulary_size,
+    model_file,
+    reserved_tokens=TRANSLATION_RESERVED_TOKENS,
+    model_type="unigram",
+    character_coverage=1.0,
+):
+    """Trains a SentencePiece model with the reserved tokens first.
+
+    Args:
+        texts: a `tf.data.Dataset` of scalar strings.
+        vocabulary_size: exact vocabulary size.
+        model_file: where the `.model` file goes.
+        reserved_tokens: `[PAD]`, `[UNK]`, then control tokens, in order.
+        model_type: `"unigram"` or `"bpe"`.
+        character_coverage: fraction of characters covered (lower for CJK).
+
+    Returns:
+        A `SentencePieceTokenizer`.
+    """
+    import sentencepiece
+
+    if tuple(reserved_tokens[:2]) != (PAD, UNK):
+        raise ValueError(f"reserved_tokens must start with {PAD}, {UNK}.")
+    sentences = (t.decode("utf-8") for t in texts.map(clean_utf8).as_numpy_iterator())
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=sentences,
+        model_writer=model,
+        vocab_size=vocabulary_size,
+        model_type=model_type,
+        character_coverage=character_coverage,
+        pad_id=0,
+        pad_piece=PAD,
+        unk_id=1,
+        unk_piece=UNK,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=list(reserved_tokens[2:]),
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    Path(model_file).parent.mkdir(parents=True, exist_ok=True)
+    # Write atomically: a half-written model would fail to load later.
+    with tempfile.NamedTemporaryFile(dir=Path(model_file).parent, delete=False) as handle:
+        handle.write(model.getvalue())
+    os.replace(handle.name, model_file)
+    return SentencePieceTokenizer(model_file)
