@@ -1,0 +1,274 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_models.data.pipelines import (
+    DropCounter,
+    bert_pretraining_dataset,
+    classification_dataset,
+    global_batch_size,
+    translation_dataset,
+)
+from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, WordPieceTokenizer
+from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+
+NUM_DOCUMENTS, SENTENCES, WORDS = 12, 6, (3, 9)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """Documents whose every word is unique, so a token id tells exactly
+    which document, sentence and position it came from."""
+    rng = np.random.default_rng(0)
+    documents = [
+        [
+            " ".join(f"d{d}s{s}w{w}" for w in range(rng.integers(*WORDS)))
+            for s in range(SENTENCES)
+        ]
+        for d in range(NUM_DOCUMENTS)
+    ]
+    words = sorted({w for doc in documents for sentence in doc for w in sentence.split()})
+    return documents, words
+
+
+@pytest.fixture(scope="module")
+def tokenizer(corpus, tmp_path_factory):
+    _, words = corpus
+    # A few continuation pieces so whole-word masking has multi-piece words.
+    vocabulary = list(TRANSLATION_RESERVED_TOKENS) + words + ["big", "##ger", "##gest", "a", "b"]
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(vocabulary) + "\n")
+    return WordPieceTokenizer(path)
+
+
+def _documents_dataset(documents):
+    return tf.data.Dataset.from_tensor_slices(tf.ragged.constant(documents))
+
+
+def _word_position(tokenizer, token_id):
+    token = tokenizer.id_to_token(token_id)
+    d, rest = token[1:].split("s")
+    s, w = rest.split("w")
+    return int(d), int(s), int(w)
+
+
+# --- Translation -----------------------------------------------------------
+
+
+def _pairs(n=40):
+    source = [" ".join(["a"] * (1 + i % 7)) for i in range(n)]
+    target = [" ".join(["b"] * (1 + (i * 3) % 9)) for i in range(n)]
+    return tf.data.Dataset.from_tensor_slices((source, target))
+
+
+def test_translation_batches_are_framed_shifted_and_padded(tokenizer):
+    dataset = translation_dataset(_pairs(), tokenizer, batch_size=8, shuffle_buffer_size=0)
+    start, end, b = tokenizer.start_id, tokenizer.end_id, tokenizer.token_to_id("b")
+    for inputs, labels in dataset:
+        decoder, labels = inputs["decoder_token_ids"].numpy(), labels["logits"].numpy()
+        assert decoder.dtype == np.int32 and labels.shape == decoder.shape
+        assert np.all(decoder[:, 0] == start)
+        for row_in, row_out in zip(decoder, labels):
+            real = int((row_out != 0).sum())
+            assert row_out[real - 1] == end and np.all(row_out[real:] == 0)
+            np.testing.assert_array_equal(row_in[1:real], row_out[: real - 1])
+            assert set(row_out[: real - 1]) == {b}
+
+
+def test_translation_drops_or_truncates_long_pairs(tokenizer):
+    counter = DropCounter()
+    dropped = translation_dataset(
+        _pairs(), tokenizer, batch_size=64, max_length=5, counter=counter, shuffle_buffer_size=0
+    )
+    kept = sum(int(inputs["encoder_token_ids"].shape[0]) for inputs, _ in dropped)
+    # Sources have 1..7 tokens, targets 1..9: kept pairs have source <= 5, target <= 4.
+    expected = sum(1 + i % 7 <= 5 and 1 + (i * 3) % 9 <= 4 for i in range(40))
+    assert kept == expected and int(counter.seen) == 40 and int(counter.dropped) == 40 - expected
+    truncated = translation_dataset(
+        _pairs(), tokenizer, batch_size=64, max_length=5, overflow="truncate", shuffle_buffer_size=0
+    )
+    inputs, labels = next(iter(truncated))
+    assert inputs["encoder_token_ids"].shape == (40, 5) and labels["logits"].shape == (40, 5)
+
+
+def test_translation_bucketing_groups_similar_lengths(tokenizer):
+    dataset = translation_dataset(
+        _pairs(200), tokenizer, batch_size=16, bucket_boundaries=[4, 7], seed=1
+    )
+    total = 0
+    for inputs, labels in dataset:
+        lengths = np.maximum(
+            (inputs["encoder_token_ids"].numpy() != 0).sum(1), (labels["logits"].numpy() != 0).sum(1)
+        )
+        assert np.ptp(np.searchsorted([4, 7], lengths, side="right")) == 0  # one bucket per batch
+        total += len(lengths)
+    assert total == 200
+
+
+def test_translation_feeds_the_transformer(tokenizer):
+    dataset = translation_dataset(_pairs(), tokenizer, batch_size=8)
+    model = Transformer.from_preset("test", vocabulary_size=tokenizer.vocabulary_size)
+    inputs, labels = next(iter(dataset))
+    assert set(inputs) == {spec.name for spec in tf.nest.flatten(model.input)}
+    assert model(inputs)["logits"].shape[:2] == labels["logits"].shape
+
+
+# --- Classification ----------------------------------------------------------
+
+
+def test_classification_packs_single_sentences_and_pairs(tokenizer):
+    cls, sep = tokenizer.cls_id, tokenizer.sep_id
+    single = tf.data.Dataset.from_tensor_slices(((["a a a", "b"],), [0, 1]))
+    features, labels = next(iter(classification_dataset(single, tokenizer, batch_size=2)))
+    np.testing.assert_array_equal(features["token_ids"][1], [cls, tokenizer.token_to_id("b"), sep, 0, 0])
+    np.testing.assert_array_equal(features["padding_mask"][1], [1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(labels["logits"], [0, 1])
+
+    pairs = tf.data.Dataset.from_tensor_slices(((["a a a a a a"], ["b b"]), [1]))
+    features, _ = next(iter(classification_dataset(pairs, tokenizer, max_sequence_length=7)))
+    a, b = tokenizer.token_to_id("a"), tokenizer.token_to_id("b")
+    # 7 = [CLS] + 2 x a + [SEP] + 2 x b + [SEP]: the longer segment was trimmed.
+    np.testing.assert_array_equal(features["token_ids"][0], [cls, a, a, sep, b, b, sep])
+    np.testing.assert_array_equal(features["segment_ids"][0], [0, 0, 0, 0, 1, 1, 1])
+
+
+def test_classification_feeds_the_classifier(tokenizer):
+    data = tf.data.Dataset.from_tensor_slices(((["a b", "b a a"], ["a", "b"]), [0, 2]))
+    features, labels = next(iter(classification_dataset(data, tokenizer, batch_size=2)))
+    backbone = BertBackbone.from_preset("test", vocabulary_size=tokenizer.vocabulary_size)
+    assert BertClassifier(backbone, 3)(features)["logits"].shape == (2, 3)
+
+
+# --- BERT pretraining --------------------------------------------------------
+
+
+def _pretraining_batches(corpus, tokenizer, epochs=1, **kwargs):
+    documents, _ = corpus
+    options = dict(batch_size=16, max_sequence_length=64, max_predictions_per_sequence=20, seed=0)
+    options.update(kwargs)
+    dataset = bert_pretraining_dataset(_documents_dataset(documents), tokenizer, **options)
+    return [batch for _ in range(epochs) for batch in dataset]
+
+
+def _unmask(features, labels, weights):
+    """Puts the original tokens back at the masked positions."""
+    original = features["token_ids"].numpy().copy()
+    for row in range(original.shape[0]):
+        real = weights["mlm_logits"].numpy()[row] > 0
+        positions = features["mask_positions"].numpy()[row][real]
+        original[row, positions] = labels["mlm_logits"].numpy()[row][real]
+    return original
+
+
+def test_pretraining_shapes_and_packing(corpus, tokenizer):
+    features, labels, weights = _pretraining_batches(corpus, tokenizer)[0]
+    assert features["token_ids"].shape == (16, 64) and features["mask_positions"].shape == (16, 20)
+    assert all(v.dtype == tf.int32 for v in list(features.values()) + list(labels.values()))
+    ids, segments = features["token_ids"].numpy(), features["segment_ids"].numpy()
+    mask = features["padding_mask"].numpy()
+    assert np.all(ids[:, 0] == tokenizer.cls_id)
+    for row in range(16):
+        length = mask[row].sum()
+        seps = np.flatnonzero(ids[row] == tokenizer.sep_id)
+        assert len(seps) == 2 and seps[1] == length - 1
+        np.testing.assert_array_equal(segments[row, : seps[0] + 1], 0)
+        np.testing.assert_array_equal(segments[row, seps[0] + 1 : length], 1)
+        assert np.all(ids[row, length:] == 0)
+
+
+def test_masking_statistics(corpus, tokenizer):
+    chosen = selectable = as_mask = as_original = 0
+    for features, labels, weights in _pretraining_batches(corpus, tokenizer, epochs=12):
+        ids = features["token_ids"].numpy()
+        original = _unmask(features, labels, weights)
+        special = np.isin(original, [tokenizer.cls_id, tokenizer.sep_id, 0])
+        selectable += (~special).sum()
+        real = weights["mlm_logits"].numpy() > 0
+        positions = features["mask_positions"].numpy()
+        for row in range(ids.shape[0]):
+            rows_positions = positions[row][real[row]]
+            assert not special[row, rows_positions].any()  # never special tokens or padding
+            assert len(set(rows_positions)) == len(rows_positions)
+            chosen += len(rows_positions)
+            as_mask += (ids[row, rows_positions] == tokenizer.mask_id).sum()
+            as_original += (ids[row, rows_positions] == original[row, rows_positions]).sum()
+    assert chosen > 1000, chosen
+    assert 0.13 < chosen / selectable < 0.17
+    assert 0.76 < as_mask / chosen < 0.84
+    # Unchanged: the 10% kept, plus random replacements that drew the same id.
+    assert 0.07 < as_original / chosen < 0.14
+
+
+def test_nsp_labels_are_balanced_and_next_pairs_are_consecutive(corpus, tokenizer):
+    labels_seen = []
+    for features, labels, weights in _pretraining_batches(corpus, tokenizer, epochs=8, max_sequence_length=128):
+        original = _unmask(features, labels, weights)
+        for row, label in enumerate(labels["nsp_logits"].numpy()):
+            labels_seen.append(label)
+            tokens = original[row][original[row] != 0]
+            seps = np.flatnonzero(tokens == tokenizer.sep_id)
+            first, second = tokens[1 : seps[0]], tokens[seps[0] + 1 : seps[1]]
+            first_docs = {_word_position(tokenizer, t)[0] for t in first}
+            second_docs = {_word_position(tokenizer, t)[0] for t in second}
+            assert len(first_docs) == 1
+            if label == 0:
+                assert first_docs == second_docs
+                # B starts exactly where A ends.
+                _, s_end, w_end = _word_position(tokenizer, first[-1])
+                _, s_start, w_start = _word_position(tokenizer, second[0])
+                assert (s_start, w_start) in {(s_end, w_end + 1), (s_end + 1, 0)}
+            else:
+                assert first_docs != second_docs
+    assert 0.4 < np.mean(labels_seen) < 0.65, np.mean(labels_seen)
+
+
+def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer, tmp_path):
+    documents = [["big biggest bigger a b big bigger"] * 4, ["a b bigger biggest a"] * 4]
+    continuation = {tokenizer.token_to_id("##ger"), tokenizer.token_to_id("##gest")}
+    chosen_pieces = 0
+    dataset = bert_pretraining_dataset(
+        _documents_dataset(documents), tokenizer, batch_size=8, max_sequence_length=48,
+        max_predictions_per_sequence=30, whole_word_masking=True, masking_rate=0.3, seed=3,
+    )
+    for _ in range(5):
+        for features, labels, weights in dataset:
+            original = _unmask(features, labels, weights)
+            for row in range(original.shape[0]):
+                real = weights["mlm_logits"].numpy()[row] > 0
+                chosen = set(features["mask_positions"].numpy()[row][real])
+                for position in range(1, original.shape[1]):
+                    if original[row, position] in continuation:
+                        # a piece is chosen exactly when the piece before it is
+                        assert (position in chosen) == (position - 1 in chosen)
+                        chosen_pieces += position in chosen
+    assert chosen_pieces > 20
+
+
+def test_pretraining_masks_change_every_epoch(corpus, tokenizer):
+    documents, _ = corpus
+    dataset = bert_pretraining_dataset(_documents_dataset(documents), tokenizer, batch_size=64, seed=0)
+    first, second = next(iter(dataset)), next(iter(dataset))
+    assert not np.array_equal(first[0]["token_ids"], second[0]["token_ids"])
+
+
+def test_pretraining_feeds_the_pretrainer(corpus, tokenizer):
+    features, labels, weights = _pretraining_batches(corpus, tokenizer)[0]
+    backbone = BertBackbone.from_preset(
+        "test", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=64
+    )
+    outputs = BertPretrainer(backbone)(features)
+    assert outputs["mlm_logits"].shape[:2] == labels["mlm_logits"].shape
+    assert outputs["nsp_logits"].shape == (16, 2)
+
+
+def test_pretraining_needs_two_documents(tokenizer):
+    with pytest.raises(ValueError, match="at least two documents"):
+        bert_pretraining_dataset(_documents_dataset([["d0s0w0 d0s0w1"]]), tokenizer)
+
+
+def test_global_batch_size_scales_with_replicas():
+    assert global_batch_size(8) == 8
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert global_batch_size(8, strategy) == 8 * strategy.num_replicas_in_sync
+    keras.config.set_dtype_policy("float32")

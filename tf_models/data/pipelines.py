@@ -1,0 +1,408 @@
+"""tf.data pipelines that turn corpora into exactly what the models take.
+
+* `translation_dataset`: sentence pairs -> `Transformer` inputs and labels.
+* `bert_pretraining_dataset`: documents -> `BertPretrainer` inputs, masked-LM
+  and next-sentence labels, with masking redone every epoch.
+* `classification_dataset`: labelled single sentences or pairs ->
+  `BertClassifier` inputs and labels.
+
+`batch_size` is always the global batch size: under a `tf.distribute`
+strategy Keras splits each batch across the replicas, so use
+`global_batch_size(per_replica_batch_size)` to keep the per-replica size.
+"""
+
+import logging
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+logger = logging.getLogger(__name__)
+
+# Tokenize in batches of this many strings: much faster than one by one.
+_TOKENIZE_BATCH = 256
+
+
+def global_batch_size(per_replica_batch_size, strategy=None):
+    """The global batch size for a per-replica size under a strategy.
+
+    Args:
+        per_replica_batch_size: examples each replica processes per step.
+        strategy: a `tf.distribute.Strategy`; defaults to the current one.
+
+    Example:
+    >>> global_batch_size(32)  # the default strategy has one replica
+    32
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    return per_replica_batch_size * strategy.num_replicas_in_sync
+
+
+class DropCounter(tf.Module):
+    """Counts examples seen and dropped by a pipeline's length filter.
+
+    The counts grow as the dataset is iterated (one full pass = one epoch).
+
+    Example:
+    >>> counter = DropCounter()
+    >>> int(counter.dropped)
+    0
+    """
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.seen = tf.Variable(0, dtype=tf.int64, trainable=False, name="seen")
+        self.dropped = tf.Variable(0, dtype=tf.int64, trainable=False, name="dropped")
+
+    def update(self, keep):
+        self.seen.assign_add(1)
+        self.dropped.assign_add(tf.cast(tf.logical_not(keep), tf.int64))
+        return keep
+
+    def __str__(self):
+        return f"dropped {int(self.dropped)} of {int(self.seen)} examples"
+
+
+def _tokenize_unbatched(dataset, tokenize):
+    """Maps a per-example tokenizer over a dataset, tokenizing in batches."""
+    return (
+        dataset.batch(_TOKENIZE_BATCH)
+        .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+    )
+
+
+def translation_dataset(
+    pairs,
+    source_tokenizer,
+    target_tokenizer=None,
+    batch_size=64,
+    max_length=64,
+    overflow="drop",
+    bucket_boundaries=None,
+    shuffle_buffer_size=10_000,
+    seed=None,
+    drop_remainder=False,
+    counter=None,
+):
+    """Builds `(inputs, labels)` batches for the `Transformer`.
+
+    Each target is framed as `[START] tokens [END]` and shifted: the decoder
+    reads `[START] tokens` and learns to predict `tokens [END]`.
+
+    Args:
+        pairs: a `tf.data.Dataset` of `(source, target)` scalar strings.
+        source_tokenizer: tokenizer of the source language.
+        target_tokenizer: tokenizer of the target language (with `[START]`
+            and `[END]`); defaults to `source_tokenizer`.
+        batch_size: global batch size (sentences per batch).
+        max_length: longest source, and longest decoder input, in tokens.
+        overflow: `"drop"` pairs that are too long (counted by `counter`)
+            or `"truncate"` them.
+        bucket_boundaries: optional increasing lengths; batches then hold
+            sentences of similar length, which wastes less padding.
+        shuffle_buffer_size: pairs shuffled together (0 or None: no shuffle).
+        seed: shuffle seed.
+        drop_remainder: drop the last short batch (for fixed shapes).
+        counter: optional `DropCounter` for pairs dropped as too long.
+
+    Returns:
+        A dataset of `({"encoder_token_ids", "decoder_token_ids"},
+        {"logits": labels})`, int32, padded with 0 to the longest in the batch.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data.tokenizers import train_wordpiece_tokenizer
+    >>> texts = ["a cat sat", "a dog ran", "the cat ran"]
+    >>> tokenizer = train_wordpiece_tokenizer(
+    ...     tf.data.Dataset.from_tensor_slices(texts * 10), 60,
+    ...     tempfile.mkdtemp() + "/vocab.txt",
+    ...     reserved_tokens=["[PAD]", "[UNK]", "[START]", "[END]"])
+    >>> pairs = tf.data.Dataset.from_tensor_slices((texts, texts))
+    >>> inputs, labels = next(iter(translation_dataset(pairs, tokenizer, batch_size=3)))
+    >>> inputs["decoder_token_ids"].shape, labels["logits"].shape
+    (TensorShape([3, 4]), TensorShape([3, 4]))
+    """
+    target_tokenizer = target_tokenizer or source_tokenizer
+    start, end = target_tokenizer.start_id, target_tokenizer.end_id
+    if start is None or end is None:
+        raise ValueError("The target tokenizer needs [START] and [END] tokens.")
+    if overflow not in ("drop", "truncate"):
+        raise ValueError(f"overflow must be 'drop' or 'truncate', got {overflow!r}.")
+
+    def tokenize(source, target):  # (B,), (B,) strings
+        return source_tokenizer.tokenize(source), target_tokenizer.tokenize(target)
+
+    def fits(source_ids, target_ids):
+        # The decoder input is [START] + target: one token longer.
+        keep = tf.logical_and(
+            tf.size(source_ids) <= max_length, tf.size(target_ids) + 1 <= max_length
+        )
+        return counter.update(keep) if counter is not None else keep
+
+    def truncate(source_ids, target_ids):
+        return source_ids[:max_length], target_ids[: max_length - 1]
+
+    def frame(source_ids, target_ids):
+        decoder_inputs = tf.concat([[start], target_ids], axis=0)  # (T + 1,)
+        labels = tf.concat([target_ids, [end]], axis=0)  # (T + 1,)
+        return {"encoder_token_ids": source_ids, "decoder_token_ids": decoder_inputs}, labels
+
+    if shuffle_buffer_size:
+        pairs = pairs.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
+    examples = _tokenize_unbatched(pairs, tokenize)
+    examples = examples.filter(fits) if overflow == "drop" else examples.map(truncate)
+    examples = examples.map(frame, num_parallel_calls=tf.data.AUTOTUNE)
+
+    if bucket_boundaries:
+        batches = examples.bucket_by_sequence_length(
+            lambda inputs, labels: tf.maximum(
+                tf.size(inputs["encoder_token_ids"]), tf.size(labels)
+            ),
+            bucket_boundaries=list(bucket_boundaries),
+            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
+            drop_remainder=drop_remainder,
+        )
+    else:
+        batches = examples.padded_batch(batch_size, drop_remainder=drop_remainder)
+    return batches.map(
+        lambda inputs, labels: (inputs, {"logits": labels}), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def classification_dataset(
+    data,
+    tokenizer,
+    batch_size=32,
+    max_sequence_length=128,
+    shuffle_buffer_size=None,
+    seed=None,
+    drop_remainder=False,
+):
+    """Builds `BertClassifier` batches from labelled sentences or pairs.
+
+    Each example is packed as `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`
+    with segment ids 0 for A and 1 for B; pairs that are too long lose
+    tokens from the longer segment first (round-robin trimming).
+
+    Args:
+        data: a `tf.data.Dataset` of `(texts, label)`, `texts` a tuple of one
+            or two scalar strings, `label` an int.
+        tokenizer: a `WordPieceTokenizer` with `[CLS]` and `[SEP]`.
+        batch_size: global batch size.
+        max_sequence_length: packed length, special tokens included.
+        shuffle_buffer_size: examples shuffled together (None: no shuffle).
+        seed: shuffle seed.
+        drop_remainder: drop the last short batch.
+
+    Returns:
+        A dataset of `({"token_ids", "segment_ids", "padding_mask"},
+        {"logits": label})`, int32, padded to the longest in the batch.
+    """
+    if shuffle_buffer_size:
+        data = data.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
+
+    def pack(texts, labels):
+        segments = [tokenizer.tokenize(text) for text in texts]  # each (B, None)
+        trimmer = tf_text.RoundRobinTrimmer(max_sequence_length - len(segments) - 1)
+        token_ids, segment_ids = tf_text.combine_segments(
+            trimmer.trim(segments), tokenizer.cls_id, tokenizer.sep_id
+        )
+        return _pad_features(token_ids, segment_ids), {"logits": tf.cast(labels, tf.int32)}
+
+    return (
+        data.batch(batch_size, drop_remainder=drop_remainder)
+        .map(pack, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _pad_features(token_ids, segment_ids, length=None):
+    """Ragged `(B, None)` ids -> the backbone's dense, padded inputs."""
+    length = length or tf.cast(tf.reduce_max(token_ids.row_lengths()), tf.int32)
+    token_ids, padding_mask = tf_text.pad_model_inputs(token_ids, length)
+    segment_ids, _ = tf_text.pad_model_inputs(segment_ids, length)
+    return {
+        "token_ids": tf.cast(token_ids, tf.int32),
+        "segment_ids": tf.cast(segment_ids, tf.int32),
+        "padding_mask": tf.cast(padding_mask, tf.int32),
+    }
+
+
+def bert_pretraining_dataset(
+    documents,
+    tokenizer,
+    batch_size=32,
+    max_sequence_length=128,
+    max_predictions_per_sequence=20,
+    masking_rate=0.15,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+    whole_word_masking=False,
+    short_sequence_probability=0.1,
+    seed=None,
+):
+    """Builds masked-LM + next-sentence-prediction batches for `BertPretrainer`.
+
+    As google-research/bert's `create_pretraining_data.py`, but dynamic:
+    every pass over the dataset draws new sentence pairs and new masks.
+
+    1. Sentence pairs: sentences of a document are gathered up to the target
+       length and split at a random point into A and B. Half of the time
+       (always, when there is a single sentence) B is replaced by text from a
+       random other document: NSP label 1 ("random"); otherwise label 0
+       ("B follows A"). 10% of pairs get a shorter random target length.
+    2. Packing: `[CLS] A [SEP] B [SEP]` with segment ids 0/1, the longer
+       segment trimmed until it fits `max_sequence_length`.
+    3. Masking: `masking_rate` of the tokens (never `[CLS]`, `[SEP]`, padding),
+       at most `max_predictions_per_sequence`, are chosen; of those 80%
+       become `[MASK]`, 10% a random token, 10% stay. With
+       `whole_word_masking`, all pieces of a word are chosen together.
+
+    Args:
+        documents: a `tf.data.Dataset` of documents, each a 1-D string tensor
+            of sentences. At least two documents are needed.
+        tokenizer: a `WordPieceTokenizer` with `[CLS]`, `[SEP]`, `[MASK]`.
+        batch_size: global batch size.
+        max_sequence_length: packed length, special tokens included.
+        max_predictions_per_sequence: most masked positions per sequence.
+        masking_rate: fraction of tokens chosen for prediction.
+        mask_token_rate: fraction of chosen tokens replaced by `[MASK]`.
+        random_token_rate: fraction replaced by a random token.
+        whole_word_masking: choose whole words (all their `##` pieces).
+        short_sequence_probability: chance of a shorter target length.
+        seed: seed of pair sampling and masking.
+
+    Returns:
+        A dataset of `(features, labels, sample_weights)`: features
+        `token_ids, segment_ids, padding_mask` `(B, max_sequence_length)` and
+        `mask_positions` `(B, max_predictions_per_sequence)`; labels
+        `{"mlm_logits": mlm_ids, "nsp_logits": nsp_label}`; sample weights
+        `{"mlm_logits": mlm_weights, "nsp_logits": 1}`, where `mlm_weights`
+        is 1 for real predictions and 0 for padding. All int32 but the
+        float32 weights.
+    """
+    tokenized = _tokenize_documents(documents, tokenizer)
+    if len(tokenized) < 2:
+        raise ValueError("BERT pretraining needs at least two documents for NSP.")
+    max_tokens = max_sequence_length - 3  # room for [CLS] A [SEP] B [SEP]
+    rng = np.random.default_rng(seed)
+    vector = tf.TensorSpec([None], tf.int32)
+
+    def pairs():
+        yield from _sentence_pairs(tokenized, max_tokens, short_sequence_probability, rng)
+
+    selector = tf_text.RandomItemSelector(
+        max_selections_per_batch=max_predictions_per_sequence,
+        selection_rate=masking_rate,
+        unselectable_ids=[tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id],
+    )
+    chooser = tf_text.MaskValuesChooser(
+        tokenizer.vocabulary_size, tokenizer.mask_id, mask_token_rate, random_token_rate
+    )
+    is_continuation = tf.constant([t.startswith("##") for t in tokenizer.vocabulary])
+
+    def pack_and_mask(first, second, nsp_labels):  # ragged (B, None) x 2, (B,)
+        token_ids, segment_ids = tf_text.combine_segments(
+            [first, second], tokenizer.cls_id, tokenizer.sep_id
+        )
+        items = _group_words(token_ids, is_continuation) if whole_word_masking else token_ids
+        # Returns (B, None) ids, words flattened back into pieces.
+        masked_ids, positions, targets = tf_text.mask_language_model(items, selector, chooser)
+        features = _pad_features(masked_ids, segment_ids, max_sequence_length)
+        positions, weights = tf_text.pad_model_inputs(positions, max_predictions_per_sequence)
+        targets, _ = tf_text.pad_model_inputs(targets, max_predictions_per_sequence)
+        features["mask_positions"] = tf.cast(positions, tf.int32)
+        labels = {"mlm_logits": tf.cast(targets, tf.int32), "nsp_logits": nsp_labels}
+        sample_weights = {
+            "mlm_logits": tf.cast(weights, tf.float32),
+            "nsp_logits": tf.ones_like(nsp_labels, tf.float32),
+        }
+        return features, labels, sample_weights
+
+    return (
+        tf.data.Dataset.from_generator(
+            pairs, output_signature=(vector, vector, tf.TensorSpec([], tf.int32))
+        )
+        .ragged_batch(batch_size)
+        .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _tokenize_documents(documents, tokenizer):
+    """Documents -> lists of int32 arrays, one per sentence (empty ones dropped)."""
+    tokenized = []
+    for sentences in documents.map(tokenizer.tokenize).prefetch(tf.data.AUTOTUNE):
+        ids = [np.asarray(s, np.int32) for s in sentences.to_list() if s]
+        if ids:
+            tokenized.append(ids)
+    return tokenized
+
+
+def _group_words(token_ids, is_continuation):
+    """Ragged ids `(B, T)` -> `(B, words, pieces)`, a `##` piece joining its word."""
+    starts_word = tf.logical_not(tf.gather(is_continuation, token_ids.flat_values))
+    # The first token of every sequence starts a word ([CLS] does anyway).
+    starts_word = tf.tensor_scatter_nd_update(
+        starts_word, token_ids.row_starts()[:, None], tf.ones_like(token_ids.row_starts(), tf.bool)
+    )
+    word_ids = tf.cumsum(tf.cast(starts_word, tf.int64)) - 1  # word index of each piece
+    words = tf.RaggedTensor.from_value_rowids(token_ids.flat_values, word_ids)
+    words_per_sequence = tf.math.segment_sum(
+        tf.cast(starts_word, tf.int64), token_ids.value_rowids()
+    )
+    return tf.RaggedTensor.from_row_lengths(words, words_per_sequence)
+
+
+def _sentence_pairs(documents, max_tokens, short_sequence_probability, rng):
+    """Yields `(A, B, nsp_label)` for one epoch, in the way of BERT's
+    `create_instances_from_document`: label 0 when B follows A, 1 when B is
+    taken from a random other document."""
+    for doc_index in rng.permutation(len(documents)):
+        document = documents[doc_index]
+        target = max_tokens
+        if rng.random() < short_sequence_probability:
+            target = int(rng.integers(2, max_tokens + 1))
+        chunk, length, i = [], 0, 0
+        while i < len(document):
+            chunk.append(document[i])
+            length += len(document[i])
+            if i == len(document) - 1 or length >= target:
+                split = int(rng.integers(1, len(chunk))) if len(chunk) >= 2 else 1
+                first = np.concatenate(chunk[:split])
+                if len(chunk) == 1 or rng.random() < 0.5:
+                    label = 1
+                    second = _random_continuation(
+                        documents, doc_index, target - len(first), rng
+                    )
+                    i -= len(chunk) - split  # the unused sentences go back
+                else:
+                    label = 0
+                    second = np.concatenate(chunk[split:])
+                first, second = _truncate_pair(first, second, max_tokens, rng)
+                if len(first) and len(second):
+                    yield first, second, label
+                chunk, length = [], 0
+            i += 1
+
+
+def _random_continuation(documents, doc_index, length, rng):
+    """Up to `length` tokens from a random position of another document."""
+    other = doc_index
+    while other == doc_index:
+        other = int(rng.integers(len(documents)))
+    sentences = documents[other]
+    start = int(rng.integers(len(sentences)))
+    tokens = np.concatenate(sentences[start:])
+    return tokens[: max(length, 1)]
+
+
+def _truncate_pair(first, second, max_tokens, rng):
+    """Trims the longer segment, from its front or back at random, to fit."""
+    while len(first) + len(second) > max_tokens:
+        if len(first) > len(second):
+            first = first[1:] if rng.random() < 0.5 else first[:-1]
+        else:
+            second = second[1:] if rng.random() < 0.5 else second[:-1]
+    return first, second
