@@ -1,0 +1,40 @@
+"""Training pieces: schedules, optimizers, losses and metrics, hardware
+choices and callbacks, for `model.fit`."""
+
+from tf_models.training.callbacks import training_callbacks
+from tf_models.training.distribute import (
+    choose_policy_name,
+    choose_strategy_name,
+    select_policy,
+    select_strategy,
+)
+from tf_models.training.losses import (
+    MaskedAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+    Perplexity,
+)
+from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
+from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
+from tf_models.training.tasks import (
+    compile_bert_classifier,
+    compile_bert_pretrainer,
+    compile_transformer,
+)
+
+__all__ = [
+    "MaskedAccuracy",
+    "MaskedSparseCategoricalCrossentropy",
+    "Perplexity",
+    "TransformerSchedule",
+    "WarmupPolynomialDecay",
+    "bert_optimizer",
+    "choose_policy_name",
+    "compile_bert_classifier",
+    "compile_bert_pretrainer",
+    "compile_transformer",
+    "choose_strategy_name",
+    "select_policy",
+    "select_strategy",
+    "training_callbacks",
+    "transformer_optimizer",
+]

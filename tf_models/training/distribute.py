@@ -1,0 +1,150 @@
+"""Choosing the distribution strategy and the dtype policy for the hardware.
+
+Each choice is a pure function of what is present (easy to test with fake
+device lists) plus a thin function that looks at the real machine. Both can
+be overridden by name.
+"""
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+
+
+def choose_strategy_name(num_gpus, has_tpu=False, tf_config=None):
+    """What `"auto"` means on a machine.
+
+    Args:
+        num_gpus: GPUs visible to TensorFlow.
+        has_tpu: whether a TPU can be resolved.
+        tf_config: the parsed `TF_CONFIG` environment variable, if any.
+
+    Returns:
+        `"tpu"`; `"multi_worker"` when `TF_CONFIG` names several workers;
+        `"mirrored"` for several GPUs; `"one_device"` for one GPU; else
+        `"default"` (on CPU a one-replica `MirroredStrategy` only costs
+        speed).
+
+    Example:
+    >>> choose_strategy_name(num_gpus=4)
+    'mirrored'
+    """
+    workers = (tf_config or {}).get("cluster", {}).get("worker", [])
+    if has_tpu:
+        return "tpu"
+    if len(workers) > 1:
+        return "multi_worker"
+    if num_gpus > 1:
+        return "mirrored"
+    if num_gpus == 1:
+        return "one_device"
+    return "default"
+
+
+def choose_policy_name(device_kind, compute_capabilities=()):
+    """What `"auto"` precision means for a device.
+
+    Args:
+        device_kind: `"tpu"`, `"gpu"` or `"cpu"`.
+        compute_capabilities: `(major, minor)` of each GPU.
+
+    Returns:
+        `"mixed_bfloat16"` on TPUs and on GPUs of compute capability 8.0 or
+        more (Ampere and later), `"mixed_float16"` (with loss scaling) on
+        older GPUs, and `"float32"` on CPUs, where half precision is slower.
+
+    Example:
+    >>> choose_policy_name("gpu", [(9, 0)])
+    'mixed_bfloat16'
+    """
+    if device_kind == "tpu":
+        return "mixed_bfloat16"
+    if device_kind == "gpu":
+        if compute_capabilities and min(compute_capabilities) >= (8, 0):
+            return "mixed_bfloat16"
+        return "mixed_float16"
+    return "float32"
+
+
+def _find_tpu():
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        resolver.master()  # raises when there is no TPU
+        return resolver
+    except (ValueError, RuntimeError, tf.errors.NotFoundError):
+        return None
+
+
+def _tf_config():
+    return json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+
+
+def select_strategy(name="auto"):
+    """Returns a `tf.distribute.Strategy` by name, or the best for this machine.
+
+    Args:
+        name: one of `STRATEGIES`; `"auto"` picks with `choose_strategy_name`.
+
+    Example:
+    >>> select_strategy("default").num_replicas_in_sync
+    1
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
+    tpu = _find_tpu() if name in ("auto", "tpu") else None
+    if name == "auto":
+        gpus = tf.config.list_logical_devices("GPU")
+        name = choose_strategy_name(len(gpus), tpu is not None, _tf_config())
+    logger.info("distribution strategy: %s", name)
+    if name == "tpu":
+        if tpu is None:
+            raise RuntimeError("strategy 'tpu' was asked for, but no TPU was found.")
+        tf.config.experimental_connect_to_cluster(tpu)
+        tf.tpu.experimental.initialize_tpu_system(tpu)
+        return tf.distribute.TPUStrategy(tpu)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "one_device":
+        device = "/gpu:0" if tf.config.list_logical_devices("GPU") else "/cpu:0"
+        return tf.distribute.OneDeviceStrategy(device)
+    return tf.distribute.get_strategy()
+
+
+def select_policy(name="auto", strategy=None):
+    """Sets and returns the global Keras dtype policy.
+
+    Call it before building models (inside the strategy's scope is fine);
+    layers then follow it, never set their own.
+
+    Args:
+        name: one of `POLICIES`; `"auto"` picks with `choose_policy_name`.
+        strategy: the strategy in use, to recognise TPUs.
+
+    Example:
+    >>> select_policy("float32").name
+    'float32'
+    """
+    if name not in POLICIES:
+        raise ValueError(f"Unknown precision {name!r}; choose one of {POLICIES}.")
+    if name == "auto":
+        if isinstance(strategy, tf.distribute.TPUStrategy):
+            name = choose_policy_name("tpu")
+        else:
+            gpus = tf.config.list_physical_devices("GPU")
+            capabilities = [
+                tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+                for gpu in gpus
+            ]
+            name = choose_policy_name("gpu" if gpus else "cpu", capabilities)
+    logger.info("dtype policy: %s", name)
+    keras.config.set_dtype_policy(name)
+    return keras.config.dtype_policy()

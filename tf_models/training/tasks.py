@@ -1,0 +1,107 @@
+"""`compile` settings of each model, as the papers trained them.
+
+Call these inside `strategy.scope()`, after `select_policy`, so that the
+optimizer's variables live where the model's do.
+"""
+
+import keras
+
+from tf_models.training.losses import (
+    MaskedAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+    Perplexity,
+)
+from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
+from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
+
+
+def compile_transformer(
+    model,
+    warmup_steps=4000,
+    learning_rate=None,
+    label_smoothing=0.1,
+    **compile_kwargs,
+):
+    """Noam-scheduled Adam, label-smoothed masked cross-entropy, token
+    accuracy and perplexity (Vaswani et al. 2017, section 5).
+
+    Args:
+        model: a `Transformer`.
+        warmup_steps: warm-up of the Noam schedule.
+        learning_rate: a float or schedule to use instead of Noam's.
+        label_smoothing: 0.1 in the paper.
+        **compile_kwargs: more `Model.compile` arguments (`jit_compile`,
+            `steps_per_execution`).
+    """
+    padding_id = model.padding_id
+    model.compile(
+        optimizer=transformer_optimizer(
+            learning_rate or TransformerSchedule(model.hidden_dim, warmup_steps)
+        ),
+        loss={
+            "logits": MaskedSparseCategoricalCrossentropy(
+                padding_id=padding_id, label_smoothing=label_smoothing
+            )
+        },
+        metrics={
+            "logits": [
+                MaskedAccuracy(padding_id=padding_id, name="accuracy"),
+                Perplexity(padding_id=padding_id, name="perplexity"),
+            ]
+        },
+        **compile_kwargs,
+    )
+    return model
+
+
+def compile_bert_pretrainer(
+    model, total_steps, peak_rate=1e-4, warmup_steps=None, **compile_kwargs
+):
+    """AdamW with warm-up and linear decay; loss = MLM + NSP, with masked-LM
+    accuracy (over real predictions) and NSP accuracy reported apart.
+
+    Args:
+        model: a `BertPretrainer`.
+        total_steps: steps of the run (for the decay).
+        peak_rate: peak learning rate (1e-4 in BERT).
+        warmup_steps: defaults to 10% of `total_steps`.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
+    model.compile(
+        optimizer=bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps)),
+        # MLM labels are padded with id 0 and weighted by `mlm_weights`.
+        loss={
+            "mlm_logits": MaskedSparseCategoricalCrossentropy(padding_id=0),
+            "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        },
+        metrics={
+            "mlm_logits": [MaskedAccuracy(padding_id=0, name="accuracy")],
+            "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        },
+        **compile_kwargs,
+    )
+    return model
+
+
+def compile_bert_classifier(
+    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+):
+    """Fine-tuning settings of the BERT paper: AdamW, warm-up over the first
+    10% of steps then linear decay, cross-entropy and accuracy.
+
+    Args:
+        model: a `BertClassifier`.
+        total_steps: steps of the run.
+        peak_rate: 2e-5 to 5e-5 in the paper.
+        warmup_fraction: share of steps spent warming up.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    model.compile(
+        optimizer=bert_optimizer(schedule),
+        loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+        **compile_kwargs,
+    )
+    return model
