@@ -1,5 +1,6 @@
 """Inference: autoregressive decoding for the Transformer."""
 
 from tf_models.inference.decoding import encode, greedy_decode
+from tf_models.inference.translator import Translator
 
-__all__ = ["encode", "greedy_decode"]
+__all__ = ["Translator", "encode", "greedy_decode"]

@@ -49,7 +49,8 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     ):
         # "mean_with_sample_weight": sum(loss * weight) / sum(weight).
         kwargs.setdefault("reduction", "mean_with_sample_weight")
-        super().__init__(name=name, dtype="float32", **kwargs)
+        kwargs["dtype"] = "float32"  # whatever the policy (or a saved config) says
+        super().__init__(name=name, **kwargs)
         self.padding_id = padding_id
         self.label_smoothing = label_smoothing
         self.from_logits = from_logits
@@ -89,7 +90,8 @@ class _MaskedTokenMetric(keras.metrics.Metric):
     """Accumulates a per-token quantity over real tokens: total and count."""
 
     def __init__(self, padding_id=0, name=None, **kwargs):
-        super().__init__(name=name, dtype="float32", **kwargs)
+        kwargs["dtype"] = "float32"  # whatever the policy (or a saved config) says
+        super().__init__(name=name, **kwargs)
         self.padding_id = padding_id
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")

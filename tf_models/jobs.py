@@ -1,0 +1,470 @@
+"""The training jobs behind the command line and the main job.
+
+Each job is a frozen config (a dataclass whose fields are the command-line
+options) and a function that runs it: load the data, train a tokenizer,
+build the tf.data pipeline, build and compile the model inside the
+distribution strategy's scope, `fit`, evaluate on held-out data, and save
+everything under `output_dir`:
+
+    config.json    the resolved config          vocab.txt    the tokenizer
+    *.keras        the trained model            results.json the scores
+    history.csv, logs/ (TensorBoard), best.keras  from the callbacks
+"""
+
+import contextlib
+import dataclasses
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_models.data import (
+    load_classification_tsv,
+    load_documents,
+    load_parallel_files,
+    load_source,
+)
+from tf_models.data.pipelines import (
+    DropCounter,
+    bert_pretraining_dataset,
+    classification_dataset,
+    translation_dataset,
+)
+from tf_models.data.tokenizers import (
+    BERT_RESERVED_TOKENS,
+    TRANSLATION_RESERVED_TOKENS,
+    WordPieceTokenizer,
+    train_wordpiece_tokenizer,
+)
+from tf_models.inference import Translator
+from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+from tf_models.training import (
+    compile_bert_classifier,
+    compile_bert_pretrainer,
+    compile_transformer,
+    select_policy,
+    select_strategy,
+    training_callbacks,
+)
+from tf_models.training.evaluation import classification_scores, corpus_bleu
+
+logger = logging.getLogger(__name__)
+
+
+def option(default, help):
+    """A config field with its command-line help."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Options every job shares."""
+
+    output_dir: str = option("runs/job", "where the run's files go")
+    precision: str = option("auto", "auto, float32, mixed_float16 or mixed_bfloat16")
+    strategy: str = option("auto", "auto, default, one_device, mirrored, multi_worker or tpu")
+    jit_compile: bool = option(False, "compile training steps with XLA")
+    steps_per_execution: int = option(1, "training steps per tf.function call")
+    seed: int = option(0, "random seed of data order, initialisation and masking")
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationJob(RunOptions):
+    """Train a `Transformer` on sentence pairs; report BLEU."""
+
+    source: str = option("ding_de_en", "ding_de_en, multi30k, files, or tfds:NAME (e.g. tfds:ted_hrlr_translate/pt_to_en)")
+    data_dir: str | None = option(None, "folder of multi30k files (e.g. ../shared/data/multi30k)")
+    train_files: tuple[str, ...] = option((), "with source=files: SOURCE_FILE TARGET_FILE, line-aligned")
+    source_language: str = option("de", "source language (ding_de_en: de or en; multi30k: en, de or fr)")
+    target_language: str = option("en", "target language")
+    preset: str = option("small", "Transformer preset: test, small, base, big")
+    vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
+    max_length: int = option(48, "longest sentence kept, in tokens")
+    batch_size: int = option(64, "global batch size, in sentences")
+    epochs: int = option(8, "passes over the training pairs")
+    warmup_steps: int = option(1000, "warm-up steps of the Noam schedule")
+    label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
+    max_train_pairs: int | None = option(None, "use at most this many training pairs")
+    test_size: int = option(1000, "held-out test pairs when the source has no test split")
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingJob(RunOptions):
+    """Pretrain BERT with masked LM + next-sentence prediction."""
+
+    source: str = option("jane_austen", "jane_austen, or files (plain text, blank line between documents)")
+    document_files: tuple[str, ...] = option((), "with source=files: the text files")
+    preset: str = option("tiny", "BERT preset: test, tiny, mini, small, medium, base, large")
+    vocabulary_size: int = option(8000, "WordPiece vocabulary size")
+    max_sequence_length: int = option(128, "packed sequence length")
+    max_predictions_per_sequence: int = option(20, "most masked tokens per sequence")
+    whole_word_masking: bool = option(False, "mask all pieces of a word together")
+    batch_size: int = option(32, "global batch size")
+    steps: int = option(600, "training steps")
+    peak_learning_rate: float = option(1e-3, "peak learning rate (BERT-Base used 1e-4)")
+    held_out_documents: int = option(10, "documents kept aside for evaluation")
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuningJob(RunOptions):
+    """Fine-tune BERT as a classifier; report accuracy, F1, MCC."""
+
+    source: str = option("fine_food_reviews", "fine_food_reviews, sst2, or files (GLUE-style TSV)")
+    data_dir: str | None = option(None, "folder of sst2 files (e.g. ../shared/data/sst2)")
+    train_file: str | None = option(None, "with source=files: training TSV")
+    test_file: str | None = option(None, "with source=files: test TSV")
+    text_columns: tuple[str, ...] = option(("sentence",), "with source=files: text column(s)")
+    label_column: str = option("label", "with source=files: label column")
+    pretrained: str | None = option(None, "output_dir of pretrain-bert; none: from scratch")
+    preset: str = option("tiny", "BERT preset when training from scratch")
+    vocabulary_size: int = option(8000, "vocabulary size when training from scratch")
+    max_sequence_length: int = option(128, "packed sequence length")
+    batch_size: int = option(32, "global batch size")
+    epochs: int = option(3, "passes over the training set")
+    peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
+    max_train_examples: int | None = option(None, "use at most this many training examples")
+
+
+@contextlib.contextmanager
+def stage(name, advice=""):
+    """Prints a line when a stage starts and ends, and names it on failure."""
+    started = time.time()
+    print(f"[{name}] ...", flush=True)
+    try:
+        yield
+    except Exception as error:
+        print(f"[{name}] FAILED after {time.time() - started:.0f}s: {error}", flush=True)
+        if advice:
+            print(f"[{name}] {advice}", flush=True)
+        raise
+    print(f"[{name}] done in {time.time() - started:.0f}s", flush=True)
+
+
+def _start(job):
+    """Seeds, the output folder, the resolved config, strategy and policy."""
+    keras.utils.set_random_seed(job.seed)
+    output_dir = Path(job.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config = {"job": type(job).__name__, **dataclasses.asdict(job)}
+    (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    strategy = select_strategy(job.strategy)
+    with strategy.scope():
+        policy = select_policy(job.precision, strategy)
+    print(f"output: {output_dir}  strategy: {type(strategy).__name__}  precision: {policy.name}")
+    return output_dir, strategy
+
+
+def _finish(output_dir, results):
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {output_dir / 'results.json'}")
+    return results
+
+
+def _compile_options(job):
+    return {"jit_compile": job.jit_compile, "steps_per_execution": job.steps_per_execution}
+
+
+def _as_lists(pairs):
+    return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in pairs.as_numpy_iterator()]
+
+
+def _pairs_dataset(pairs):
+    sources, targets = zip(*pairs)
+    return tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+
+
+def _translation_splits(job):
+    """(train, validation, test) lists of (source, target) strings."""
+    if job.source == "multi30k":
+        load = lambda split: _as_lists(  # noqa: E731
+            load_source("multi30k", data_dir=job.data_dir, split=split,
+                        source_language=job.source_language, target_language=job.target_language)
+        )
+        train, val, test = load("train"), load("val"), load("test_2016_flickr")
+    else:
+        if job.source == "ding_de_en":
+            if {job.source_language, job.target_language} != {"de", "en"}:
+                raise ValueError("The Ding corpus is German-English: use languages de and en.")
+            pairs = _as_lists(load_source("ding_de_en", reverse=job.source_language == "en"))
+        elif job.source == "files":
+            if len(job.train_files) != 2:
+                raise ValueError("source=files needs --train-files SOURCE_FILE TARGET_FILE.")
+            pairs = _as_lists(load_parallel_files(*job.train_files))
+        elif job.source.startswith("tfds:"):
+            pairs = _as_lists(load_source(job.source, split="train"))
+        else:
+            raise ValueError(f"Unknown translation source {job.source!r}.")
+        random.Random(job.seed).shuffle(pairs)
+        test, val, train = (
+            pairs[: job.test_size],
+            pairs[job.test_size : job.test_size + job.test_size // 2],
+            pairs[job.test_size + job.test_size // 2 :],
+        )
+    if job.max_train_pairs:
+        train = train[: job.max_train_pairs]
+    return train, val, test
+
+
+def train_translation(job):
+    """Runs a `TranslationJob`; returns its results dict."""
+    output_dir, strategy = _start(job)
+    with stage("data", "check the source and paths, or run `apt-get update` for Debian sources"):
+        train, val, test = _translation_splits(job)
+        print(f"pairs: {len(train)} train, {len(val)} validation, {len(test)} test")
+    with stage("tokenizer"):
+        texts = tf.data.Dataset.from_tensor_slices([s for pair in train for s in pair])
+        tokenizer = train_wordpiece_tokenizer(
+            texts, job.vocabulary_size, output_dir / "vocab.txt",
+            reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
+        )
+        print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
+    counter = DropCounter()
+    train_data = translation_dataset(
+        _pairs_dataset(train), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        seed=job.seed, counter=counter,
+    )
+    val_data = translation_dataset(
+        _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        shuffle_buffer_size=0,
+    )
+    with strategy.scope():
+        model = Transformer.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size)
+        compile_transformer(
+            model, warmup_steps=job.warmup_steps, label_smoothing=job.label_smoothing,
+            **_compile_options(job),
+        )
+    print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
+    with stage("train", "lower --batch-size or --max-length if memory ran out"):
+        model.fit(train_data, validation_data=val_data, epochs=job.epochs,
+                  callbacks=training_callbacks(output_dir), verbose=2)
+        print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
+        model.save(output_dir / "transformer.keras")
+    with stage("evaluate"):
+        results = evaluate_translation(model, tokenizer, test, job.max_length)
+    return _finish(output_dir, results)
+
+
+def evaluate_translation(model, tokenizer, pairs, max_length, samples=5):
+    """Greedy-decodes the sources of `pairs`; BLEU against their targets."""
+    translator = Translator(model, tokenizer, max_length=max_length)
+    sources, references = zip(*pairs)
+    started = time.time()
+    hypotheses = translator.translate(list(sources))
+    seconds = time.time() - started
+    bleu, signature = corpus_bleu(hypotheses, references)
+    print(f"test BLEU {bleu:.1f} ({len(pairs)} sentences, greedy; {signature})")
+    for source, hypothesis, reference in list(zip(sources, hypotheses, references))[:samples]:
+        print(f"  source:     {source}\n  translated: {hypothesis}\n  reference:  {reference}")
+    return {
+        "bleu": bleu,
+        "bleu_signature": signature,
+        "test_sentences": len(pairs),
+        "decode_seconds_per_sentence": seconds / max(len(pairs), 1),
+        "samples": [{"source": s, "translation": h, "reference": r}
+                    for s, h, r in list(zip(sources, hypotheses, references))[:samples]],
+    }
+
+
+def _documents(job):
+    if job.source == "jane_austen":
+        documents = load_source("jane_austen")
+    elif job.source == "files":
+        documents = load_documents(list(job.document_files))
+    else:
+        raise ValueError(f"Unknown pretraining source {job.source!r}.")
+    return [[s.decode("utf-8") for s in doc] for doc in documents.as_numpy_iterator()]
+
+
+def _documents_dataset(documents):
+    return tf.data.Dataset.from_tensor_slices(tf.ragged.constant(documents))
+
+
+def pretrain_bert(job):
+    """Runs a `PretrainingJob`; returns its results dict."""
+    output_dir, strategy = _start(job)
+    with stage("data", "check the source and paths, or run `apt-get update` for Debian sources"):
+        documents = _documents(job)
+        random.Random(job.seed).shuffle(documents)
+        held_out, documents = documents[: job.held_out_documents], documents[job.held_out_documents :]
+        sentences = sum(len(d) for d in documents)
+        print(f"documents: {len(documents)} for training ({sentences} sentences), {len(held_out)} held out")
+    with stage("tokenizer"):
+        texts = tf.data.Dataset.from_tensor_slices([s for d in documents for s in d])
+        tokenizer = train_wordpiece_tokenizer(
+            texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
+        )
+        print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
+    options = dict(
+        batch_size=job.batch_size,
+        max_sequence_length=job.max_sequence_length,
+        max_predictions_per_sequence=job.max_predictions_per_sequence,
+        whole_word_masking=job.whole_word_masking,
+    )
+    with stage("pipeline"):
+        train_data = bert_pretraining_dataset(
+            _documents_dataset(documents), tokenizer, seed=job.seed, **options
+        ).repeat()
+        eval_data = bert_pretraining_dataset(
+            _documents_dataset(held_out), tokenizer, seed=job.seed + 1, **options
+        )
+    with strategy.scope():
+        backbone = BertBackbone.from_preset(
+            job.preset, vocabulary_size=tokenizer.vocabulary_size,
+            max_sequence_length=job.max_sequence_length,
+        )
+        model = BertPretrainer(backbone)
+        compile_bert_pretrainer(model, job.steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
+    print(f"BERT '{job.preset}' with MLM and NSP heads: {model.count_params():,} parameters")
+    steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
+    with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
+        model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
+                  callbacks=training_callbacks(output_dir, monitor="loss"), verbose=2)
+        backbone.save(output_dir / "backbone.keras")
+        model.save(output_dir / "pretrainer.keras")
+    with stage("evaluate"):
+        results = evaluate_pretrainer(model, eval_data)
+    return _finish(output_dir, results)
+
+
+def evaluate_pretrainer(model, data):
+    """Loss, masked-LM accuracy and NSP accuracy on a pretraining dataset."""
+    metrics = model.evaluate(data, return_dict=True, verbose=0)
+    results = {name: float(value) for name, value in metrics.items()}
+    print("held-out documents: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+    return results
+
+
+def _classification_splits(job):
+    if job.source == "fine_food_reviews":
+        train = load_source("fine_food_reviews", split="train")
+        test = load_source("fine_food_reviews", split="test")
+    elif job.source == "sst2":
+        train = load_source("sst2", data_dir=job.data_dir, split="train")
+        test = load_source("sst2", data_dir=job.data_dir, split="dev")
+    elif job.source == "files":
+        kwargs = dict(text_columns=job.text_columns, label_column=job.label_column)
+        train = load_classification_tsv(job.train_file, **kwargs)
+        test = load_classification_tsv(job.test_file, label_names=train.label_names, **kwargs)
+    else:
+        raise ValueError(f"Unknown classification source {job.source!r}.")
+    return train, test
+
+
+def finetune_bert(job):
+    """Runs a `FinetuningJob`; returns its results dict."""
+    output_dir, strategy = _start(job)
+    with stage("data", "check the source and paths, or run `apt-get update` for Debian sources"):
+        train, test = _classification_splits(job)
+        train_examples = train.dataset
+        if job.max_train_examples:
+            train_examples = train_examples.take(job.max_train_examples)
+        num_train = int(train_examples.reduce(0, lambda count, _: count + 1))
+        print(f"examples: {num_train} train, labels {list(train.label_names)}")
+    with stage("tokenizer"):
+        if job.pretrained:
+            tokenizer = WordPieceTokenizer(Path(job.pretrained) / "vocab.txt")
+        else:
+            texts = train_examples.map(lambda texts, label: texts[0])
+            tokenizer = train_wordpiece_tokenizer(
+                texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
+            )
+        tokenizer.save_vocabulary(output_dir / "vocab.txt")
+    train_data = classification_dataset(
+        train_examples, tokenizer, batch_size=job.batch_size,
+        max_sequence_length=job.max_sequence_length, shuffle_buffer_size=10_000, seed=job.seed,
+    )
+    test_data = classification_dataset(
+        test.dataset, tokenizer, batch_size=job.batch_size, max_sequence_length=job.max_sequence_length
+    )
+    steps = -(-num_train // job.batch_size) * job.epochs
+    with strategy.scope():
+        if job.pretrained:
+            backbone = keras.saving.load_model(Path(job.pretrained) / "backbone.keras")
+            origin = f"pretrained in {job.pretrained}"
+        else:
+            backbone = BertBackbone.from_preset(
+                job.preset, vocabulary_size=tokenizer.vocabulary_size,
+                max_sequence_length=max(job.max_sequence_length, 2),
+            )
+            origin = "from scratch"
+        model = BertClassifier(backbone, num_classes=len(train.label_names))
+        compile_bert_classifier(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
+    print(f"BERT classifier ({origin}): {model.count_params():,} parameters")
+    with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
+        model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"),
+                  verbose=2)
+        model.save(output_dir / "classifier.keras")
+    with stage("evaluate"):
+        results = evaluate_classifier(model, test_data, train.label_names)
+    return _finish(output_dir, results)
+
+
+def evaluate_classifier(model, data, label_names):
+    """Accuracy, macro F1 and MCC of `model` on a classification dataset."""
+    labels, predictions = [], []
+    for features, targets in data:
+        logits = model.predict_on_batch(features)["logits"]
+        predictions.append(np.argmax(logits, axis=-1))
+        labels.append(targets["logits"].numpy())
+    scores = classification_scores(np.concatenate(labels), np.concatenate(predictions))
+    scores["label_names"] = list(label_names)
+    print(
+        f"test accuracy {scores['accuracy']:.1%} (majority baseline {scores['majority_baseline']:.1%}), "
+        f"macro F1 {scores['macro_f1']:.3f}, MCC {scores['mcc']:.3f}"
+    )
+    return scores
+
+
+def evaluate_run(job):
+    """Scores a finished run (its `output_dir`) again on its test data."""
+    run = Path(job.output_dir)
+    tokenizer = WordPieceTokenizer(run / "vocab.txt")
+    if isinstance(job, TranslationJob):
+        model = keras.saving.load_model(run / "transformer.keras")
+        return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length)
+    if isinstance(job, FinetuningJob):
+        model = keras.saving.load_model(run / "classifier.keras")
+        train, test = _classification_splits(job)
+        data = classification_dataset(
+            test.dataset, tokenizer, batch_size=job.batch_size, max_sequence_length=job.max_sequence_length
+        )
+        return evaluate_classifier(model, data, train.label_names)
+    documents = _documents(job)
+    random.Random(job.seed).shuffle(documents)
+    data = bert_pretraining_dataset(
+        _documents_dataset(documents[: job.held_out_documents]), tokenizer, seed=job.seed + 1,
+        batch_size=job.batch_size, max_sequence_length=job.max_sequence_length,
+        max_predictions_per_sequence=job.max_predictions_per_sequence,
+        whole_word_masking=job.whole_word_masking,
+    )
+    return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"), data)
+
+
+def apply_run(run_dir, job_name, texts):
+    """Translates (translation runs) or classifies (fine-tuning runs) texts.
+
+    Returns one printable line per text.
+    """
+    run = Path(run_dir)
+    config = json.loads((run / "config.json").read_text())
+    tokenizer = WordPieceTokenizer(run / "vocab.txt")
+    if job_name == "TranslationJob":
+        model = keras.saving.load_model(run / "transformer.keras")
+        translations = Translator(model, tokenizer, max_length=config["max_length"]).translate(list(texts))
+        return [f"{text} -> {translation}" for text, translation in zip(texts, translations)]
+    if job_name == "FinetuningJob":
+        model = keras.saving.load_model(run / "classifier.keras")
+        label_names = json.loads((run / "results.json").read_text())["label_names"]
+        examples = tf.data.Dataset.from_tensor_slices(((list(texts),), [0] * len(texts)))
+        data = classification_dataset(examples, tokenizer, max_sequence_length=config["max_sequence_length"])
+        features, _ = next(iter(data.unbatch().batch(len(texts))))
+        probabilities = tf.nn.softmax(model.predict_on_batch(features)["logits"]).numpy()
+        return [
+            f"{label_names[p.argmax()]} ({p.max():.2f}): {text}" for text, p in zip(texts, probabilities)
+        ]
+    raise SystemExit(f"{job_name} runs cannot be applied to text; use a translation or fine-tuning run.")
