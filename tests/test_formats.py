@@ -1,0 +1,289 @@
+"""File formats: element shapes, sentence splitting, and one test per bad-file error."""
+
+import bz2
+import dataclasses
+import logging
+import lzma
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_models.data.formats import (
+    ClassificationData,
+    CorpusError,
+    load_classification_tsv,
+    load_documents,
+    load_parallel_files,
+    load_parallel_tsv,
+    read_lines,
+    read_r_lazyload,
+    split_sentences,
+)
+
+STRING = tf.TensorSpec([], tf.string)
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def as_pairs(dataset):
+    return [(s.numpy().decode(), t.numpy().decode()) for s, t in dataset]
+
+
+# ------------------------------------------------------------- splitting
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("It rained. We stayed in.", ["It rained.", "We stayed in."]),
+        ("Mr. and Mrs. Smith met Dr. Jones at St. Paul's. Then they left.",
+         ["Mr. and Mrs. Smith met Dr. Jones at St. Paul's.", "Then they left."]),
+        ("J. R. R. Tolkien wrote. Yes!", ["J. R. R. Tolkien wrote.", "Yes!"]),
+        ('"Why?" she asked. "Because." He left.', ['"Why?" she asked.', '"Because."', "He left."]),
+        ("Is it? Yes! No... Maybe.", ["Is it?", "Yes!", "No...", "Maybe."]),
+        ("it was--Mrs. Elton. Ärger folgte.", ["it was--Mrs. Elton.", "Ärger folgte."]),
+        ("Pi is 3.14 today. e.g. this stays.", ["Pi is 3.14 today. e.g. this stays."]),
+        ("No end in sight", ["No end in sight"]),
+        ("   ", []),
+    ],
+)
+def test_split_sentences(text, expected):
+    assert split_sentences(text) == expected
+
+
+# ------------------------------------------------------------ plain lines
+
+
+def test_read_lines_strips_bom_crlf_and_whitespace(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbf first \r\nsecond\r\n\r\nthird")
+    assert read_lines(path) == ["first", "second", "", "third"]
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(CorpusError, match="nope.txt: cannot read"):
+        read_lines(tmp_path / "nope.txt")
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_empty_file(tmp_path, content):
+    path = tmp_path / "empty.en"
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=r"empty\.en: empty file"):
+        read_lines(path)
+
+
+def test_binary_file_with_nul_bytes(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"text\nmore text\n\x00\x01\x02\x03\n")
+    with pytest.raises(CorpusError, match=r"model\.bin, line 3: looks binary \(NUL byte\)"):
+        load_parallel_files(path, path)
+
+
+def test_binary_file_with_invalid_utf8(tmp_path):
+    path = tmp_path / "latin1.de"
+    path.write_bytes("Grüße\n".encode("utf-8") + "Schöne Grüße\n".encode("latin-1"))
+    message = r"latin1\.de, line 2: looks binary \(invalid UTF-8 at byte 3 of the line\)"
+    with pytest.raises(CorpusError, match=message):
+        load_documents(path)
+
+
+# ---------------------------------------------------------------- pairs
+
+
+def test_parallel_files(tmp_path):
+    source = write(tmp_path / "train.en", "A dog runs.\nTwo cats sleep.\n")
+    target = write(tmp_path / "train.de", "Ein Hund rennt.\nZwei Katzen schlafen.\n")
+    dataset = load_parallel_files(source, target)
+    assert dataset.element_spec == (STRING, STRING)
+    assert as_pairs(dataset) == [
+        ("A dog runs.", "Ein Hund rennt."),
+        ("Two cats sleep.", "Zwei Katzen schlafen."),
+    ]
+
+
+def test_parallel_files_skip_and_count_empty_sides(tmp_path, caplog):
+    source = write(tmp_path / "train.en", "One.\n\nThree.\nFour.\n")
+    target = write(tmp_path / "train.de", "Eins.\nZwei.\n\nVier.\n")
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
+        pairs = as_pairs(load_parallel_files(source, target))
+    assert pairs == [("One.", "Eins."), ("Four.", "Vier.")]
+    assert "skipped 2 pairs with an empty side" in caplog.text
+    assert "train.en" in caplog.text and "train.de" in caplog.text
+
+
+def test_parallel_files_with_different_line_counts(tmp_path):
+    source = write(tmp_path / "train.en", "One.\nTwo.\nThree.\n")
+    target = write(tmp_path / "train.de", "Eins.\nZwei.\n")
+    with pytest.raises(CorpusError, match=r"train\.en has 3 lines, .*train\.de has 2"):
+        load_parallel_files(source, target)
+
+
+def test_parallel_tsv(tmp_path, caplog):
+    path = write(tmp_path / "pairs.tsv", "1\tHello.\tHallo.\n\n2\tYes!\tJa!\n3\t\tLeer.\n")
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
+        dataset = load_parallel_tsv(path, source_column=2, target_column=1)
+    assert dataset.element_spec == (STRING, STRING)
+    assert as_pairs(dataset) == [("Hallo.", "Hello."), ("Ja!", "Yes!")]
+    assert "skipped 1 blank lines" in caplog.text
+    assert "skipped 1 pairs with an empty side" in caplog.text
+
+
+def test_parallel_tsv_row_with_wrong_column_count(tmp_path):
+    path = write(tmp_path / "pairs.tsv", "Hello.\tHallo.\nYes!\tJa!\nA\ttab\tinside\n")
+    with pytest.raises(CorpusError, match=r"pairs\.tsv, line 3: 3 columns, expected 2"):
+        load_parallel_tsv(path)
+
+
+def test_parallel_tsv_too_few_columns_for_the_indices(tmp_path):
+    path = write(tmp_path / "pairs.tsv", "Hello.\tHallo.\n")
+    with pytest.raises(CorpusError, match=r"pairs\.tsv: 2 columns, but columns 0 and 2"):
+        load_parallel_tsv(path, target_column=2)
+
+
+# ------------------------------------------------------------ documents
+
+
+def test_documents_in_bert_pretraining_format(tmp_path, caplog):
+    first = write(
+        tmp_path / "a.txt", "Doc one, sentence one.\nDoc one, sentence two.\n\n\n\nDoc two.\n"
+    )
+    second = write(tmp_path / "b.txt", "\nDoc three.\nStill three.")
+    with caplog.at_level(logging.INFO, logger="tf_models.data.formats"):
+        dataset = load_documents([first, second])
+    assert dataset.element_spec == tf.TensorSpec([None], tf.string)
+    documents = [[s.decode() for s in d.numpy()] for d in dataset]
+    assert documents == [
+        ["Doc one, sentence one.", "Doc one, sentence two."],
+        ["Doc two."],
+        ["Doc three.", "Still three."],  # documents end at the end of a file
+    ]
+    # Two extra blank lines in a.txt, a leading one in b.txt.
+    assert "dropped 3 empty documents" in caplog.text
+    # What BERT pretraining pipelines do with documents: pad them in batches.
+    batch = next(iter(dataset.padded_batch(3)))
+    assert batch.shape == (3, 2)
+
+
+def test_documents_with_sentence_splitting(tmp_path):
+    path = write(tmp_path / "novel.txt", "Mr. Darcy bowed. She smiled! Did he see?\n\nThe end.\n")
+    dataset = load_documents(path, split_sentences=True)
+    documents = [[s.decode() for s in d.numpy()] for d in dataset]
+    assert documents == [["Mr. Darcy bowed.", "She smiled!", "Did he see?"], ["The end."]]
+
+
+# -------------------------------------------------------- classification
+
+
+def test_classification_single_sentence(tmp_path):
+    path = write(tmp_path / "train.tsv", "label\tsentence\n1\ta gem .\n0\tdull\n10\tweird\n")
+    data = load_classification_tsv(path)
+    assert isinstance(data, ClassificationData)
+    assert data.label_names == ("0", "1", "10")  # numeric labels sort as numbers
+    assert data.dataset.element_spec == ((STRING,), tf.TensorSpec([], tf.int32))
+    examples = [
+        (tuple(t.numpy().decode() for t in texts), int(label)) for texts, label in data.dataset
+    ]
+    assert examples == [(("a gem .",), 1), (("dull",), 0), (("weird",), 2)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.label_names = ()
+
+
+def test_classification_sentence_pair_with_explicit_labels(tmp_path, caplog):
+    path = write(
+        tmp_path / "dev.tsv",
+        "id\tpremise\thypothesis\tgold\n"
+        "1\tA man sleeps.\tA person rests.\tentailment\n"
+        "2\tA man sleeps.\t\tneutral\n"
+        "3\tA dog barks.\tA cat meows.\tcontradiction\n",
+    )
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
+        data = load_classification_tsv(
+            path, ("premise", "hypothesis"), "gold",
+            label_names=("entailment", "neutral", "contradiction"),
+        )
+    assert data.label_names == ("entailment", "neutral", "contradiction")
+    assert data.num_classes == 3
+    assert data.dataset.element_spec == ((STRING, STRING), tf.TensorSpec([], tf.int32))
+    (first, second), labels = next(iter(data.dataset.batch(8)))
+    assert first.numpy().tolist() == [b"A man sleeps.", b"A dog barks."]
+    assert second.numpy().tolist() == [b"A person rests.", b"A cat meows."]
+    assert labels.numpy().tolist() == [0, 2]
+    assert "skipped 1 rows" in caplog.text
+
+
+def test_classification_unknown_label(tmp_path):
+    path = write(tmp_path / "train.tsv", "sentence\tlabel\ngood\tpositive\nbad\tnegativ\n")
+    with pytest.raises(CorpusError, match=r"train\.tsv, line 3: unknown label 'negativ'"):
+        load_classification_tsv(path, label_names=("negative", "positive"))
+
+
+def test_classification_missing_header_column(tmp_path):
+    path = write(tmp_path / "dev.tsv", "label\tcontent\n1\tfine\n")
+    message = r"dev\.tsv, line 1: missing column\(s\) 'sentence'; .*'content'"
+    with pytest.raises(CorpusError, match=message):
+        load_classification_tsv(path)
+
+
+def test_classification_row_with_wrong_column_count(tmp_path):
+    path = write(tmp_path / "train.tsv", "sentence\tlabel\ngood\t1\nno label\n")
+    with pytest.raises(CorpusError, match=r"train\.tsv, line 3: 1 columns, expected 2"):
+        load_classification_tsv(path)
+
+
+def test_classification_header_only(tmp_path):
+    path = write(tmp_path / "train.tsv", "sentence\tlabel\n")
+    with pytest.raises(CorpusError, match=r"train\.tsv: no examples"):
+        load_classification_tsv(path)
+
+
+# ------------------------------------------------------ R lazy-load data
+
+
+def compress_like_r(serialized, compressed, kind=None):
+    """Stores one object as R's lazyLoadDBinsertValue does."""
+    header = struct.pack(">I", len(serialized))
+    if compressed == 1:
+        return header + zlib.compress(serialized)
+    packers = {
+        b"Z": lambda data: lzma.compress(
+            data, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6}]
+        ),
+        b"2": bz2.compress,
+        b"1": zlib.compress,
+        b"0": lambda data: data,
+    }
+    return header + kind + packers[kind](serialized)
+
+
+@pytest.mark.parametrize(
+    "compressed, kind", [(1, None), (3, b"Z"), (2, b"2"), (3, b"1"), (3, b"0")]
+)
+def test_read_r_lazyload(tmp_path, compressed, kind):
+    rdata = pytest.importorskip("rdata")
+    # A character vector (how janeaustenr stores a novel) and a numeric one.
+    objects = {"novel": np.array(["CHAPTER 1", "", "It began."]), "scores": np.array([1.5, 2.5])}
+    blobs, variables, offset = [], {}, 0
+    for name, value in objects.items():
+        rdata.write_rds(tmp_path / f"{name}.rds", value, compression=None)
+        blob = compress_like_r((tmp_path / f"{name}.rds").read_bytes(), compressed, kind)
+        variables[name] = np.array([offset, len(blob)], np.int32)
+        blobs.append(blob)
+        offset += len(blob)
+    (tmp_path / "Rdata.rdb").write_bytes(b"".join(blobs))
+    flag = np.array([compressed], np.int32)
+    index = {"variables": variables, "references": {}, "compressed": flag}
+    rdata.write_rds(tmp_path / "Rdata.rdx", index)  # gzip, as R writes it
+
+    database = tmp_path / "Rdata"
+    assert read_r_lazyload(database) == ["novel", "scores"]
+    assert read_r_lazyload(database, "novel").tolist() == ["CHAPTER 1", "", "It began."]
+    assert read_r_lazyload(database, "scores").tolist() == [1.5, 2.5]
+    with pytest.raises(CorpusError, match="no object 'poems'; it holds novel, scores"):
+        read_r_lazyload(database, "poems")
