@@ -50,6 +50,17 @@ def sentencepiece(tmp_path_factory):
     return train_sentencepiece_tokenizer(texts, 120, path)
 
 
+@pytest.mark.parametrize("learner", ["fast", "tensorflow_text"])
+def test_both_learners_give_usable_vocabularies(learner, tmp_path):
+    texts = tf.data.Dataset.from_tensor_slices(CORPUS)
+    tokenizer = train_wordpiece_tokenizer(texts, 200, tmp_path / "vocab.txt", learner=learner)
+    assert tokenizer.vocabulary[:5] == list(BERT_RESERVED_TOKENS)
+    assert any(token.startswith("##") for token in tokenizer.vocabulary)
+    ids = tokenizer.tokenize(["The quick brown fox."]).to_list()[0]
+    assert tokenizer.unk_id not in ids
+    assert tokenizer.detokenize([ids]).numpy()[0] == b"the quick brown fox."
+
+
 def test_trained_vocabulary_starts_with_reserved_tokens(wordpiece):
     assert tuple(wordpiece.vocabulary[:7]) == TRANSLATION_RESERVED_TOKENS
     assert (wordpiece.pad_id, wordpiece.cls_id, wordpiece.mask_id, wordpiece.end_id) == (0, 2, 4, 6)

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_models.data import (
+    documents_dataset,
     load_classification_tsv,
     load_documents,
     load_parallel_files,
@@ -82,7 +83,7 @@ class TranslationJob(RunOptions):
     train_files: tuple[str, ...] = option((), "with source=files: SOURCE_FILE TARGET_FILE, line-aligned")
     source_language: str = option("de", "source language (ding_de_en: de or en; multi30k: en, de or fr)")
     target_language: str = option("en", "target language")
-    preset: str = option("small", "Transformer preset: test, small, base, big")
+    preset: str = option("small", "Transformer preset: test, tiny, small, base, big")
     vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
     max_length: int = option(48, "longest sentence kept, in tokens")
     batch_size: int = option(64, "global batch size, in sentences")
@@ -280,10 +281,6 @@ def _documents(job):
     return [[s.decode("utf-8") for s in doc] for doc in documents.as_numpy_iterator()]
 
 
-def _documents_dataset(documents):
-    return tf.data.Dataset.from_tensor_slices(tf.ragged.constant(documents))
-
-
 def pretrain_bert(job):
     """Runs a `PretrainingJob`; returns its results dict."""
     output_dir, strategy = _start(job)
@@ -307,10 +304,10 @@ def pretrain_bert(job):
     )
     with stage("pipeline"):
         train_data = bert_pretraining_dataset(
-            _documents_dataset(documents), tokenizer, seed=job.seed, **options
+            documents_dataset(documents), tokenizer, seed=job.seed, **options
         ).repeat()
         eval_data = bert_pretraining_dataset(
-            _documents_dataset(held_out), tokenizer, seed=job.seed + 1, **options
+            documents_dataset(held_out), tokenizer, seed=job.seed + 1, **options
         )
     with strategy.scope():
         backbone = BertBackbone.from_preset(
@@ -437,7 +434,7 @@ def evaluate_run(job):
     documents = _documents(job)
     random.Random(job.seed).shuffle(documents)
     data = bert_pretraining_dataset(
-        _documents_dataset(documents[: job.held_out_documents]), tokenizer, seed=job.seed + 1,
+        documents_dataset(documents[: job.held_out_documents]), tokenizer, seed=job.seed + 1,
         batch_size=job.batch_size, max_sequence_length=job.max_sequence_length,
         max_predictions_per_sequence=job.max_predictions_per_sequence,
         whole_word_masking=job.whole_word_masking,

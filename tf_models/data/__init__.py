@@ -15,6 +15,13 @@ from tf_models.data.formats import (
     pairs_dataset,
     split_sentences,
 )
+from tf_models.data.pipelines import (
+    DropCounter,
+    bert_pretraining_dataset,
+    classification_dataset,
+    global_batch_size,
+    translation_dataset,
+)
 from tf_models.data.sources import (
     SOURCES,
     cache_dir,
@@ -26,16 +33,33 @@ from tf_models.data.sources import (
     sst2,
     tfds_source,
 )
+from tf_models.data.tokenizers import (
+    BERT_RESERVED_TOKENS,
+    TRANSLATION_RESERVED_TOKENS,
+    SentencePieceTokenizer,
+    WordPieceTokenizer,
+    train_sentencepiece_tokenizer,
+    train_wordpiece_tokenizer,
+    train_wordpiece_vocabulary,
+)
 
 __all__ = [
-    "SOURCES",
+    "BERT_RESERVED_TOKENS",
     "ClassificationData",
     "CorpusError",
+    "DropCounter",
+    "SOURCES",
+    "SentencePieceTokenizer",
+    "TRANSLATION_RESERVED_TOKENS",
+    "WordPieceTokenizer",
+    "bert_pretraining_dataset",
     "cache_dir",
     "classification_data",
+    "classification_dataset",
     "ding_de_en",
     "documents_dataset",
     "fine_food_reviews",
+    "global_batch_size",
     "jane_austen",
     "load_classification_tsv",
     "load_documents",
@@ -47,4 +71,8 @@ __all__ = [
     "split_sentences",
     "sst2",
     "tfds_source",
+    "train_sentencepiece_tokenizer",
+    "train_wordpiece_tokenizer",
+    "train_wordpiece_vocabulary",
+    "translation_dataset",
 ]

@@ -8,7 +8,9 @@ at serving time.
 * `WordPieceTokenizer` (BERT's) wraps tensorflow-text's `BertTokenizer`:
   lower-casing and accent stripping, punctuation and CJK characters split
   off, then greedy longest-match WordPiece. `train_wordpiece_vocabulary`
-  learns a vocabulary from a `tf.data.Dataset` of strings.
+  learns a vocabulary from a `tf.data.Dataset` of strings (with the Hugging
+  Face `tokenizers` trainer by default, which is 60x faster than
+  tensorflow-text's Python learner; both are available).
 * `SentencePieceTokenizer` wraps tensorflow-text's `SentencepieceTokenizer`
   over a model trained with the `sentencepiece` package.
 
@@ -179,21 +181,32 @@ def train_wordpiece_vocabulary(
     vocabulary_size,
     reserved_tokens=BERT_RESERVED_TOKENS,
     lower_case=True,
+    learner="fast",
     batch_size=1000,
 ):
     """Learns a WordPiece vocabulary from text, as BERT's was.
 
+    Two learners give vocabularies in the same format (reserved tokens, then
+    `##`-prefixed continuation pieces mixed with word-initial pieces), split
+    text the same way (punctuation and CJK characters apart) and feed the
+    same in-graph `WordPieceTokenizer`:
+
+    * `"fast"`: the Hugging Face `tokenizers` trainer (Rust; about a second
+      for the 37,000 sentences of the Ding corpus);
+    * `"tensorflow_text"`: tensorflow-text's `bert_vocab_from_dataset`
+      (pure Python; about a minute for the same corpus).
+
     Args:
         texts: a `tf.data.Dataset` of scalar strings.
-        vocabulary_size: the target size (the result can be a little smaller
-            or larger: the learner works by word-count thresholds).
+        vocabulary_size: the target size (`"tensorflow_text"` can end a
+            little below: it works by word-count thresholds).
         reserved_tokens: tokens put first, in order; `[PAD]` must be first.
         lower_case: lower-case and strip accents first.
-        batch_size: strings per batch while counting words.
+        learner: `"fast"` or `"tensorflow_text"`.
+        batch_size: strings per batch while reading `texts`.
 
     Returns:
-        The vocabulary, a list of tokens: reserved tokens, then single
-        characters, then longer word pieces.
+        The vocabulary, a list of tokens, reserved tokens first.
 
     Example:
     >>> texts = tf.data.Dataset.from_tensor_slices(["a cat sat", "the cats"] * 10)
@@ -204,13 +217,29 @@ def train_wordpiece_vocabulary(
     if reserved_tokens[0] != PAD:
         raise ValueError(f"reserved_tokens must start with {PAD}.")
     texts = texts.map(clean_utf8).batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    return bert_vocab.bert_vocab_from_dataset(
-        texts,
-        vocab_size=vocabulary_size,
-        reserved_tokens=list(reserved_tokens),
-        bert_tokenizer_params={"lower_case": lower_case},
-        learn_params={},
+    if learner == "tensorflow_text":
+        return bert_vocab.bert_vocab_from_dataset(
+            texts,
+            vocab_size=vocabulary_size,
+            reserved_tokens=list(reserved_tokens),
+            bert_tokenizer_params={"lower_case": lower_case},
+            learn_params={},
+        )
+    if learner != "fast":
+        raise ValueError(f"learner must be 'fast' or 'tensorflow_text', got {learner!r}.")
+    from tokenizers import BertWordPieceTokenizer
+
+    trainer = BertWordPieceTokenizer(
+        lowercase=lower_case, strip_accents=lower_case, handle_chinese_chars=True
     )
+    trainer.train_from_iterator(
+        (text.decode("utf-8") for batch in texts.as_numpy_iterator() for text in batch),
+        vocab_size=vocabulary_size,
+        special_tokens=list(reserved_tokens),
+        show_progress=False,
+    )
+    token_ids = trainer.get_vocab()
+    return sorted(token_ids, key=token_ids.get)
 
 
 def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs):
@@ -220,8 +249,8 @@ def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs)
         texts: a `tf.data.Dataset` of scalar strings.
         vocabulary_size: target vocabulary size.
         vocabulary_file: where `vocab.txt` goes.
-        **kwargs: `reserved_tokens`, `lower_case`, `batch_size` of
-            `train_wordpiece_vocabulary`.
+        **kwargs: `reserved_tokens`, `lower_case`, `learner`, `batch_size`
+            of `train_wordpiece_vocabulary`.
     """
     vocabulary = train_wordpiece_vocabulary(texts, vocabulary_size, **kwargs)
     Path(vocabulary_file).parent.mkdir(parents=True, exist_ok=True)

@@ -114,6 +114,14 @@ TRANSFORMER_PRESETS = {
         hidden_dim=256,
         intermediate_dim=1024,
     ),
+    # The main job's model: trains in minutes on a 2-core CPU.
+    "tiny": TransformerConfig(
+        vocabulary_size=6000,
+        num_layers=2,
+        num_heads=4,
+        hidden_dim=128,
+        intermediate_dim=512,
+    ),
     # For unit tests only.
     "test": TransformerConfig(
         vocabulary_size=50,
