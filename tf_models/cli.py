@@ -102,12 +102,13 @@ def demo(output_dir, full=False):
     root = Path(output_dir)
     scale = 4 if full else 1
     translation = jobs.train_translation(jobs.TranslationJob(
-        output_dir=str(root / "translation"), source="ding_de_en", preset="small",
-        vocabulary_size=6000, max_length=32, batch_size=64, epochs=6 * scale, warmup_steps=800,
+        output_dir=str(root / "translation"), source="ding_de_en", preset="tiny",
+        vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
+        epochs=4 * scale, warmup_steps=600,
     ))
     pretraining = jobs.pretrain_bert(jobs.PretrainingJob(
         output_dir=str(root / "pretraining"), source="jane_austen", preset="tiny",
-        vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=500 * scale,
+        vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=400 * scale,
     ))
     finetuning = jobs.finetune_bert(jobs.FinetuningJob(
         output_dir=str(root / "finetuning"), source="fine_food_reviews",

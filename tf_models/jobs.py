@@ -87,6 +87,7 @@ class TranslationJob(RunOptions):
     vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
     max_length: int = option(48, "longest sentence kept, in tokens")
     batch_size: int = option(64, "global batch size, in sentences")
+    bucket_boundaries: tuple[int, ...] = option((), "batch sentences of similar length: e.g. 8 16 32")
     epochs: int = option(8, "passes over the training pairs")
     warmup_steps: int = option(1000, "warm-up steps of the Noam schedule")
     label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
@@ -227,7 +228,7 @@ def train_translation(job):
     counter = DropCounter()
     train_data = translation_dataset(
         _pairs_dataset(train), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
-        seed=job.seed, counter=counter,
+        bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
     )
     val_data = translation_dataset(
         _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
@@ -242,7 +243,7 @@ def train_translation(job):
     print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
         model.fit(train_data, validation_data=val_data, epochs=job.epochs,
-                  callbacks=training_callbacks(output_dir), verbose=2)
+                  callbacks=training_callbacks(output_dir))
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / "transformer.keras")
     with stage("evaluate"):
@@ -320,7 +321,7 @@ def pretrain_bert(job):
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
-                  callbacks=training_callbacks(output_dir, monitor="loss"), verbose=2)
+                  callbacks=training_callbacks(output_dir, monitor="loss"))
         backbone.save(output_dir / "backbone.keras")
         model.save(output_dir / "pretrainer.keras")
     with stage("evaluate"):
@@ -393,8 +394,7 @@ def finetune_bert(job):
         compile_bert_classifier(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
     print(f"BERT classifier ({origin}): {model.count_params():,} parameters")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"),
-                  verbose=2)
+        model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"))
         model.save(output_dir / "classifier.keras")
     with stage("evaluate"):
         results = evaluate_classifier(model, test_data, train.label_names)
