@@ -14,6 +14,7 @@ from tf_models.training.losses import (
     Perplexity,
 )
 from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
+from tf_models.training.resume import fit_resumable
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 from tf_models.training.tasks import (
     compile_bert_classifier,
@@ -32,6 +33,7 @@ __all__ = [
     "compile_bert_classifier",
     "compile_bert_pretrainer",
     "compile_transformer",
+    "fit_resumable",
     "choose_strategy_name",
     "select_policy",
     "select_strategy",
