@@ -89,6 +89,9 @@ def _tf_config():
 def select_strategy(name="auto"):
     """Returns a `tf.distribute.Strategy` by name, or the best for this machine.
 
+    Call it at the start of the program, before other TensorFlow work:
+    a `MultiWorkerMirroredStrategy` can only be created then.
+
     Args:
         name: one of `STRATEGIES`; `"auto"` picks with `choose_strategy_name`.
 
@@ -98,10 +101,14 @@ def select_strategy(name="auto"):
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
-    tpu = _find_tpu() if name in ("auto", "tpu") else None
+    tf_config = _tf_config()
+    multi_worker = len(tf_config.get("cluster", {}).get("worker", [])) > 1
+    # Probe for a TPU only where it can matter. Nothing here may start the
+    # TensorFlow runtime: MultiWorkerMirroredStrategy must be created first.
+    tpu = _find_tpu() if name == "tpu" or (name == "auto" and not multi_worker) else None
     if name == "auto":
-        gpus = tf.config.list_logical_devices("GPU")
-        name = choose_strategy_name(len(gpus), tpu is not None, _tf_config())
+        gpus = tf.config.list_physical_devices("GPU")
+        name = choose_strategy_name(len(gpus), tpu is not None, tf_config)
     logger.info("distribution strategy: %s", name)
     if name == "tpu":
         if tpu is None:
@@ -114,7 +121,7 @@ def select_strategy(name="auto"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "one_device":
-        device = "/gpu:0" if tf.config.list_logical_devices("GPU") else "/cpu:0"
+        device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
         return tf.distribute.OneDeviceStrategy(device)
     return tf.distribute.get_strategy()
 
