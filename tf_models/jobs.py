@@ -148,13 +148,20 @@ def stage(name, advice=""):
 
 
 def _start(job):
-    """Seeds, the output folder, the resolved config, strategy and policy."""
+    """Strategy (first: a multi-worker one needs that), seeds, the output
+    folder, the resolved config, and the dtype policy."""
+    strategy = select_strategy(job.strategy)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise SystemExit(
+            "Keras 3's model.fit does not support MultiWorkerMirroredStrategy yet "
+            "(keras-team/keras#20585), and the jobs train with fit; "
+            "tests/scripts/multi_worker.py shows a custom training loop that does."
+        )
     keras.utils.set_random_seed(job.seed)
     output_dir = Path(job.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     config = {"job": type(job).__name__, **dataclasses.asdict(job)}
     (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    strategy = select_strategy(job.strategy)
     with strategy.scope():
         policy = select_policy(job.precision, strategy)
     print(f"output: {output_dir}  strategy: {type(strategy).__name__}  precision: {policy.name}")
