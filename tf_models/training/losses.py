@@ -11,6 +11,16 @@ def _token_log_probabilities(y_true, y_pred, from_logits):
     return log_probs, ops.cast(y_true, "int32")
 
 
+def _token_weights(y_true, padding_id, sample_weight=None):
+    """float32 weight per token: 0 for padding, else `sample_weight` (or 1)."""
+    weight = ops.ones(ops.shape(y_true), "float32")
+    if padding_id is not None:
+        weight = ops.cast(ops.not_equal(y_true, padding_id), "float32")
+    if sample_weight is not None:
+        weight = weight * ops.reshape(ops.cast(sample_weight, "float32"), ops.shape(weight))
+    return weight
+
+
 @keras.saving.register_keras_serializable(package="tf_models")
 class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     """Cross-entropy per token, averaged over real tokens only.
@@ -56,13 +66,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         self.from_logits = from_logits
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        weight = ops.ones(ops.shape(y_true), "float32")
-        if self.padding_id is not None:
-            weight = ops.cast(ops.not_equal(y_true, self.padding_id), "float32")
-        if sample_weight is not None:
-            weight = weight * ops.reshape(
-                ops.cast(sample_weight, "float32"), ops.shape(weight)
-            )
+        weight = _token_weights(y_true, self.padding_id, sample_weight)
         return super().__call__(y_true, y_pred, sample_weight=weight)
 
     def call(self, y_true, y_pred):
@@ -100,11 +104,7 @@ class _MaskedTokenMetric(keras.metrics.Metric):
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        weight = ops.ones(ops.shape(y_true), "float32")
-        if self.padding_id is not None:
-            weight = ops.cast(ops.not_equal(y_true, self.padding_id), "float32")
-        if sample_weight is not None:
-            weight = weight * ops.reshape(ops.cast(sample_weight, "float32"), ops.shape(weight))
+        weight = _token_weights(y_true, self.padding_id, sample_weight)
         self.total.assign_add(ops.sum(self.per_token(y_true, y_pred) * weight))
         self.count.assign_add(ops.sum(weight))
 
