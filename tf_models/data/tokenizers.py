@@ -111,7 +111,9 @@ class WordPieceTokenizer(_Tokenizer):
     """
 
     def __init__(self, vocabulary_file, lower_case=True, name=None):
-        vocabulary = Path(vocabulary_file).read_text(encoding="utf-8").splitlines()
+        # Split on "\n" only, as TensorFlow's TextFileInitializer does
+        # (str.splitlines would also split on rarer line breaks).
+        vocabulary = Path(vocabulary_file).read_text(encoding="utf-8").rstrip("\n").split("\n")
         super().__init__(vocabulary, name=name)
         self.lower_case = lower_case
         # An Asset, so that an exported SavedModel copies the file with it.
@@ -125,6 +127,9 @@ class WordPieceTokenizer(_Tokenizer):
                 value_index=tf.lookup.TextFileIndex.LINE_NUMBER,
             ),
             num_oov_buckets=1,
+            # Reachable only through this handle: never shared by name with
+            # another tokenizer's table.
+            experimental_is_anonymous=True,
         )
         self._tokenizer = tf_text.BertTokenizer(
             table,
