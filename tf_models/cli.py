@@ -164,7 +164,7 @@ def main(argv=None):
         jobs.evaluate_run(getattr(jobs, job_name)(**config))
     else:
         job_name, config = _load_run(args["run_dir"])
-        for line in jobs.apply_run(args["run_dir"], job_name, args["texts"]):
+        for line in jobs.apply_run(args["run_dir"], job_name, config, args["texts"]):
             print(line)
     return 0
 

@@ -449,13 +449,18 @@ def evaluate_run(job):
     return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"), data)
 
 
-def apply_run(run_dir, job_name, texts):
+def apply_run(run_dir, job_name, config, texts):
     """Translates (translation runs) or classifies (fine-tuning runs) texts.
+
+    Args:
+        run_dir: the run's output directory.
+        job_name: the job class name saved in its `config.json`.
+        config: the rest of that `config.json`.
+        texts: the strings to translate or classify.
 
     Returns one printable line per text.
     """
     run = Path(run_dir)
-    config = json.loads((run / "config.json").read_text())
     tokenizer = WordPieceTokenizer(run / "vocab.txt")
     if job_name == "TranslationJob":
         model = keras.saving.load_model(run / "transformer.keras")

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from tf_models.layers import BertEmbedding, TransformerEncoderLayer, get_activation
+from tf_models.layers.activations import serialize_initializer
 from tf_models.models.configs import BertConfig
 
 
@@ -202,9 +203,7 @@ class MaskedLMHead(keras.layers.Layer):
         self.token_embedding = token_embedding
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = keras.initializers.serialize(
-            keras.initializers.get(kernel_initializer or bert_initializer())
-        )
+        self.kernel_initializer = serialize_initializer(kernel_initializer or bert_initializer())
 
     def build(self, sequence_output_shape, mask_positions_shape=None):
         hidden_dim = sequence_output_shape[-1]
