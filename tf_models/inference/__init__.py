@@ -1,6 +1,27 @@
-"""Inference: autoregressive decoding for the Transformer."""
+"""Inference: decoding for the Transformer, task modules for BERT."""
 
-from tf_models.inference.decoding import encode, greedy_decode
+from tf_models.inference.decoding import (
+    beam_search,
+    beam_search_decode,
+    decode,
+    encode,
+    greedy_decode,
+    greedy_search,
+    sample,
+    sample_decode,
+    uncached_greedy_decode,
+)
 from tf_models.inference.translator import Translator
 
-__all__ = ["Translator", "encode", "greedy_decode"]
+__all__ = [
+    "Translator",
+    "beam_search",
+    "beam_search_decode",
+    "decode",
+    "encode",
+    "greedy_decode",
+    "greedy_search",
+    "sample",
+    "sample_decode",
+    "uncached_greedy_decode",
+]

@@ -1,15 +1,33 @@
-"""Autoregressive decoding for the `Transformer`, with a key/value cache.
+"""Autoregressive decoding for the `Transformer`: greedy, beam search, sampling.
 
 The encoder runs once; the decoder then runs one token at a time, each step
 reading the keys and values of earlier positions from a cache instead of
-recomputing them, so a step costs O(length) instead of O(length^2). The loop
-is a `tf.while_loop`, so decoding runs inside a `tf.function` and can be
-exported in a SavedModel.
+recomputing them, so a step costs O(length) instead of O(length^2). Every
+loop is a `tf.while_loop`, so decoding runs inside a `tf.function` and is
+exported with the model in a SavedModel.
+
+The search algorithms are written against a step function and know nothing
+about Transformers:
+
+    next_logits(tokens, index, cache) -> (logits, cache)
+
+takes the `(rows,)` tokens at position `index` and returns float32
+`(rows, vocabulary)` logits for position `index + 1` with the updated cache
+(a tuple of tensors whose first axis is the row). `greedy_search`,
+`sample` and `beam_search` drive such a function; `greedy_decode`,
+`sample_decode` and `beam_search_decode` build it from a `Transformer`.
+The padding id is never generated. `max_length` everywhere is a scalar or a `(batch,)` vector: each example
+stops at its own limit, so a batch decodes exactly like its examples one
+by one.
 """
+
+import inspect
 
 import tensorflow as tf
 
 from tf_models.layers import padding_mask_from_ids
+
+NEG_INF = float("-inf")
 
 
 def encode(model, encoder_token_ids):
@@ -33,6 +51,8 @@ def encode(model, encoder_token_ids):
 
 
 def _logits(model, hidden):
+    # Restates the end of the model graph (a functional graph cannot call a
+    # method): final norm, then the tied or separate output projection.
     if model.decoder_final_norm is not None:
         hidden = model.decoder_final_norm(hidden)
     if model.output_projection is None:
@@ -40,73 +60,417 @@ def _logits(model, hidden):
     return model.output_projection(hidden)
 
 
-def greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
-    """Greedy decoding: at every step, the most likely next token.
+def _limits(max_length, batch):
+    """Per-example limits `(batch,)` and the loop bound (their maximum)."""
+    limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
+    # The maximum of an empty batch is the smallest int32: clip it to 0.
+    return limits, tf.maximum(tf.reduce_max(limits), 0)
 
-    Sequences that produced `end_id` keep producing padding; the loop stops
-    early when every sequence has ended.
+
+def cached_step_function(model, encoder_token_ids, max_length, repeat=1):
+    """The `next_logits` step of a `Transformer`, with its initial cache.
+
+    Args:
+        model: a `Transformer`.
+        encoder_token_ids: `(batch, source_length)` int32.
+        max_length: the most positions the cache holds.
+        repeat: rows per example (the beam width): the step works on
+            `batch * repeat` rows, row `b * repeat + k` for example `b`.
+
+    Returns:
+        `(next_logits, cache)`: the cache is one `(rows, 2, max_length,
+        num_heads, head_dim)` self-attention cache per decoder layer.
+    """
+    encoder_output, encoder_mask = encode(model, encoder_token_ids)
+    # Cross-attention keys and values depend on the encoder output only.
+    cross_caches = [
+        tf.repeat(layer.cross_attention.compute_key_value_cache(encoder_output), repeat, axis=0)
+        for layer in model.decoder_layers
+    ]
+    encoder_mask = tf.repeat(encoder_mask, repeat, axis=0)
+    rows = tf.shape(encoder_mask)[0]
+    head_dim = model.hidden_dim // model.num_heads
+    cache = tuple(
+        tf.zeros([rows, 2, max_length, model.num_heads, head_dim], encoder_output.dtype)
+        for _ in model.decoder_layers
+    )
+
+    def next_logits(tokens, index, cache):
+        x = model.decoder_embedding(tokens[:, None], start_index=index)  # (rows, 1, D)
+        new_cache = []
+        for layer, self_cache, cross_cache in zip(model.decoder_layers, cache, cross_caches):
+            x, self_cache, _ = layer(
+                x,
+                encoder_padding_mask=encoder_mask,
+                self_attention_cache=self_cache,
+                cross_attention_cache=cross_cache,
+                cache_update_index=index,
+            )
+            new_cache.append(self_cache)
+        logits = tf.cast(_logits(model, x)[:, 0], tf.float32)  # (rows, V)
+        return logits, tuple(new_cache)
+
+    return next_logits, cache
+
+
+def uncached_step_function(model, encoder_token_ids, start_id, max_length):
+    """A step that re-runs the whole model on the prefix, as the TF tutorial.
+
+    The reference for the cached step (same search, same results, much
+    slower): its "cache" is just the tokens decoded so far.
+    """
+    batch = tf.shape(encoder_token_ids)[0]
+    prefix = tf.fill([batch, max_length + 1], tf.constant(start_id, tf.int32))
+
+    def next_logits(tokens, index, cache):
+        prefix = tf.tensor_scatter_nd_update(
+            cache[0],
+            tf.stack([tf.range(batch), tf.fill([batch], index)], axis=1),
+            tokens,
+        )
+        logits = model(
+            {"encoder_token_ids": encoder_token_ids, "decoder_token_ids": prefix[:, : index + 1]}
+        )["logits"]
+        return tf.cast(logits[:, -1], tf.float32), (prefix,)
+
+    return next_logits, (prefix,)
+
+
+def _never_pad(logits, pad_id):
+    """Forbids the padding id: the model was never trained to produce it, and
+    in the full model a padding token inside the target would be masked."""
+    return tf.where(tf.range(tf.shape(logits)[-1]) == pad_id, NEG_INF, logits)
+
+
+def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id):
+    """The loop greedy search and sampling share; `choose` picks a token."""
+    start_ids = tf.convert_to_tensor(start_ids, tf.int32)
+    batch = tf.shape(start_ids)[0]
+    limits, bound = _limits(max_length, batch)
+    pad = tf.constant(pad_id, tf.int32)
+
+    def step(index, tokens, cache, output, scores, finished):
+        logits, cache = next_logits(tokens, index, cache)  # (B, V)
+        logits = _never_pad(logits, pad_id)
+        next_tokens = tf.where(finished, pad, choose(logits, index))
+        log_probs = tf.gather(tf.nn.log_softmax(logits), next_tokens, batch_dims=1)  # (B,)
+        scores += tf.where(finished, 0.0, log_probs)
+        position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
+        output = tf.where(position, next_tokens[:, None], output)  # (B, T)
+        finished = finished | tf.equal(next_tokens, end_id) | (index + 1 >= limits)
+        return index + 1, next_tokens, cache, output, scores, finished
+
+    def not_done(index, tokens, cache, output, scores, finished):
+        return tf.logical_and(index < bound, tf.logical_not(tf.reduce_all(finished)))
+
+    _, _, _, output, scores, _ = tf.while_loop(
+        not_done,
+        step,
+        (
+            tf.constant(0),
+            start_ids,
+            cache,
+            tf.fill([batch, bound], pad),
+            tf.zeros([batch], tf.float32),
+            limits <= 0,
+        ),
+    )
+    return output, scores
+
+
+def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0):
+    """At every step, the most likely next token.
+
+    Sequences that produced `end_id` continue with `pad_id`; the loop stops
+    when every sequence has ended or reached its limit.
+
+    Args:
+        next_logits: the step function (see the module docstring).
+        cache: its initial cache.
+        start_ids: `(batch,)` int32 first tokens.
+        end_id: the token that ends a sequence.
+        max_length: most tokens to generate (the end token included), a
+            scalar or a `(batch,)` vector.
+        pad_id: the token after the end.
+
+    Returns:
+        `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
+        tokens (without the start) and `(batch,)` float32 log-probabilities.
+
+    Example:
+    >>> table = tf.math.log([[0.1, 0.2, 0.7], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> step = lambda tokens, index, cache: (tf.gather(table, tokens), cache)
+    >>> ids, scores = greedy_search(step, (), [0], end_id=1, max_length=4)
+    >>> ids.numpy().tolist()
+    [[2, 2, 2, 2]]
+    """
+
+    def choose(logits, index):
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id)
+
+
+def _filter_logits(logits, top_k=None, top_p=None):
+    """Keeps the `top_k` best tokens and the smallest set with mass `top_p`."""
+    if top_k:
+        k = tf.minimum(top_k, tf.shape(logits)[-1])
+        kth_best = tf.math.top_k(logits, k=k).values[:, -1:]  # (B, 1)
+        logits = tf.where(logits < kth_best, NEG_INF, logits)
+    if top_p is not None and top_p < 1.0:
+        ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
+        # Mass of the tokens ranked above each one: the best is always kept.
+        mass_before = tf.cumsum(tf.nn.softmax(ranked), axis=-1, exclusive=True)
+        lowest_kept = tf.reduce_min(tf.where(mass_before < top_p, ranked, ranked[:, :1]), -1, keepdims=True)
+        logits = tf.where(logits < lowest_kept, NEG_INF, logits)
+    return logits
+
+
+def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, top_k=None, top_p=None,
+           seed=0, pad_id=0):
+    """Draws each next token from the model's distribution.
+
+    Args:
+        next_logits, cache, start_ids, end_id, max_length, pad_id: as in
+            `greedy_search`.
+        temperature: logits are divided by it (lower: more conservative).
+        top_k: draw among the `top_k` most likely tokens only (None: all).
+        top_p: draw among the most likely tokens whose probabilities sum
+            to `top_p` (nucleus sampling; None or 1: all).
+        seed: an int; the same seed gives the same output (stateless ops
+            seeded with `(seed, step)`).
+
+    Returns:
+        `(token_ids, scores)` as in `greedy_search`; scores are the
+        log-probabilities under the model (before temperature and filters).
+
+    Example:
+    >>> table = tf.math.log([[0.1, 0.2, 0.7], [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    >>> step = lambda tokens, index, cache: (tf.gather(table, tokens), cache)
+    >>> a, _ = sample(step, (), [0, 0], end_id=1, max_length=5, top_k=2, seed=7)
+    >>> b, _ = sample(step, (), [0, 0], end_id=1, max_length=5, top_k=2, seed=7)
+    >>> bool(tf.reduce_all(a == b))
+    True
+    """
+    seed = tf.cast(seed, tf.int64)
+
+    def choose(logits, index):
+        logits = _filter_logits(logits / temperature, top_k, top_p)
+        draw_seed = tf.stack([seed, tf.cast(index, tf.int64)])
+        return tf.random.stateless_categorical(logits, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
+
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id)
+
+
+def length_penalty(length, alpha):
+    """Wu et al. (2016): `((5 + length) / 6) ** alpha`; scores are divided by it."""
+    return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, alpha)
+
+
+def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0):
+    """Keeps the `beam_width` best prefixes; returns the best finished one.
+
+    Hypotheses are ranked by log-probability divided by `length_penalty`
+    (Wu et al. 2016; the Transformer paper used beam 4, alpha 0.6). Every
+    step expands the live beams, moves those that produced `end_id` to a
+    finished set, and keeps the best `beam_width` of the rest. An example
+    stops when even its best live beam, at its longest allowed length,
+    could not beat the worst of `beam_width` finished hypotheses.
+
+    Args:
+        next_logits: the step function; it and `cache` work on
+            `batch * beam_width` rows, row `b * beam_width + k` for beam `k`
+            of example `b`.
+        cache: its initial cache.
+        start_ids: `(batch,)` int32 first tokens.
+        end_id: the token that ends a sequence.
+        max_length: most tokens to generate (end included), scalar or
+            `(batch,)`.
+        beam_width: beams per example (1 with alpha 0 is greedy search).
+        alpha: length penalty exponent, >= 0 (0: raw log-probability).
+        pad_id: the token after the end.
+
+    Returns:
+        `(token_ids, scores)`: the best hypothesis of each example,
+        `(batch, max(max_length))` int32, and its `(batch,)` float32
+        length-normalized log-probability. An example whose limit came
+        before any beam finished returns its best live beam.
+
+    Example:
+    >>> # From token 0: "2 1" has probability 0.4 * 0.9; "3 1" only 0.6 * 0.3.
+    >>> table = tf.math.log([[0.0, 0.0, 0.4, 0.6], [0.0, 1.0, 0.0, 0.0],
+    ...                      [0.0, 0.9, 0.05, 0.05], [0.0, 0.3, 0.4, 0.3]])
+    >>> step = lambda tokens, index, cache: (tf.gather(table, tokens), cache)
+    >>> ids, _ = beam_search(step, (), [0], end_id=1, max_length=3, beam_width=2, alpha=0.0)
+    >>> ids.numpy().tolist()
+    [[2, 1, 0]]
+    """
+    start_ids = tf.convert_to_tensor(start_ids, tf.int32)
+    batch = tf.shape(start_ids)[0]
+    limits, bound = _limits(max_length, batch)
+    width = beam_width
+
+    def penalized(log_probs, length):
+        return log_probs / length_penalty(length, alpha)
+
+    def gather_beams(values, indices):  # (B, N, ...) by (B, M) -> (B, M, ...)
+        return tf.gather(values, indices, batch_dims=1)
+
+    def step(index, alive_ids, alive_scores, finished_ids, finished_scores, cache):
+        last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(alive_ids[:, :, index - 1], [-1]))
+        logits, cache = next_logits(last, index, cache)  # (B * W, V)
+        logits = _never_pad(logits, pad_id)
+        vocabulary = tf.shape(logits)[-1]
+        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, vocabulary])
+        log_probs = tf.reshape(log_probs + alive_scores[:, :, None], [batch, width * vocabulary])
+        # 2W candidates: at most W of them end here, so W stay alive.
+        top_scores, top_indices = tf.math.top_k(log_probs, k=2 * width)  # (B, 2W)
+        parents, tokens = top_indices // vocabulary, top_indices % vocabulary
+        position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
+        candidates = tf.where(position, tokens[:, :, None], gather_beams(alive_ids, parents))  # (B, 2W, T)
+        ended = tf.equal(tokens, end_id)
+
+        # The finished set: the best W of the old ones and those ending now.
+        new_finished = tf.where(ended, penalized(top_scores, index + 1), NEG_INF)
+        finished_scores, best = tf.math.top_k(tf.concat([finished_scores, new_finished], 1), k=width)
+        finished_ids = gather_beams(tf.concat([finished_ids, candidates], 1), best)
+
+        # The live set: the best W candidates that did not end.
+        alive_scores, best = tf.math.top_k(tf.where(ended, NEG_INF, top_scores), k=width)
+        alive_ids = gather_beams(candidates, best)
+        rows = tf.range(batch)[:, None] * width + gather_beams(parents, best)  # (B, W)
+        cache = tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache)
+        return index + 1, alive_ids, alive_scores, finished_ids, finished_scores, cache
+
+    def not_done(index, alive_ids, alive_scores, finished_ids, finished_scores, cache):
+        # Scores only fall as a beam grows, so this bounds every live beam.
+        best_alive = penalized(alive_scores[:, 0], limits)
+        done = (finished_scores[:, -1] >= best_alive) | (index >= limits)
+        return tf.logical_and(index < bound, tf.logical_not(tf.reduce_all(done)))
+
+    def freeze_done_examples(new, old, index):
+        # An example past its own limit keeps its state while others go on.
+        active = index < limits  # (B,)
+        return [tf.where(tf.reshape(active, [-1] + [1] * (n.shape.rank - 1)), n, o) for n, o in zip(new, old)]
+
+    def guarded_step(index, *state):
+        new_index, *new_state = step(index, *state)
+        kept = freeze_done_examples(new_state[:4], state[:4], index)
+        return (new_index, *kept, new_state[4])
+
+    empty_ids = tf.fill([batch, width, bound], tf.constant(pad_id, tf.int32))
+    # At the start only the first beam is live (the others are copies of it).
+    first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
+    _, alive_ids, alive_scores, finished_ids, finished_scores, _ = tf.while_loop(
+        not_done,
+        guarded_step,
+        (tf.constant(0), empty_ids, first_live, empty_ids, tf.fill([batch, width], NEG_INF), cache),
+    )
+    has_finished = finished_scores[:, 0] > NEG_INF
+    token_ids = tf.where(has_finished[:, None], finished_ids[:, 0], alive_ids[:, 0])
+    scores = tf.where(has_finished, finished_scores[:, 0], penalized(alive_scores[:, 0], limits))
+    return token_ids, scores
+
+
+def greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
+    """Greedy decoding of a `Transformer` with the key/value cache.
 
     Args:
         model: a `Transformer`.
         encoder_token_ids: `(batch, source_length)` int32 source tokens.
         start_id: the `[START]` id that begins every target.
         end_id: the `[END]` id.
-        max_length: most tokens to generate (the `[END]` included); an int
-            or a scalar tensor.
+        max_length: most tokens to generate (the `[END]` included); an int,
+            a scalar tensor or a `(batch,)` vector.
 
     Returns:
-        `(batch, max_length)` int32 generated ids (without `[START]`), padded
-        with the padding id after `[END]`.
+        `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
+        ids (without `[START]`, padded after `[END]`) and `(batch,)` float32
+        log-probabilities.
+
+    Example:
+    >>> from tf_models.models import Transformer
+    >>> model = Transformer.from_preset("test")
+    >>> ids, scores = greedy_decode(model, [[5, 6, 7]], start_id=1, end_id=2, max_length=4)
+    >>> ids.shape, scores.shape
+    (TensorShape([1, 4]), TensorShape([1]))
     """
     encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
     batch = tf.shape(encoder_token_ids)[0]
-    encoder_output, encoder_mask = encode(model, encoder_token_ids)
-    num_heads = model.num_heads
-    head_dim = model.hidden_dim // num_heads
-    dtype = encoder_output.dtype
-    pad = tf.constant(model.padding_id, tf.int32)
+    _, bound = _limits(max_length, batch)
+    next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
+    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
+    return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
 
-    # One self-attention cache per decoder layer: (L, B, 2, max_length, H, D).
-    self_caches = tf.zeros(
-        [len(model.decoder_layers), batch, 2, max_length, num_heads, head_dim], dtype
-    )
-    # Cross-attention keys and values depend on the encoder output only.
-    cross_caches = tf.stack(
-        [layer.cross_attention.compute_key_value_cache(encoder_output) for layer in model.decoder_layers]
-    )
 
-    def step(index, token, self_caches, output, finished):
-        x = model.decoder_embedding(token[:, None], start_index=index)  # (B, 1, D)
-        new_caches = []
-        for i, layer in enumerate(model.decoder_layers):
-            x, cache, _ = layer(
-                x,
-                encoder_padding_mask=encoder_mask,
-                self_attention_cache=self_caches[i],
-                cross_attention_cache=cross_caches[i],
-                cache_update_index=index,
-            )
-            new_caches.append(cache)
-        next_token = tf.argmax(_logits(model, x)[:, 0], axis=-1, output_type=tf.int32)  # (B,)
-        next_token = tf.where(finished, pad, next_token)
-        output = output.write(index, next_token)
-        finished = tf.logical_or(finished, tf.equal(next_token, end_id))
-        return index + 1, next_token, tf.stack(new_caches), output, finished
+def uncached_greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
+    """`greedy_decode` without the cache: the whole model runs every step.
 
-    def not_done(index, token, self_caches, output, finished):
-        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(finished)))
+    The TF tutorial's algorithm, kept as the reference the cached decoder
+    is tested and benchmarked against. Arguments and results as in
+    `greedy_decode`.
+    """
+    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
+    batch = tf.shape(encoder_token_ids)[0]
+    _, bound = _limits(max_length, batch)
+    next_logits, cache = uncached_step_function(model, encoder_token_ids, start_id, bound)
+    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
+    return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
 
-    _, _, _, output, _ = tf.while_loop(
-        not_done,
-        step,
-        (
-            tf.constant(0),
-            tf.fill([batch], tf.constant(start_id, tf.int32)),
-            self_caches,
-            tf.TensorArray(tf.int32, size=max_length, element_shape=[None]),
-            tf.zeros([batch], tf.bool),
-        ),
-    )
-    generated = tf.transpose(output.stack())  # (B, steps taken)
-    # Pad to max_length when every sequence ended early.
-    return tf.pad(generated, [[0, 0], [0, max_length - tf.shape(generated)[1]]])
+
+def sample_decode(model, encoder_token_ids, start_id, end_id, max_length, temperature=1.0, top_k=None,
+                  top_p=None, seed=0):
+    """Sampled decoding of a `Transformer` (see `sample` for the options).
+
+    Returns `(token_ids, scores)` as `greedy_decode`.
+    """
+    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
+    batch = tf.shape(encoder_token_ids)[0]
+    _, bound = _limits(max_length, batch)
+    next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
+    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
+    return sample(next_logits, cache, start_ids, end_id, max_length, temperature, top_k, top_p, seed,
+                  model.padding_id)
+
+
+def beam_search_decode(model, encoder_token_ids, start_id, end_id, max_length, beam_width=4, alpha=0.6):
+    """Beam search decoding of a `Transformer` (see `beam_search`).
+
+    Returns `(token_ids, scores)`: the best hypothesis per example and its
+    length-normalized log-probability.
+    """
+    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
+    batch = tf.shape(encoder_token_ids)[0]
+    _, bound = _limits(max_length, batch)
+    next_logits, cache = cached_step_function(model, encoder_token_ids, bound, repeat=beam_width)
+    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
+    return beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width, alpha,
+                       model.padding_id)
+
+
+DECODERS = {"greedy": greedy_decode, "beam": beam_search_decode, "sample": sample_decode}
+
+
+def check_decoding_options(method, options):
+    """Raises `ValueError` unless `method` is known and takes `options`."""
+    if method not in DECODERS:
+        raise ValueError(f"Unknown decoding method {method!r}; use one of {sorted(DECODERS)}.")
+    fixed = {"model", "encoder_token_ids", "start_id", "end_id", "max_length"}
+    accepted = set(inspect.signature(DECODERS[method]).parameters) - fixed
+    unknown = set(options) - accepted
+    if unknown:
+        raise ValueError(f"Decoding method {method!r} takes {sorted(accepted)}, not {sorted(unknown)}.")
+
+
+def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greedy", **options):
+    """Decodes with `method` ("greedy", "beam" or "sample") and its options.
+
+    Example:
+    >>> from tf_models.models import Transformer
+    >>> model = Transformer.from_preset("test")
+    >>> ids, _ = decode(model, [[5, 6]], 1, 2, max_length=3, method="beam", beam_width=2)
+    >>> ids.shape
+    TensorShape([1, 3])
+    """
+    check_decoding_options(method, options)
+    return DECODERS[method](model, encoder_token_ids, start_id, end_id, max_length, **options)

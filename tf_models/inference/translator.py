@@ -2,14 +2,19 @@
 
 import tensorflow as tf
 
-from tf_models.inference.decoding import greedy_decode
+from tf_models.inference.decoding import check_decoding_options, decode
 
 
 class Translator(tf.Module):
     """Translates batches of raw strings with a trained `Transformer`.
 
-    Tokenization, greedy decoding and detokenization all run in one
-    `tf.function`, so the same object can later be exported for TF Serving.
+    Tokenization, decoding and detokenization all run in one `tf.function`,
+    so the same object is what `tf_models.export` saves for TF Serving. The
+    decoding method and its options are fixed when the translator is made.
+
+    Sources longer than `max_length` tokens are truncated to their first
+    `max_length` tokens. Each translation has at most `source tokens +
+    extra_length` tokens, and never more than `max_length`.
 
     Args:
         model: a trained `Transformer`.
@@ -17,37 +22,83 @@ class Translator(tf.Module):
         target_tokenizer: tokenizer with `[START]` and `[END]`; defaults to
             `source_tokenizer`.
         max_length: hard cap on source tokens and on generated tokens.
-        extra_length: at most `source length + extra_length` tokens are
-            generated (translations are rarely much longer than the source).
+        extra_length: generated tokens beyond the source length allowed.
+        method: "greedy", "beam" or "sample".
+        **options: options of the method: `beam_width` and `alpha` for beam
+            search; `temperature`, `top_k`, `top_p` and `seed` for sampling.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import Transformer
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]", "a", "b"]
+    >>> _ = open(path, "w").write("\\n".join(tokens) + "\\n")
+    >>> model = Transformer.from_preset("test", vocabulary_size=len(tokens))
+    >>> translator = Translator(model, WordPieceTokenizer(path), method="beam", beam_width=2)
+    >>> translator(tf.constant(["a b", ""]))["translation"].shape
+    TensorShape([2])
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16):
+    def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
+                 method="greedy", **options):
         super().__init__()
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer or source_tokenizer
         self.max_length = max_length
         self.extra_length = extra_length
+        self.method = method
+        self.options = dict(options)
+        check_decoding_options(method, options)
+
+    @property
+    def settings(self):
+        """What the export records: the decoding method and limits."""
+        return {"method": self.method, **self.options, "max_length": self.max_length,
+                "extra_length": self.extra_length}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    def translate_ids(self, encoder_token_ids):
+        """Token ids in (padded with the padding id), token ids out.
+
+        Args:
+            encoder_token_ids: `(batch, source_length)` int32.
+
+        Returns:
+            A dict: `token_ids` `(batch, length)` int32 (padded after
+            `[END]`) and `scores` `(batch,)` float32.
+        """
+        source = encoder_token_ids[:, : self.max_length]
+        lengths = tf.reduce_sum(tf.cast(source != self.model.padding_id, tf.int32), axis=1)
+        # An empty source still gets a (padding) column for the encoder.
+        source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]])
+        limits = tf.minimum(lengths + self.extra_length, self.max_length)  # (B,)
+        token_ids, scores = decode(
+            self.model, source, self.target_tokenizer.start_id, self.target_tokenizer.end_id, limits,
+            self.method, **self.options,
+        )
+        return {"token_ids": token_ids, "scores": scores}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, sentences):
-        """`(batch,)` strings -> `(batch,)` translated strings."""
+        """Raw strings in, translations out.
+
+        Args:
+            sentences: `(batch,)` strings.
+
+        Returns:
+            A dict: `translation` `(batch,)` strings, `token_ids` `(batch,
+            length)` int32 and `scores` `(batch,)` float32.
+        """
         source = self.source_tokenizer.tokenize(sentences)[:, : self.max_length]
-        source = source.to_tensor(default_value=self.model.padding_id)  # (B, S)
-        limit = tf.minimum(tf.shape(source)[1] + self.extra_length, self.max_length)
-        generated = greedy_decode(
-            self.model,
-            source,
-            start_id=self.target_tokenizer.start_id,
-            end_id=self.target_tokenizer.end_id,
-            max_length=limit,
-        )
-        return self.target_tokenizer.detokenize(generated)
+        outputs = self.translate_ids(source.to_tensor(default_value=self.model.padding_id))
+        return {"translation": self.target_tokenizer.detokenize(outputs["token_ids"]), **outputs}
 
     def translate(self, sentences, batch_size=64):
         """Translates a Python list of strings, batch by batch."""
         translations = []
         for start in range(0, len(sentences), batch_size):
-            batch = tf.constant(sentences[start : start + batch_size])
-            translations.extend(t.decode("utf-8") for t in self(batch).numpy())
+            batch = tf.constant(sentences[start : start + batch_size], tf.string)
+            translations.extend(t.decode("utf-8") for t in self(batch)["translation"].numpy())
         return translations
