@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_text as tf_text
 
 from tf_models.data.pipelines import (
     DropCounter,
@@ -9,6 +10,7 @@ from tf_models.data.pipelines import (
     classification_dataset,
     global_batch_size,
     translation_dataset,
+    trim_round_robin,
 )
 from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, WordPieceTokenizer
 from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
@@ -272,3 +274,17 @@ def test_global_batch_size_scales_with_replicas():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     assert global_batch_size(8, strategy) == 8 * strategy.num_replicas_in_sync
     keras.config.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("budget", [0, 1, 4, 7, 30])
+def test_trim_round_robin_equals_tensorflow_text_trimmer(budget):
+    rng = np.random.default_rng(budget)
+    lengths = rng.integers(0, 12, size=(40, 2))
+    first = tf.ragged.constant([list(range(n)) for n in lengths[:, 0]], dtype=tf.int32, ragged_rank=1)
+    second = tf.ragged.constant([list(range(100, 100 + n)) for n in lengths[:, 1]], dtype=tf.int32,
+                                ragged_rank=1)
+    ours = trim_round_robin([first, second], budget)
+    reference = tf_text.RoundRobinTrimmer(budget).trim([first, second])
+    for mine, theirs in zip(ours, reference):
+        assert mine.to_list() == theirs.to_list()
+    assert trim_round_robin([first], budget)[0].to_list() == tf_text.RoundRobinTrimmer(budget).trim([first])[0].to_list()

@@ -20,6 +20,7 @@ from tf_models.data.pipelines import (
     bert_pretraining_dataset,
     classification_dataset,
     global_batch_size,
+    pack_segments,
     translation_dataset,
 )
 from tf_models.data.sources import (
@@ -60,6 +61,7 @@ __all__ = [
     "documents_dataset",
     "fine_food_reviews",
     "global_batch_size",
+    "pack_segments",
     "jane_austen",
     "load_classification_tsv",
     "load_documents",

@@ -204,11 +204,8 @@ def classification_dataset(
 
     def pack(texts, labels):
         segments = [tokenizer.tokenize(text) for text in texts]  # each (B, None)
-        trimmer = tf_text.RoundRobinTrimmer(max_sequence_length - len(segments) - 1)
-        token_ids, segment_ids = tf_text.combine_segments(
-            trimmer.trim(segments), tokenizer.cls_id, tokenizer.sep_id
-        )
-        return _pad_features(token_ids, segment_ids), {"logits": tf.cast(labels, tf.int32)}
+        features = pack_segments(segments, tokenizer, max_sequence_length)
+        return features, {"logits": tf.cast(labels, tf.int32)}
 
     return (
         data.batch(batch_size, drop_remainder=drop_remainder)
@@ -217,9 +214,78 @@ def classification_dataset(
     )
 
 
+def pack_segments(segments, tokenizer, max_sequence_length):
+    """Packs one or two tokenized segments the way BERT reads them.
+
+    `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`, with segment ids 0 for A
+    and 1 for B; inputs that are too long lose tokens from the longer
+    segment first (round-robin trimming).
+
+    Args:
+        segments: a list of one or two ragged `(batch, None)` token ids.
+        tokenizer: the tokenizer with `[CLS]` and `[SEP]`.
+        max_sequence_length: packed length, special tokens included.
+
+    Returns:
+        A dict of `(batch, length)` int32 `token_ids`, `segment_ids` and
+        `padding_mask`, padded to the longest in the batch.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\na\\nb\\n")
+    >>> tokenizer = WordPieceTokenizer(path)
+    >>> features = pack_segments([tokenizer.tokenize(["a a a"]), tokenizer.tokenize(["b"])], tokenizer, 5)
+    >>> features["token_ids"].numpy().tolist(), features["segment_ids"].numpy().tolist()
+    ([[2, 5, 3, 6, 3]], [[0, 0, 0, 1, 1]])
+    """
+    segments = [tf.cast(s, tf.int32) for s in segments]
+    trimmed = trim_round_robin(segments, max_sequence_length - len(segments) - 1)
+    token_ids, segment_ids = tf_text.combine_segments(trimmed, tokenizer.cls_id, tokenizer.sep_id)
+    return _pad_features(token_ids, segment_ids)
+
+
+def trim_round_robin(segments, budget):
+    """Trims one or two ragged segments to `budget` tokens in all.
+
+    Tokens are granted to the segments in turn, one at a time, so the
+    longer segment loses tokens first: what tensorflow-text's
+    `RoundRobinTrimmer` computes, in core TensorFlow ops only (newer TF
+    Text versions implement it as a custom op that TF Serving builds with
+    older TF Text cannot load).
+
+    Args:
+        segments: a list of one or two ragged `(batch, None)` tensors.
+        budget: tokens kept per example, all segments together.
+
+    Returns:
+        The trimmed segments.
+    """
+    if len(segments) == 1:
+        return [segments[0][:, :budget]]
+    if len(segments) != 2:
+        raise ValueError(f"BERT packs one or two segments, got {len(segments)}.")
+    first, second = segments
+    first_length = tf.cast(first.row_lengths(), tf.int32)
+    second_length = tf.cast(second.row_lengths(), tf.int32)
+    # The first segment gets half the budget (rounded up), or more if the
+    # second needs less; the second gets what is left.
+    keep_first = tf.minimum(first_length, tf.maximum((budget + 1) // 2, budget - second_length))
+    keep_second = tf.minimum(second_length, budget - keep_first)
+    return [_keep_first_tokens(first, keep_first), _keep_first_tokens(second, keep_second)]
+
+
+def _keep_first_tokens(ragged, counts):
+    """Keeps the first `counts[i]` tokens of row `i`."""
+    keep = tf.ragged.range(tf.cast(ragged.row_lengths(), tf.int32)) < counts[:, None]
+    return tf.ragged.boolean_mask(ragged, keep)
+
+
 def _pad_features(token_ids, segment_ids, length=None):
     """Ragged `(B, None)` ids -> the backbone's dense, padded inputs."""
-    length = length or tf.cast(tf.reduce_max(token_ids.row_lengths()), tf.int32)
+    # The longest row (the maximum of an empty batch is negative: clip it).
+    length = length or tf.maximum(tf.cast(tf.reduce_max(token_ids.row_lengths()), tf.int32), 0)
     token_ids, padding_mask = tf_text.pad_model_inputs(token_ids, length)
     segment_ids, _ = tf_text.pad_model_inputs(segment_ids, length)
     return {

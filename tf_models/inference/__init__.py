@@ -1,5 +1,6 @@
 """Inference: decoding for the Transformer, task modules for BERT."""
 
+from tf_models.inference.bert import FillMask, SentenceEncoder, TextClassifier, tokenize_with_masks
 from tf_models.inference.decoding import (
     beam_search,
     beam_search_decode,
@@ -14,6 +15,9 @@ from tf_models.inference.decoding import (
 from tf_models.inference.translator import Translator
 
 __all__ = [
+    "FillMask",
+    "SentenceEncoder",
+    "TextClassifier",
     "Translator",
     "beam_search",
     "beam_search_decode",
@@ -23,5 +27,6 @@ __all__ = [
     "greedy_search",
     "sample",
     "sample_decode",
+    "tokenize_with_masks",
     "uncached_greedy_decode",
 ]

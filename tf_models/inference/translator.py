@@ -40,6 +40,9 @@ class Translator(tf.Module):
     TensorShape([2])
     """
 
+    # Signature name -> method, for `tf_models.export`.
+    SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
+
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
                  method="greedy", **options):
         super().__init__()
@@ -55,8 +58,13 @@ class Translator(tf.Module):
     @property
     def settings(self):
         """What the export records: the decoding method and limits."""
-        return {"method": self.method, **self.options, "max_length": self.max_length,
+        return {"task": "translation", "method": self.method, **self.options, "max_length": self.max_length,
                 "extra_length": self.extra_length}
+
+    @property
+    def example_inputs(self):
+        """Requests for the TF Serving warmup file."""
+        return {"serving_default": {"sentences": ["A short sentence.", ""]}}
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def translate_ids(self, encoder_token_ids):

@@ -1,0 +1,269 @@
+"""BERT at inference time: raw strings in, task results out.
+
+Each class is a `tf.Module` whose methods are `tf.function`s with fixed
+input signatures, tokenizer inside, so `tf_models.export` can save them
+for TF Serving unchanged:
+
+* `TextClassifier`: sentences or sentence pairs -> label, probabilities.
+* `FillMask`: text with `[MASK]`s -> the likeliest tokens for each mask.
+* `SentenceEncoder`: sentences -> fixed-size embeddings.
+
+Inputs longer than `max_sequence_length` tokens (special tokens included)
+are truncated, as BERT was trained.
+"""
+
+import tensorflow as tf
+
+from tf_models.data.pipelines import pack_segments
+from tf_models.data.tokenizers import MASK
+
+_STRINGS = tf.TensorSpec([None], tf.string)
+_IDS = tf.TensorSpec([None, None], tf.int32)
+
+
+class TextClassifier(tf.Module):
+    """Classifies sentences or sentence pairs with a `BertClassifier`.
+
+    Args:
+        model: a trained `BertClassifier`.
+        tokenizer: its `WordPieceTokenizer`.
+        label_names: the class names, in label-id order.
+        max_sequence_length: packed length, special tokens included.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone, BertClassifier
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\ngood\\nbad\\n")
+    >>> model = BertClassifier(BertBackbone.from_preset("test", vocabulary_size=7), num_classes=2)
+    >>> classifier = TextClassifier(model, WordPieceTokenizer(path), ["negative", "positive"])
+    >>> outputs = classifier(tf.constant(["good", "bad bad"]))
+    >>> outputs["label"].shape, outputs["probabilities"].shape
+    (TensorShape([2]), TensorShape([2, 2]))
+    """
+
+    SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "classify_pairs", "ids": "classify_ids"}
+
+    def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.label_names = list(label_names)
+        self.max_sequence_length = max_sequence_length
+        self._label_table = tf.constant(self.label_names)
+
+    @property
+    def settings(self):
+        return {"task": "classification", "label_names": self.label_names,
+                "max_sequence_length": self.max_sequence_length}
+
+    @property
+    def example_inputs(self):
+        return {
+            "serving_default": {"sentences": ["A short sentence.", ""]},
+            "pairs": {"first": ["A short sentence."], "second": ["Another one."]},
+        }
+
+    @tf.function(input_signature=[_IDS, _IDS, _IDS])
+    def classify_ids(self, token_ids, segment_ids, padding_mask):
+        """Packed ids in (as `pack_segments` makes them), results out.
+
+        Returns:
+            A dict: `label` `(batch,)` string, `label_id` `(batch,)` int32,
+            `probabilities` `(batch, num_classes)` float32.
+        """
+        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+        logits = tf.cast(self.model(inputs)["logits"], tf.float32)  # (B, C)
+        label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return {
+            "label": tf.gather(self._label_table, label_id),
+            "label_id": label_id,
+            "probabilities": tf.nn.softmax(logits),
+        }
+
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, sentences):
+        """`(batch,)` sentences -> the dict of `classify_ids`."""
+        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        return self.classify_ids(**features)
+
+    @tf.function(input_signature=[_STRINGS, _STRINGS])
+    def classify_pairs(self, first, second):
+        """`(batch,)` first and second sentences -> the dict of `classify_ids`."""
+        segments = [self.tokenizer.tokenize(first), self.tokenizer.tokenize(second)]
+        return self.classify_ids(**pack_segments(segments, self.tokenizer, self.max_sequence_length))
+
+
+def tokenize_with_masks(tokenizer, strings):
+    """Tokenizes text in which the literal `[MASK]` stands for masked words.
+
+    The tokenizer alone would lower-case and split "[MASK]" into three
+    tokens, so the text is cut at each `[MASK]`, the pieces are tokenized,
+    and the mask id is put back between them.
+
+    Args:
+        tokenizer: a `WordPieceTokenizer` with `[MASK]`.
+        strings: `(batch,)` strings.
+
+    Returns:
+        Ragged `(batch, None)` int32 token ids.
+    """
+    pieces = tf.strings.split(strings, sep=MASK)  # (B, pieces)
+    piece_ids = tokenizer.tokenize(pieces.flat_values)  # (N, None)
+    mask = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(pieces.flat_values)[0], 1], tokenizer.mask_id))
+    with_masks = tf.concat([piece_ids, mask], axis=1)  # every piece followed by [MASK]
+    token_ids = tf.RaggedTensor.from_row_splits(with_masks, pieces.row_splits).merge_dims(1, 2)
+    return token_ids[:, :-1]  # but the last
+
+
+class FillMask(tf.Module):
+    """Predicts the words behind each `[MASK]` with a `BertPretrainer`.
+
+    Args:
+        model: a trained `BertPretrainer` (its masked-LM head is used).
+        tokenizer: its `WordPieceTokenizer`.
+        top_k: candidates returned per mask.
+        max_sequence_length: packed length; masks past it are dropped.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone, BertPretrainer
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\nthe\\ncat\\nsat\\n")
+    >>> model = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=8))
+    >>> fill = FillMask(model, WordPieceTokenizer(path), top_k=3)
+    >>> outputs = fill(tf.constant(["the [MASK] sat", "[MASK] [MASK]", "no mask"]))
+    >>> outputs["tokens"].shape, outputs["filled"].shape
+    (TensorShape([3, 2, 3]), TensorShape([3]))
+    """
+
+    SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "fill_ids"}
+
+    def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.top_k = top_k
+        self.max_sequence_length = max_sequence_length
+        self._vocabulary = tf.constant(tokenizer.vocabulary)
+
+    @property
+    def settings(self):
+        return {"task": "fill_mask", "top_k": self.top_k, "max_sequence_length": self.max_sequence_length}
+
+    @property
+    def example_inputs(self):
+        return {"serving_default": {"sentences": ["A [MASK] sentence.", "No mask."]}}
+
+    @tf.function(input_signature=[_IDS, _IDS, _IDS, _IDS])
+    def fill_ids(self, token_ids, segment_ids, padding_mask, mask_positions):
+        """Packed ids and the `(batch, masks)` positions to fill.
+
+        Returns:
+            A dict: `token_ids` `(batch, masks, top_k)` int32 candidates,
+            best first, and their `probabilities` float32.
+        """
+        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask,
+                  "mask_positions": mask_positions}
+        logits = tf.cast(self.model(inputs)["mlm_logits"], tf.float32)  # (B, M, V)
+        k = tf.minimum(self.top_k, tf.shape(logits)[-1])
+        probabilities, candidates = tf.math.top_k(tf.nn.softmax(logits), k=k)
+        return {"token_ids": candidates, "probabilities": probabilities}
+
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, sentences):
+        """`(batch,)` texts with `[MASK]`s -> candidates for each mask.
+
+        Returns:
+            A dict: `filled` `(batch,)` texts with each mask replaced by its
+            best candidate; `tokens` `(batch, masks, top_k)` strings,
+            `token_ids` int32 and `probabilities` float32, where `masks`
+            is the most masks of any text (rows with fewer are padded with
+            "" tokens, id 0 and probability 0); `mask_count` `(batch,)`.
+        """
+        token_ids = tokenize_with_masks(self.tokenizer, sentences)
+        features = pack_segments([token_ids], self.tokenizer, self.max_sequence_length)
+        is_mask = tf.equal(features["token_ids"], self.tokenizer.mask_id)  # (B, L)
+        where = tf.where(is_mask)  # (N, 2) row-major, so in text order
+        positions = tf.RaggedTensor.from_value_rowids(
+            tf.cast(where[:, 1], tf.int32), where[:, 0], nrows=tf.shape(is_mask, out_type=tf.int64)[0]
+        )
+        valid = tf.ones_like(positions, tf.bool).to_tensor(False)  # (B, M)
+        outputs = self.fill_ids(**features, mask_positions=positions.to_tensor(0))
+        candidates = tf.where(valid[..., None], outputs["token_ids"], 0)  # (B, M, k)
+        probabilities = tf.where(valid[..., None], outputs["probabilities"], 0.0)
+        tokens = tf.where(valid[..., None], tf.gather(self._vocabulary, candidates), "")
+        # Each mask replaced by its best candidate, then back to text.
+        index_in_row = tf.ragged.range(positions.row_lengths()).flat_values  # (N,)
+        best = tf.gather_nd(candidates[..., 0], tf.stack([where[:, 0], index_in_row], axis=1))
+        filled_ids = tf.tensor_scatter_nd_update(features["token_ids"], where, best)
+        return {
+            "filled": self.tokenizer.detokenize(filled_ids),
+            "tokens": tokens,
+            "token_ids": candidates,
+            "probabilities": probabilities,
+            "mask_count": tf.cast(positions.row_lengths(), tf.int32),
+        }
+
+
+class SentenceEncoder(tf.Module):
+    """Turns sentences into fixed-size vectors with a `BertBackbone`.
+
+    Args:
+        backbone: a trained `BertBackbone`.
+        tokenizer: its `WordPieceTokenizer`.
+        pooling: "pooled" (BERT's pooled `[CLS]` output, trained by the
+            next-sentence task) or "mean" (the mean of the token outputs,
+            padding excluded; often better for similarity).
+        max_sequence_length: packed length, special tokens included.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\nhello\\n")
+    >>> backbone = BertBackbone.from_preset("test", vocabulary_size=6)
+    >>> encoder = SentenceEncoder(backbone, WordPieceTokenizer(path), pooling="mean")
+    >>> encoder(tf.constant(["hello", "hello hello"]))["embedding"].shape
+    TensorShape([2, 16])
+    """
+
+    SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "encode_ids"}
+
+    def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128):
+        super().__init__()
+        if pooling not in ("pooled", "mean"):
+            raise ValueError(f"pooling must be 'pooled' or 'mean', got {pooling!r}.")
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.max_sequence_length = max_sequence_length
+
+    @property
+    def settings(self):
+        return {"task": "sentence_embedding", "pooling": self.pooling,
+                "max_sequence_length": self.max_sequence_length}
+
+    @property
+    def example_inputs(self):
+        return {"serving_default": {"sentences": ["A short sentence.", ""]}}
+
+    @tf.function(input_signature=[_IDS, _IDS, _IDS])
+    def encode_ids(self, token_ids, segment_ids, padding_mask):
+        """Packed ids -> `{"embedding": (batch, hidden_dim) float32}`."""
+        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+        outputs = self.backbone(inputs)
+        if self.pooling == "pooled":
+            return {"embedding": tf.cast(outputs["pooled_output"], tf.float32)}
+        weights = tf.cast(padding_mask, tf.float32)[..., None]  # (B, L, 1)
+        total = tf.reduce_sum(tf.cast(outputs["sequence_output"], tf.float32) * weights, axis=1)
+        return {"embedding": total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)}
+
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, sentences):
+        """`(batch,)` sentences -> `{"embedding": (batch, hidden_dim) float32}`."""
+        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        return self.encode_ids(**features)
