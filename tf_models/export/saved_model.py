@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from tf_models.export.warmup import write_warmup_requests
 
@@ -35,17 +36,22 @@ def latest_version(model_dir):
     return max(versions, default=0)
 
 
-def _describe(concrete_function):
-    """Input and output names, dtypes and shapes of a signature."""
+def _describe_signatures(saved_model_dir):
+    """Input and output names, dtypes and shapes, read from `saved_model.pb`
+    (what a server sees)."""
+    saved_model = saved_model_pb2.SavedModel.FromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
 
-    def spec(tensor_spec):
-        return {"dtype": tensor_spec.dtype.name, "shape": tensor_spec.shape.as_list()}
+    def spec(info):
+        dims = [None if d.size == -1 else d.size for d in info.tensor_shape.dim]
+        return {"dtype": tf.dtypes.as_dtype(info.dtype).name, "shape": dims}
 
-    inputs = concrete_function.structured_input_signature[1]
-    outputs = concrete_function.structured_outputs
     return {
-        "inputs": {name: spec(s) for name, s in sorted(inputs.items())},
-        "outputs": {name: spec(tf.TensorSpec.from_tensor(t)) for name, t in sorted(outputs.items())},
+        name: {
+            "inputs": {k: spec(v) for k, v in sorted(signature.inputs.items())},
+            "outputs": {k: spec(v) for k, v in sorted(signature.outputs.items())},
+        }
+        for name, signature in sorted(saved_model.meta_graphs[0].signature_def.items())
+        if not name.startswith("__")
     }
 
 
@@ -106,7 +112,7 @@ def export_saved_model(module, base_dir, name, version=None, warmup_inputs=None)
             "name": name,
             "version": version,
             "settings": module.settings,
-            "signatures": {signature: _describe(f) for signature, f in signatures.items()},
+            "signatures": _describe_signatures(staging),
             "tensorflow_version": tf.__version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }

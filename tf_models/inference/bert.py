@@ -21,6 +21,30 @@ _STRINGS = tf.TensorSpec([None], tf.string)
 _IDS = tf.TensorSpec([None, None], tf.int32)
 
 
+def clean_features(backbone, unk_id, token_ids, segment_ids, padding_mask):
+    """Makes ids that clients send safe for the backbone.
+
+    A serving signature must not crash on odd input: ids outside the
+    vocabulary read as `[UNK]`, segment ids are clipped to the known
+    segments, rows are cut to the backbone's `max_sequence_length`, and an
+    empty batch or length gets one padding column (the pooled output reads
+    the first position).
+
+    Returns:
+        A dict of `token_ids`, `segment_ids` and `padding_mask`, int32.
+    """
+    length = tf.minimum(tf.shape(token_ids)[1], backbone.max_sequence_length)
+    features = [x[:, :length] for x in (token_ids, segment_ids, padding_mask)]
+    features = [tf.pad(x, [[0, 0], [0, tf.maximum(1 - length, 0)]]) for x in features]
+    token_ids, segment_ids, padding_mask = features
+    outside = (token_ids < 0) | (token_ids >= backbone.vocabulary_size)
+    return {
+        "token_ids": tf.where(outside, unk_id, token_ids),
+        "segment_ids": tf.clip_by_value(segment_ids, 0, backbone.num_segments - 1),
+        "padding_mask": tf.cast(padding_mask != 0, tf.int32),
+    }
+
+
 class TextClassifier(tf.Module):
     """Classifies sentences or sentence pairs with a `BertClassifier`.
 
@@ -73,7 +97,7 @@ class TextClassifier(tf.Module):
             A dict: `label` `(batch,)` string, `label_id` `(batch,)` int32,
             `probabilities` `(batch, num_classes)` float32.
         """
-        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+        inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         logits = tf.cast(self.model(inputs)["logits"], tf.float32)  # (B, C)
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {
@@ -165,9 +189,14 @@ class FillMask(tf.Module):
             A dict: `token_ids` `(batch, masks, top_k)` int32 candidates,
             best first, and their `probabilities` float32.
         """
-        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask,
-                  "mask_positions": mask_positions}
-        logits = tf.cast(self.model(inputs)["mlm_logits"], tf.float32)  # (B, M, V)
+        inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
+        # Positions outside the (cleaned) sequence read the first position.
+        length = tf.shape(inputs["token_ids"])[1]
+        inputs["mask_positions"] = tf.where((mask_positions < 0) | (mask_positions >= length), 0, mask_positions)
+        # Keras' take_along_axis (in the masked-LM head) fails on an empty
+        # batch: run one padding row more and drop it.
+        inputs = {k: tf.pad(v, [[0, 1], [0, 0]]) for k, v in inputs.items()}
+        logits = tf.cast(self.model(inputs)["mlm_logits"], tf.float32)[:-1]  # (B, M, V)
         k = tf.minimum(self.top_k, tf.shape(logits)[-1])
         probabilities, candidates = tf.math.top_k(tf.nn.softmax(logits), k=k)
         return {"token_ids": candidates, "probabilities": probabilities}
@@ -254,11 +283,11 @@ class SentenceEncoder(tf.Module):
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def encode_ids(self, token_ids, segment_ids, padding_mask):
         """Packed ids -> `{"embedding": (batch, hidden_dim) float32}`."""
-        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+        inputs = clean_features(self.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         outputs = self.backbone(inputs)
         if self.pooling == "pooled":
             return {"embedding": tf.cast(outputs["pooled_output"], tf.float32)}
-        weights = tf.cast(padding_mask, tf.float32)[..., None]  # (B, L, 1)
+        weights = tf.cast(inputs["padding_mask"], tf.float32)[..., None]  # (B, L, 1)
         total = tf.reduce_sum(tf.cast(outputs["sequence_output"], tf.float32) * weights, axis=1)
         return {"embedding": total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)}
 

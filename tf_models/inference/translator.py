@@ -71,13 +71,17 @@ class Translator(tf.Module):
         """Token ids in (padded with the padding id), token ids out.
 
         Args:
-            encoder_token_ids: `(batch, source_length)` int32.
+            encoder_token_ids: `(batch, source_length)` int32; ids outside
+                the vocabulary read as `[UNK]`.
 
         Returns:
             A dict: `token_ids` `(batch, length)` int32 (padded after
             `[END]`) and `scores` `(batch,)` float32.
         """
         source = encoder_token_ids[:, : self.max_length]
+        # Ids outside the vocabulary read as [UNK] (a signature must not crash).
+        outside = (source < 0) | (source >= self.model.vocabulary_size)
+        source = tf.where(outside, self.source_tokenizer.unk_id, source)
         lengths = tf.reduce_sum(tf.cast(source != self.model.padding_id, tf.int32), axis=1)
         # An empty source still gets a (padding) column for the encoder.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]])

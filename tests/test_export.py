@@ -1,0 +1,248 @@
+"""The TF Serving contract of the exports, proved without a TF Serving binary:
+
+(a) each export, loaded in a fresh process that imports only TensorFlow and
+    TF Text, gives the in-memory module's outputs, bad inputs included;
+(b) `saved_model_cli show --all` lists the documented signatures;
+(c) every op is core TensorFlow or a TF Text op that TF Serving links;
+(d) the warmup requests parse and run against the loaded SavedModel.
+The REST and gRPC clients are tested in test_serving.py.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_models.data import WordPieceTokenizer
+from tf_models.export import (
+    export_saved_model,
+    latest_version,
+    read_export_info,
+    read_warmup_requests,
+    write_models_config,
+)
+from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
+from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+
+SCRIPTS = Path(__file__).parent / "scripts"
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]",
+              "the", "cat", "sat", "on", "mat", "##s", ".", ",", "a", "dog"]
+MAX_LENGTH = 16
+
+# Inputs every string signature must survive (bytes, as clients may send).
+BAD_TEXTS = {
+    "normal": [b"the cat sat on the mat.", b"a dog."],
+    "empty": [b""],
+    "whitespace": [b"  \t\n  "],
+    "long": [b"the cats " * 11_112],  # 100,008 characters
+    "invalid_utf8": [b"the \xff\xfe cat \xc3"],
+    "nul": [b"the\x00cat"],
+    "only_mask": [b"[MASK]"],
+    "masks": [b"the [MASK] sat on the [MASK] .", b"[MASK][MASK]"],
+    "other_scripts": ["日本語の文章です。".encode(), "Привет, мир".encode(), "مرحبا بالعالم".encode(), "🙂🙂".encode()],
+    "empty_batch": [],
+}
+
+# (c) The custom ops the exports may use. TF Serving's ModelServer links
+# tensorflow-text's ops; TF Serving 2.18/2.19 pin TF Text 2.12.1 (2.20 pins
+# 2.20.0), and servers built with TF Text 2.12 cannot load ops added later
+# (such as TFText>RoundRobinTrim). These four are BertTokenizer's ops, and
+# all four are in the TF Text 2.12.1 wheel (checked by listing its shared
+# libraries' op registrations).
+TF_TEXT_2_12_OPS = {"CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets", "WordpieceTokenizeWithOffsets"}
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(VOCABULARY) + "\n")
+    tokenizer = WordPieceTokenizer(path)
+    size = len(VOCABULARY)
+    pretrainer = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=MAX_LENGTH))
+    return {
+        "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
+                                 max_length=MAX_LENGTH, method="beam", beam_width=3, alpha=0.6),
+        "classifier": TextClassifier(
+            BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=MAX_LENGTH),
+                           num_classes=3),
+            tokenizer, ["negative", "neutral", "positive"], max_sequence_length=MAX_LENGTH,
+        ),
+        "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=MAX_LENGTH),
+        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer, max_sequence_length=MAX_LENGTH),
+    }
+
+
+@pytest.fixture(scope="module")
+def exports(modules, tmp_path_factory):
+    base = tmp_path_factory.mktemp("saved_models")
+    return base, {name: export_saved_model(module, base, name) for name, module in modules.items()}
+
+
+def _requests(module):
+    """`{"<signature>/<case>": {input: values}}` for every signature."""
+    requests = {}
+    for case, texts in BAD_TEXTS.items():
+        requests[f"serving_default/{case}"] = {"sentences": texts}
+        if "pairs" in module.SERVING_SIGNATURES:
+            requests[f"pairs/{case}"] = {"first": texts, "second": texts[::-1]}
+    ids = [[7, 8, 9, 0], [99, -3, 4, 4]]  # padding, out-of-vocabulary ids, masks
+    if isinstance(module, Translator):
+        requests["ids/some"] = {"encoder_token_ids": ids}
+    else:
+        features = {"token_ids": ids, "segment_ids": [[0, 0, 1, 0], [0, 5, 1, 1]], "padding_mask": [[1, 1, 1, 0], [1, 1, 1, 1]]}
+        if isinstance(module, FillMask):
+            features["mask_positions"] = [[1, 2], [3, 40]]
+        requests["ids/some"] = features
+    return requests
+
+
+def _run_in_memory(module, signature, inputs):
+    method = getattr(module, module.SERVING_SIGNATURES[signature])
+    spec = method.input_signature
+    tensors = [
+        tf.constant(values, s.dtype, shape=None if len(values) else [0] * s.shape.rank)
+        for values, s in zip(inputs.values(), spec)
+    ]
+    return {name: value.numpy() for name, value in method(*tensors).items()}
+
+
+@pytest.mark.parametrize("name", ["translator", "classifier", "fill_mask", "sentence_encoder"])
+def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, exports, tmp_path):
+    module, export = modules[name], exports[1][name]
+    requests = _requests(module)
+    as_json = {key: {k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in values]
+                     for k, values in inputs.items()} for key, inputs in requests.items()}
+    (tmp_path / "requests.json").write_text(json.dumps(as_json))
+    subprocess.run(
+        [sys.executable, str(SCRIPTS / "load_export.py"), str(export), str(tmp_path / "requests.json"),
+         str(tmp_path / "outputs.npz")],
+        check=True, timeout=300,
+    )
+    served = np.load(tmp_path / "outputs.npz", allow_pickle=True)
+    assert not {"tf_models", "keras_hub"} & set(served["__modules__"])
+    for key, inputs in requests.items():
+        signature = key.split("/")[0]
+        expected = _run_in_memory(module, signature, inputs)
+        batch = len(next(iter(inputs.values())))
+        for output, value in expected.items():
+            got = served[f"{key}/{output}"]
+            assert got.shape == value.shape and got.shape[:1] == (batch,), (key, output)
+            if value.dtype.kind in "fc":
+                assert np.isfinite(got).all(), (key, output)
+                np.testing.assert_allclose(got, value, atol=1e-5, err_msg=f"{key}/{output}")
+            else:
+                np.testing.assert_array_equal(got, value, err_msg=f"{key}/{output}")
+
+
+def test_outputs_are_well_formed_for_bad_inputs(modules):
+    translator, classifier, fill, encoder = (modules[n] for n in
+                                             ("translator", "classifier", "fill_mask", "sentence_encoder"))
+    for case, texts in BAD_TEXTS.items():
+        batch = tf.constant(texts, tf.string, shape=[len(texts)])
+        translated = translator(batch)
+        assert translated["translation"].shape == (len(texts),)
+        # Long inputs are truncated: outputs never pass the hard cap.
+        assert translated["token_ids"].shape[1] <= MAX_LENGTH
+        probabilities = classifier(batch)["probabilities"].numpy()
+        np.testing.assert_allclose(probabilities.sum(-1), np.ones(len(texts)), rtol=1e-5)
+        assert encoder(batch)["embedding"].shape == (len(texts), 16)
+        filled = fill(batch)
+        assert filled["tokens"].shape[:1] == (len(texts),) and filled["tokens"].shape[2:] == (3,)
+    masks = fill(tf.constant(["the [MASK] sat on the [MASK] .", "[MASK]", "no mask here"]))
+    assert masks["mask_count"].numpy().tolist() == [2, 1, 0]
+    assert masks["tokens"].shape == (3, 2, 3)
+    assert masks["tokens"].numpy()[2].tolist() == [[b""] * 3] * 2  # padding slots are empty
+    probabilities = masks["probabilities"].numpy()
+    assert np.all(np.diff(probabilities[0], axis=-1) <= 0)  # best first
+    assert b"[MASK]" not in masks["filled"].numpy()[0]
+
+
+def test_versions_are_atomic_and_never_overwritten(modules, tmp_path):
+    encoder = modules["sentence_encoder"]
+    assert export_saved_model(encoder, tmp_path, "encoder").name == "1"
+    assert export_saved_model(encoder, tmp_path, "encoder", version=7).name == "7"
+    assert latest_version(tmp_path / "encoder") == 7
+    with pytest.raises(FileExistsError):
+        export_saved_model(encoder, tmp_path, "encoder", version=1)
+    # No staging folder is left behind, after success or failure.
+    assert sorted(p.name for p in (tmp_path / "encoder").iterdir()) == ["1", "7"]
+    config = write_models_config(tmp_path).read_text()
+    assert "name: 'encoder'" in config and "base_path: '/models/encoder'" in config
+    info = read_export_info(tmp_path / "encoder")
+    assert info["version"] == 7 and info["settings"]["task"] == "sentence_embedding"
+
+
+def test_export_records_the_decoding_method(exports):
+    info = read_export_info(exports[1]["translator"])
+    assert info["settings"]["method"] == "beam" and info["settings"]["beam_width"] == 3
+    assert info["signatures"]["serving_default"]["inputs"] == {"sentences": {"dtype": "string", "shape": [None]}}
+    # The vocabulary travels as an asset.
+    assert (exports[1]["translator"] / "assets" / "vocab.txt").exists()
+
+
+SIGNATURES = {
+    "translator": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["scores", "token_ids", "translation"]),
+                   "ids": ("encoder_token_ids", "DT_INT32", "(-1, -1)", ["scores", "token_ids"])},
+    "classifier": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["label", "label_id", "probabilities"]),
+                   "pairs": ("first", "DT_STRING", "(-1)", ["label", "label_id", "probabilities"]),
+                   "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["label", "label_id", "probabilities"])},
+    "fill_mask": {"serving_default": ("sentences", "DT_STRING", "(-1)",
+                                      ["filled", "mask_count", "probabilities", "token_ids", "tokens"]),
+                  "ids": ("mask_positions", "DT_INT32", "(-1, -1)", ["probabilities", "token_ids"])},
+    "sentence_encoder": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["embedding"]),
+                         "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["embedding"])},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_saved_model_cli_lists_the_documented_signatures(name, exports):
+    cli = Path(sys.executable).parent / "saved_model_cli"
+    shown = subprocess.run([str(cli), "show", "--dir", str(exports[1][name]), "--all"],
+                           capture_output=True, text=True, check=True, timeout=300).stdout
+    blocks = {block.split("']")[0]: block for block in shown.split("signature_def['")[1:]}
+    assert set(blocks) == set(SIGNATURES[name]) | {"__saved_model_init_op"}
+    for signature, (input_name, dtype, shape, outputs) in SIGNATURES[name].items():
+        block = blocks[signature]
+        inputs, outputs_part = block.split("contains the following output(s):")
+        assert f"inputs['{input_name}'] tensor_info:\n        dtype: {dtype}\n        shape: {shape}" in inputs
+        assert sorted(line.split("'")[1] for line in outputs_part.splitlines() if "outputs['" in line) == outputs
+        assert "Method name is: tensorflow/serving/predict" in block
+
+
+def test_exported_graphs_use_only_core_and_tf_text_2_12_ops(exports):
+    paths = [str(p / "saved_model.pb") for p in exports[1].values()]
+    # A process that imports TensorFlow alone knows exactly the core ops.
+    code = (
+        "import json, sys\n"
+        "from tensorflow.core.protobuf import saved_model_pb2\n"
+        "from tensorflow.python.framework import op_def_registry\n"
+        "unknown = set()\n"
+        "for path in sys.argv[1:]:\n"
+        "    model = saved_model_pb2.SavedModel.FromString(open(path, 'rb').read())\n"
+        "    for graph in model.meta_graphs:\n"
+        "        library = graph.graph_def.library.function\n"
+        "        functions = {f.signature.name for f in library}\n"
+        "        nodes = list(graph.graph_def.node) + [n for f in library for n in f.node_def]\n"
+        "        unknown |= {n.op for n in nodes if n.op not in functions and op_def_registry.get(n.op) is None}\n"
+        "print(json.dumps(sorted(unknown)))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True,
+                            timeout=300).stdout
+    custom_ops = set(json.loads(output.strip().splitlines()[-1]))
+    assert custom_ops <= TF_TEXT_2_12_OPS, custom_ops - TF_TEXT_2_12_OPS
+    assert "WordpieceTokenizeWithOffsets" in custom_ops  # the check sees the tokenizer
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_warmup_requests_parse_and_run(name, exports):
+    export = exports[1][name]
+    requests = read_warmup_requests(export / "assets.extra" / "tf_serving_warmup_requests")
+    assert requests and {signature for signature, _ in requests} <= set(SIGNATURES[name])
+    loaded = tf.saved_model.load(str(export))
+    for signature, inputs in requests:
+        outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert all(v.shape[0] == len(next(iter(inputs.values()))) for v in outputs.values())
