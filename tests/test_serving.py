@@ -1,0 +1,101 @@
+"""The REST and gRPC clients against serving_double.py, a TEST DOUBLE of
+TF Serving that speaks its documented JSON and gRPC APIs (the real server
+cannot be installed here)."""
+
+import socket
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from serving_double import ServingDouble
+
+from tf_models.data import WordPieceTokenizer
+from tf_models.export import export_saved_model
+from tf_models.inference import TextClassifier, Translator
+from tf_models.models import BertBackbone, BertClassifier, Transformer
+from tf_models.serving import GrpcClient, RestClient, ServingError
+
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]", "the", "cat", "sat", "."]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(VOCABULARY) + "\n")
+    tokenizer = WordPieceTokenizer(path)
+    size = len(VOCABULARY)
+    translator = Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer, max_length=12)
+    classifier = TextClassifier(BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size), num_classes=2),
+                                tokenizer, ["negative", "positive"])
+    base = tmp_path_factory.mktemp("saved_models")
+    exports = {name: export_saved_model(module, base, name)
+               for name, module in (("translator", translator), ("classifier", classifier))}
+    double = ServingDouble({name: {1: path} for name, path in exports.items()})
+    rest_url, grpc_target = double.start_rest(), double.start_grpc()
+    yield {"translator": translator, "classifier": classifier, "rest": rest_url, "grpc": grpc_target}
+    double.stop()
+
+
+def test_rest_row_format_returns_one_prediction_per_instance(served):
+    client = RestClient(served["rest"], timeout=30)
+    texts = ["the cat sat.", ""]
+    predictions = client.predict("translator", instances=texts)
+    expected = served["translator"](tf.constant(texts))
+    assert [p["translation"] for p in predictions] == [t.decode() for t in expected["translation"].numpy()]
+    np.testing.assert_allclose([p["scores"] for p in predictions], expected["scores"], atol=1e-5)
+
+
+def test_rest_columnar_format_and_a_named_signature(served):
+    client = RestClient(served["rest"])
+    outputs = client.predict("classifier", inputs={"first": ["the cat"], "second": ["sat ."]},
+                             signature_name="pairs")
+    expected = served["classifier"].classify_pairs(tf.constant(["the cat"]), tf.constant(["sat ."]))
+    np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], atol=1e-5)
+    assert outputs["label"] == [expected["label"].numpy()[0].decode()]
+
+
+def test_rest_status_and_metadata(served):
+    client = RestClient(served["rest"])
+    assert client.status("translator")["model_version_status"][0]["state"] == "AVAILABLE"
+    assert "ids" in client.metadata("translator", version=1)["metadata"]["signature_def"]["signature_def"]
+
+
+def test_rest_errors_are_clear(served):
+    client = RestClient(served["rest"])
+    with pytest.raises(ServingError, match="HTTP 404.*Servable not found"):
+        client.predict("no_such_model", instances=["x"])
+    with pytest.raises(ServingError, match="HTTP 400"):
+        client.predict("translator", instances=["x"], signature_name="missing")
+    with pytest.raises(ValueError, match="exactly one"):
+        client.predict("translator")
+
+
+def test_rest_client_reports_a_dead_server_and_a_timeout():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ServingError, match="cannot connect"):
+        RestClient(f"http://127.0.0.1:{port}", timeout=5).status("translator")
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        with pytest.raises(ServingError, match="no answer within 0.5 s"):
+            RestClient(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.5).status("translator")
+    finally:
+        silent.close()
+
+
+def test_grpc_client_predicts_and_reports_errors(served):
+    client = GrpcClient(served["grpc"], timeout=30)
+    try:
+        outputs = client.predict("translator", {"sentences": ["the cat sat."]})
+        expected = served["translator"](tf.constant(["the cat sat."]))
+        assert outputs["translation"].tolist() == expected["translation"].numpy().tolist()
+        ids = client.predict("classifier", {"token_ids": [[2, 7, 8, 3]], "segment_ids": [[0, 0, 0, 0]],
+                                            "padding_mask": [[1, 1, 1, 1]]}, signature_name="ids", version=1)
+        assert ids["probabilities"].shape == (1, 2)
+        with pytest.raises(ServingError, match="NOT_FOUND"):
+            client.predict("no_such_model", {"sentences": ["x"]})
+    finally:
+        client.close()
