@@ -54,6 +54,49 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path)
         assert (run / name).exists(), name
     translated = _run("translate", str(run), "der Hund lief", "ein Haus")
     assert translated.count(" -> ") == 2
+    sampled = _run("translate", str(run), "der Hund lief", "--method", "sample", "--top-k", "5")
+    assert sampled.count(" -> ") == 1
+
+    saved = tmp_path / "saved_models"
+    exported = _run("export", str(run), "--base-dir", str(saved), "--method", "greedy")
+    assert (saved / "translator" / "1" / "saved_model.pb").exists() and "exported translator" in exported
+    assert "name: 'translator'" in (saved / "models.config").read_text()
+    from_export = _run("translate", str(saved / "translator"), "der Hund lief", "ein Haus")
+    assert from_export.splitlines()[-2:] == translated.splitlines()[-2:]  # greedy both times
+
+
+def test_pretrain_finetune_export_and_predict(tmp_path):
+    rng = random.Random(1)
+    words = list(ENGLISH_TO_GERMAN)
+    documents = "\n\n".join(
+        "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(4, 9))) + "." for _ in range(8))
+        for _ in range(30)
+    )
+    (tmp_path / "corpus.txt").write_text(documents + "\n")
+    rows = ["sentence\tlabel"] + [
+        f"{' '.join(rng.choice(words) for _ in range(5))} {'big' if label else 'under'}\t{label}"
+        for label in [rng.randint(0, 1) for _ in range(120)]
+    ]
+    (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
+    pretraining, finetuning, saved = tmp_path / "pretraining", tmp_path / "finetuning", tmp_path / "saved_models"
+    tiny = ["--preset", "test", "--vocabulary-size", "120", "--max-sequence-length", "24", "--batch-size", "8"]
+    _run("pretrain-bert", "--source", "files", "--document-files", str(tmp_path / "corpus.txt"), *tiny,
+         "--steps", "4", "--held-out-documents", "3", "--output-dir", str(pretraining))
+    _run("finetune-bert", "--source", "files", "--train-file", str(tmp_path / "train.tsv"),
+         "--test-file", str(tmp_path / "train.tsv"), "--pretrained", str(pretraining),
+         "--max-sequence-length", "24", "--epochs", "1", "--output-dir", str(finetuning))
+    predicted = _run("predict", str(finetuning), "the big cat", "a dog under the mat")
+    assert sum(line.split(" ")[0] in ("0", "1") for line in predicted.splitlines()) == 2
+    filled = _run("predict", str(pretraining), "the [MASK] sat on the mat.")
+    assert " / " in filled.splitlines()[-1]  # top-k candidates for the mask
+
+    _run("export", str(pretraining), "--base-dir", str(saved))
+    _run("export", str(finetuning), "--base-dir", str(saved), "--name", "sentiment")
+    assert sorted(p.name for p in saved.iterdir()) == ["fill_mask", "models.config", "sentence_encoder", "sentiment"]
+    from_export = _run("predict", str(saved / "sentiment" / "1"), "the big cat", "a dog under the mat")
+    assert from_export.splitlines()[-2:] == predicted.splitlines()[-2:]
+    embedded = _run("predict", str(saved / "sentence_encoder"), "the cat")
+    assert "(16 dims)" in embedded
 
 
 def test_build_job_merges_defaults_file_and_flags(tmp_path):
@@ -68,6 +111,6 @@ def test_build_job_merges_defaults_file_and_flags(tmp_path):
 
 def test_help_lists_every_command():
     output = _run("--help", timeout=120)
-    for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "translate",
+    for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "export", "translate",
                     "predict", "demo"):
         assert command in output

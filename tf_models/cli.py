@@ -5,10 +5,12 @@ Training (each writes config, tokenizer, model, logs and results to
   train-translation   train a Transformer on sentence pairs, report BLEU
   pretrain-bert       pretrain BERT with masked LM + next-sentence prediction
   finetune-bert       fine-tune BERT (pretrained or from scratch) as a classifier
-Using a finished run:
+Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
-  translate RUN_DIR TEXT..  translate sentences with a train-translation run
-  predict RUN_DIR TEXT..    classify texts with a finetune-bert run
+  export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
+  translate PATH TEXT..     translate sentences (a train-translation run)
+  predict PATH TEXT..       classify texts (finetune-bert), or fill [MASK]s and
+                            embed sentences (pretrain-bert)
 The main job:
   demo                translate German to English (Ding), pretrain BERT (Austen),
                       fine-tune it on fine-food reviews; all offline data
@@ -89,9 +91,83 @@ def build_job(job_class, arguments):
     return job_class(**merged)
 
 
-def _load_run(run_dir):
+def _load_job(run_dir):
+    """The job config a run saved in its `config.json`."""
+    from tf_models import jobs
+
     config = json.loads((Path(run_dir) / "config.json").read_text())
-    return config.pop("job"), config
+    job_class = getattr(jobs, config.pop("job"))
+    known = {f.name for f in dataclasses.fields(job_class)}
+    config["output_dir"] = str(run_dir)  # where the run is now, even if it was moved
+    return job_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in known})
+
+
+def _decoding(args):
+    """The decoding flags that were given, as `Translator` options."""
+    names = {"method": "method", "beam_width": "beam_width", "alpha": "alpha", "temperature": "temperature",
+             "top_k": "top_k", "top_p": "top_p", "decoding_seed": "seed"}
+    options = {names[k]: args.pop(k) for k in list(names) if k in args}
+    options = {k: v for k, v in options.items() if v is not None}
+    if options and "method" not in options:
+        raise SystemExit("Decoding options need --method (greedy, beam or sample).")
+    return options
+
+
+def _inference_function(path, decoding):
+    """`(task, function)` for a run folder or an export: strings -> outputs."""
+    from tf_models import jobs
+    from tf_models.export import load_export, read_export_info
+
+    if (Path(path) / "config.json").exists():
+        modules = jobs.inference_modules(path, _load_job(path), **decoding)
+        module = next(iter(modules.values()))
+        return module.settings["task"], module  # (not module.__call__: it holds the module weakly)
+    if decoding:
+        print("note: an export decodes as it was exported; decoding options are ignored")
+    signature = load_export(path).signatures["serving_default"]
+    return read_export_info(path)["settings"]["task"], lambda sentences: signature(sentences=sentences)
+
+
+def format_outputs(task, texts, outputs):
+    """One printable line (or a few) per text."""
+    outputs = {k: v.numpy() for k, v in outputs.items()}
+    lines = []
+    for i, text in enumerate(texts):
+        if task == "translation":
+            lines.append(f"{text} -> {outputs['translation'][i].decode()}")
+        elif task == "classification":
+            p = outputs["probabilities"][i]
+            lines.append(f"{outputs['label'][i].decode()} ({p.max():.2f}): {text}")
+        elif task == "fill_mask":
+            count = outputs["mask_count"][i]
+            candidates = "; ".join(
+                " / ".join(f"{t.decode()} {p:.2f}" for t, p in zip(tokens, probabilities))
+                for tokens, probabilities in zip(outputs["tokens"][i][:count], outputs["probabilities"][i][:count])
+            )
+            lines.append(f"{outputs['filled'][i].decode()}   [{candidates or 'no [MASK] in the text'}]")
+        else:
+            vector = outputs["embedding"][i]
+            lines.append(f"{text}: [{', '.join(f'{x:.3f}' for x in vector[:4])}, ...] ({vector.size} dims)")
+    return lines
+
+
+def apply(path, texts, decoding=None):
+    """Runs a run or an export on `texts`; returns the printable lines."""
+    import tensorflow as tf
+
+    task, function = _inference_function(path, decoding or {})
+    return format_outputs(task, texts, function(tf.constant(list(texts), tf.string)))
+
+
+def _add_decoding_arguments(parser):
+    group = parser.add_argument_group("decoding (translation; default: as the run was evaluated)")
+    group.add_argument("--method", choices=["greedy", "beam", "sample"])
+    group.add_argument("--beam-width", type=int, help="beams (the paper: 4)")
+    group.add_argument("--alpha", type=float, help="length penalty exponent (the paper: 0.6)")
+    group.add_argument("--temperature", type=float, help="sampling temperature")
+    group.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
+    group.add_argument("--top-p", type=float, help="sample among the likeliest tokens of total mass p")
+    group.add_argument("--decoding-seed", type=int, help="sampling seed")
 
 
 def demo(output_dir, full=False):
@@ -144,9 +220,16 @@ def main(argv=None):
     evaluate = commands.add_parser("evaluate", help="score a finished run on its test data")
     evaluate.add_argument("run_dir")
     for command, what in (("translate", "sentences"), ("predict", "texts")):
-        sub = commands.add_parser(command, help=f"run a finished job on {what}")
-        sub.add_argument("run_dir")
+        sub = commands.add_parser(command, help=f"run a finished job or an export on {what}")
+        sub.add_argument("path", help="a run's output directory, or an export (saved_models/NAME[/VERSION])")
         sub.add_argument("texts", nargs="+")
+        _add_decoding_arguments(sub)
+    export = commands.add_parser("export", help="export a finished run for TF Serving")
+    export.add_argument("run_dir")
+    export.add_argument("--base-dir", default="saved_models", help="TF Serving's model base path")
+    export.add_argument("--name", help="model name (a prefix for pretraining runs, which export two)")
+    export.add_argument("--version", type=int, help="version number (default: the next one)")
+    _add_decoding_arguments(export)
     demo_parser = commands.add_parser("demo", help="the main job on offline data")
     demo_parser.add_argument("--output-dir", default="runs/demo")
     demo_parser.add_argument("--full", action="store_true", help="train 4x longer for better numbers")
@@ -160,11 +243,13 @@ def main(argv=None):
     elif command == "demo":
         demo(args["output_dir"], args["full"])
     elif command == "evaluate":
-        job_name, config = _load_run(args["run_dir"])
-        jobs.evaluate_run(getattr(jobs, job_name)(**config))
+        jobs.evaluate_run(_load_job(args["run_dir"]))
+    elif command == "export":
+        decoding = _decoding(args)
+        jobs.export_run(args["run_dir"], _load_job(args["run_dir"]), args["base_dir"], args["name"],
+                        args["version"], **decoding)
     else:
-        job_name, config = _load_run(args["run_dir"])
-        for line in jobs.apply_run(args["run_dir"], job_name, config, args["texts"]):
+        for line in apply(args["path"], args["texts"], _decoding(args)):
             print(line)
     return 0
 

@@ -42,7 +42,8 @@ from tf_models.data.tokenizers import (
     WordPieceTokenizer,
     train_wordpiece_tokenizer,
 )
-from tf_models.inference import Translator
+from tf_models.export import export_saved_model, write_models_config
+from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
 from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
 from tf_models.training import (
     compile_bert_classifier,
@@ -93,6 +94,18 @@ class TranslationJob(RunOptions):
     label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
     max_train_pairs: int | None = option(None, "use at most this many training pairs")
     test_size: int = option(1000, "held-out test pairs when the source has no test split")
+    decoding: str = option("beam", "decoding of the test set and of exports: greedy, beam or sample")
+    beam_width: int = option(4, "beam search width (the paper: 4)")
+    alpha: float = option(0.6, "beam search length penalty exponent (the paper: 0.6)")
+
+    @property
+    def decoding_options(self):
+        """The `Translator` arguments of the chosen decoding."""
+        if self.decoding == "beam":
+            return {"method": "beam", "beam_width": self.beam_width, "alpha": self.alpha}
+        if self.decoding == "sample":
+            return {"method": "sample", "seed": self.seed}
+        return {"method": self.decoding}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,24 +267,30 @@ def train_translation(job):
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / "transformer.keras")
     with stage("evaluate"):
-        results = evaluate_translation(model, tokenizer, test, job.max_length)
+        results = evaluate_translation(model, tokenizer, test, job.max_length, **job.decoding_options)
     return _finish(output_dir, results)
 
 
-def evaluate_translation(model, tokenizer, pairs, max_length, samples=5):
-    """Greedy-decodes the sources of `pairs`; BLEU against their targets."""
-    translator = Translator(model, tokenizer, max_length=max_length)
+def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method="greedy", **options):
+    """Decodes the sources of `pairs`; BLEU against their targets.
+
+    `method` and `options` are the `Translator`'s (e.g. method="beam",
+    beam_width=4, alpha=0.6).
+    """
+    translator = Translator(model, tokenizer, max_length=max_length, method=method, **options)
     sources, references = zip(*pairs)
     started = time.time()
     hypotheses = translator.translate(list(sources))
     seconds = time.time() - started
     bleu, signature = corpus_bleu(hypotheses, references)
-    print(f"test BLEU {bleu:.1f} ({len(pairs)} sentences, greedy; {signature})")
+    decoding = ", ".join(f"{k} {v}" for k, v in translator.settings.items() if k != "task")
+    print(f"test BLEU {bleu:.1f} ({len(pairs)} sentences; {decoding}; {signature})")
     for source, hypothesis, reference in list(zip(sources, hypotheses, references))[:samples]:
         print(f"  source:     {source}\n  translated: {hypothesis}\n  reference:  {reference}")
     return {
         "bleu": bleu,
         "bleu_signature": signature,
+        "decoding": translator.settings,
         "test_sentences": len(pairs),
         "decode_seconds_per_sentence": seconds / max(len(pairs), 1),
         "samples": [{"source": s, "translation": h, "reference": r}
@@ -430,7 +449,8 @@ def evaluate_run(job):
     tokenizer = WordPieceTokenizer(run / "vocab.txt")
     if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
-        return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length)
+        return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length,
+                                    **job.decoding_options)
     if isinstance(job, FinetuningJob):
         model = keras.saving.load_model(run / "classifier.keras")
         train, test = _classification_splits(job)
@@ -449,31 +469,50 @@ def evaluate_run(job):
     return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"), data)
 
 
-def apply_run(run_dir, job_name, config, texts):
-    """Translates (translation runs) or classifies (fine-tuning runs) texts.
+def inference_modules(run_dir, job, **decoding):
+    """The inference modules of a finished run, by default export name.
 
-    Args:
-        run_dir: the run's output directory.
-        job_name: the job class name saved in its `config.json`.
-        config: the rest of that `config.json`.
-        texts: the strings to translate or classify.
-
-    Returns one printable line per text.
+    Translation runs give a `Translator` (decoding as the run was
+    evaluated unless `decoding` overrides it), fine-tuning runs a
+    `TextClassifier`, pretraining runs a `FillMask` and a `SentenceEncoder`.
     """
     run = Path(run_dir)
     tokenizer = WordPieceTokenizer(run / "vocab.txt")
-    if job_name == "TranslationJob":
+    if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
-        translations = Translator(model, tokenizer, max_length=config["max_length"]).translate(list(texts))
-        return [f"{text} -> {translation}" for text, translation in zip(texts, translations)]
-    if job_name == "FinetuningJob":
+        options = decoding or job.decoding_options
+        return {"translator": Translator(model, tokenizer, max_length=job.max_length, **options)}
+    if isinstance(job, FinetuningJob):
         model = keras.saving.load_model(run / "classifier.keras")
         label_names = json.loads((run / "results.json").read_text())["label_names"]
-        examples = tf.data.Dataset.from_tensor_slices(((list(texts),), [0] * len(texts)))
-        data = classification_dataset(examples, tokenizer, max_sequence_length=config["max_sequence_length"])
-        features, _ = next(iter(data.unbatch().batch(len(texts))))
-        probabilities = tf.nn.softmax(model.predict_on_batch(features)["logits"]).numpy()
-        return [
-            f"{label_names[p.argmax()]} ({p.max():.2f}): {text}" for text, p in zip(texts, probabilities)
-        ]
-    raise SystemExit(f"{job_name} runs cannot be applied to text; use a translation or fine-tuning run.")
+        return {"classifier": TextClassifier(model, tokenizer, label_names, job.max_sequence_length)}
+    pretrainer = keras.saving.load_model(run / "pretrainer.keras")
+    return {
+        "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length),
+        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
+                                            max_sequence_length=job.max_sequence_length),
+    }
+
+
+def export_run(run_dir, job, base_dir="saved_models", name=None, version=None, **decoding):
+    """Exports a finished run for TF Serving; returns the version folders.
+
+    Args:
+        run_dir: the run's output directory.
+        job: its job config.
+        base_dir: the model base path (TF Serving's layout).
+        name: the model name; a pretraining run, which exports two models,
+            uses it as a prefix. Default: "translator", "classifier",
+            "fill_mask" and "sentence_encoder".
+        version: an int; default: the next free version.
+        **decoding: `Translator` decoding options (translation runs).
+    """
+    modules = inference_modules(run_dir, job, **decoding)
+    paths = []
+    for default_name, module in modules.items():
+        model_name = name if name and len(modules) == 1 else f"{name}_{default_name}" if name else default_name
+        path = export_saved_model(module, base_dir, model_name, version)
+        print(f"exported {default_name} to {path}")
+        paths.append(path)
+    write_models_config(base_dir)
+    return paths
