@@ -170,7 +170,16 @@ def _add_decoding_arguments(parser):
     group.add_argument("--decoding-seed", type=int, help="sampling seed")
 
 
-def demo(output_dir, full=False):
+DEMO_QUERIES = {
+    "translator": ["Ich habe Hunger.", "Wo ist der Bahnhof?", "Das Wetter ist heute schön."],
+    "classifier": ["This coffee is delicious, I will buy it again.",
+                   "The package arrived broken and the cookies tasted stale."],
+    "fill_mask": ["She was the [MASK] of the family.", "It is a truth universally [MASK]."],
+    "sentence_encoder": ["Elizabeth walked to Netherfield."],
+}
+
+
+def demo(output_dir, full=False, saved_models="saved_models"):
     """The main job on offline data, sized for a 2-core CPU (about 15 minutes)."""
     from tf_models import jobs
 
@@ -190,12 +199,23 @@ def demo(output_dir, full=False):
         output_dir=str(root / "finetuning"), source="fine_food_reviews",
         pretrained=str(root / "pretraining"), max_sequence_length=128, epochs=3 * scale,
     ))
+    with jobs.stage("export", f"check that {saved_models} is writable"):
+        exports = {}
+        for run in ("translation", "pretraining", "finetuning"):
+            for path in jobs.export_run(root / run, _load_job(root / run), saved_models):
+                exports[path.parent.name] = path
+    with jobs.stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
+        for name, path in exports.items():
+            print(f"{name} ({path}, loaded from disk):")
+            for line in apply(path, DEMO_QUERIES[name]):
+                print(f"  {line}")
     summary = {
         "ding_de_en_test_bleu": translation["bleu"],
         "austen_mlm_accuracy": pretraining.get("mlm_logits_accuracy"),
         "austen_nsp_accuracy": pretraining.get("nsp_logits_accuracy"),
         "fine_food_test_accuracy": finetuning["accuracy"],
         "fine_food_majority_baseline": finetuning["majority_baseline"],
+        "exports": {name: str(path) for name, path in exports.items()},
         "minutes": (time.time() - started) / 60,
     }
     (root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -233,6 +253,7 @@ def main(argv=None):
     demo_parser = commands.add_parser("demo", help="the main job on offline data")
     demo_parser.add_argument("--output-dir", default="runs/demo")
     demo_parser.add_argument("--full", action="store_true", help="train 4x longer for better numbers")
+    demo_parser.add_argument("--saved-models", default="saved_models", help="where the exports go")
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
 
@@ -241,7 +262,7 @@ def main(argv=None):
         job = build_job(job_class, args)
         getattr(jobs, JOB_FUNCTIONS[job_class.__name__])(job)
     elif command == "demo":
-        demo(args["output_dir"], args["full"])
+        demo(args["output_dir"], args["full"], args["saved_models"])
     elif command == "evaluate":
         jobs.evaluate_run(_load_job(args["run_dir"]))
     elif command == "export":
