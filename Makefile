@@ -31,7 +31,8 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		$(BIN)/python -m pytest --nbmake --nbmake-timeout=600 notebooks; fi
+		TF_MODELS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --nbmake --nbmake-timeout=600 \
+			--durations=0 notebooks; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

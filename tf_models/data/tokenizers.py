@@ -161,7 +161,8 @@ class WordPieceTokenizer(_Tokenizer):
         """Token ids back to text, reserved tokens dropped.
 
         WordPiece loses the original spacing around punctuation; this puts
-        the common cases back ("cat ." -> "cat.", "( a )" -> "(a)").
+        the common cases back ("cat ." -> "cat.", "( a )" -> "(a)",
+        "I ’ ll" -> "I’ll").
 
         Args:
             token_ids: int tensor `(batch, length)`, dense or ragged.
@@ -173,7 +174,7 @@ class WordPieceTokenizer(_Tokenizer):
         text = tf.strings.reduce_join(words, axis=-1, separator=" ")
         text = tf.strings.regex_replace(text, r" ([.,!?;:%)\]}])", r"\1")
         text = tf.strings.regex_replace(text, r"([(\[{$]) ", r"\1")
-        return tf.strings.regex_replace(text, r" ' ", "'")
+        return tf.strings.regex_replace(text, r" (['’]) ", r"\1")
 
     def save_vocabulary(self, path):
         """Writes the vocabulary, one token per line, to `path`."""
