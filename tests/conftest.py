@@ -24,3 +24,41 @@ def policy(request):
     """Runs a test under each dtype policy, set globally as a user would."""
     keras.config.set_dtype_policy(request.param)
     return keras.mixed_precision.Policy(request.param)
+
+
+# The four inference modules on tiny models, and their exports, shared by
+# test_export.py and test_serving.py (exporting takes a minute).
+
+
+@pytest.fixture(scope="session")
+def inference_modules(tmp_path_factory):
+    from helpers import EXPORT_MAX_LENGTH, EXPORT_VOCABULARY
+
+    from tf_models.data import WordPieceTokenizer
+    from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
+    from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+
+    keras.utils.set_random_seed(99)
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(EXPORT_VOCABULARY) + "\n")
+    tokenizer = WordPieceTokenizer(path)
+    size, length = len(EXPORT_VOCABULARY), EXPORT_MAX_LENGTH
+    pretrainer = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length))
+    classifier = BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length),
+                                num_classes=3)
+    return {
+        "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
+                                 max_length=length, method="beam", beam_width=3, alpha=0.6),
+        "classifier": TextClassifier(classifier, tokenizer, ["negative", "neutral", "positive"], length),
+        "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=length),
+        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer, max_sequence_length=length),
+    }
+
+
+@pytest.fixture(scope="session")
+def exported_models(inference_modules, tmp_path_factory):
+    """`(base_dir, {name: version folder})` of the four modules."""
+    from tf_models.export import export_saved_model
+
+    base = tmp_path_factory.mktemp("saved_models")
+    return base, {name: export_saved_model(module, base, name) for name, module in inference_modules.items()}

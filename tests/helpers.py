@@ -3,6 +3,12 @@ independent Keras / keras-hub implementations into tf_models layers."""
 
 import numpy as np
 
+# Vocabulary and length of the tiny models that the export and serving tests
+# export (the fixtures are in conftest.py).
+EXPORT_VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]",
+                     "the", "cat", "sat", "on", "mat", "##s", ".", ",", "a", "dog"]
+EXPORT_MAX_LENGTH = 16
+
 
 def random_ids(batch, length, vocabulary_size, seed=0, low=1):
     """Token ids in [low, vocabulary_size), so none is the padding id 0."""

@@ -8,13 +8,20 @@ import sys
 
 import pytest
 
-from tf_models.cli import build_job
+from tf_models.cli import build_job, main
 from tf_models.jobs import FinetuningJob, TranslationJob
 
 ENGLISH_TO_GERMAN = {
     "the": "der", "a": "ein", "cat": "Katze", "dog": "Hund", "sat": "sass", "ran": "lief",
     "on": "auf", "under": "unter", "mat": "Matte", "house": "Haus", "big": "gross",
 }
+
+
+def _main(capsys, *args):
+    """Runs the CLI in this process (no TensorFlow start-up): its stdout."""
+    capsys.readouterr()
+    assert main([str(a) for a in args]) == 0
+    return capsys.readouterr().out
 
 
 def _run(*args, timeout=300):
@@ -35,10 +42,11 @@ def parallel_files(tmp_path_factory):
     return folder
 
 
-def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path):
+def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path, capsys):
     run = tmp_path / "run"
     config = tmp_path / "job.json"
-    config.write_text(json.dumps({"preset": "test", "vocabulary_size": 150, "epochs": 1, "test_size": 20}))
+    config.write_text(json.dumps({"preset": "test", "vocabulary_size": 150, "epochs": 1, "test_size": 20,
+                                  "decoding": "greedy"}))
     output = _run(
         "train-translation", "--config", str(config), "--source", "files",
         "--train-files", str(parallel_files / "train.de"), str(parallel_files / "train.en"),
@@ -52,20 +60,20 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path)
     assert results["test_sentences"] == 20 and 0.0 <= results["bleu"] <= 100.0
     for name in ("transformer.keras", "vocab.txt", "history.csv", "best.keras"):
         assert (run / name).exists(), name
-    translated = _run("translate", str(run), "der Hund lief", "ein Haus")
+    translated = _main(capsys, "translate", run, "der Hund lief", "ein Haus", "--method", "greedy")
     assert translated.count(" -> ") == 2
-    sampled = _run("translate", str(run), "der Hund lief", "--method", "sample", "--top-k", "5")
+    sampled = _main(capsys, "translate", run, "der Hund lief", "--method", "sample", "--top-k", "5")
     assert sampled.count(" -> ") == 1
 
     saved = tmp_path / "saved_models"
-    exported = _run("export", str(run), "--base-dir", str(saved), "--method", "greedy")
+    exported = _main(capsys, "export", run, "--base-dir", saved, "--method", "greedy")
     assert (saved / "translator" / "1" / "saved_model.pb").exists() and "exported translator" in exported
     assert "name: 'translator'" in (saved / "models.config").read_text()
-    from_export = _run("translate", str(saved / "translator"), "der Hund lief", "ein Haus")
+    from_export = _main(capsys, "translate", saved / "translator", "der Hund lief", "ein Haus")
     assert from_export.splitlines()[-2:] == translated.splitlines()[-2:]  # greedy both times
 
 
-def test_pretrain_finetune_export_and_predict(tmp_path):
+def test_pretrain_finetune_export_and_predict(tmp_path, capsys):
     rng = random.Random(1)
     words = list(ENGLISH_TO_GERMAN)
     documents = "\n\n".join(
@@ -80,22 +88,23 @@ def test_pretrain_finetune_export_and_predict(tmp_path):
     (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
     pretraining, finetuning, saved = tmp_path / "pretraining", tmp_path / "finetuning", tmp_path / "saved_models"
     tiny = ["--preset", "test", "--vocabulary-size", "120", "--max-sequence-length", "24", "--batch-size", "8"]
-    _run("pretrain-bert", "--source", "files", "--document-files", str(tmp_path / "corpus.txt"), *tiny,
-         "--steps", "4", "--held-out-documents", "3", "--output-dir", str(pretraining))
-    _run("finetune-bert", "--source", "files", "--train-file", str(tmp_path / "train.tsv"),
-         "--test-file", str(tmp_path / "train.tsv"), "--pretrained", str(pretraining),
-         "--max-sequence-length", "24", "--epochs", "1", "--output-dir", str(finetuning))
-    predicted = _run("predict", str(finetuning), "the big cat", "a dog under the mat")
+    # In this process (the translation test above runs the CLI as a new process).
+    _main(capsys, "pretrain-bert", "--source", "files", "--document-files", tmp_path / "corpus.txt", *tiny,
+          "--steps", "4", "--held-out-documents", "3", "--output-dir", pretraining)
+    _main(capsys, "finetune-bert", "--source", "files", "--train-file", tmp_path / "train.tsv",
+          "--test-file", tmp_path / "train.tsv", "--pretrained", pretraining,
+          "--max-sequence-length", "24", "--epochs", "1", "--output-dir", finetuning)
+    predicted = _main(capsys, "predict", finetuning, "the big cat", "a dog under the mat")
     assert sum(line.split(" ")[0] in ("0", "1") for line in predicted.splitlines()) == 2
-    filled = _run("predict", str(pretraining), "the [MASK] sat on the mat.")
+    filled = _main(capsys, "predict", pretraining, "the [MASK] sat on the mat.")
     assert " / " in filled.splitlines()[-1]  # top-k candidates for the mask
 
-    _run("export", str(pretraining), "--base-dir", str(saved))
-    _run("export", str(finetuning), "--base-dir", str(saved), "--name", "sentiment")
+    _main(capsys, "export", pretraining, "--base-dir", saved)
+    _main(capsys, "export", finetuning, "--base-dir", saved, "--name", "sentiment")
     assert sorted(p.name for p in saved.iterdir()) == ["fill_mask", "models.config", "sentence_encoder", "sentiment"]
-    from_export = _run("predict", str(saved / "sentiment" / "1"), "the big cat", "a dog under the mat")
+    from_export = _main(capsys, "predict", saved / "sentiment" / "1", "the big cat", "a dog under the mat")
     assert from_export.splitlines()[-2:] == predicted.splitlines()[-2:]
-    embedded = _run("predict", str(saved / "sentence_encoder"), "the cat")
+    embedded = _main(capsys, "predict", saved / "sentence_encoder", "the cat")
     assert "(16 dims)" in embedded
 
 

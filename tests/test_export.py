@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import EXPORT_MAX_LENGTH
 
-from tf_models.data import WordPieceTokenizer
 from tf_models.export import (
     export_saved_model,
     latest_version,
@@ -25,13 +25,10 @@ from tf_models.export import (
     read_warmup_requests,
     write_models_config,
 )
-from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
-from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+from tf_models.inference import FillMask, Translator
 
 SCRIPTS = Path(__file__).parent / "scripts"
-VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]",
-              "the", "cat", "sat", "on", "mat", "##s", ".", ",", "a", "dog"]
-MAX_LENGTH = 16
+MAX_LENGTH = EXPORT_MAX_LENGTH
 
 # Inputs every string signature must survive (bytes, as clients may send).
 BAD_TEXTS = {
@@ -57,29 +54,13 @@ TF_TEXT_2_12_OPS = {"CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets", "W
 
 
 @pytest.fixture(scope="module")
-def modules(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(VOCABULARY) + "\n")
-    tokenizer = WordPieceTokenizer(path)
-    size = len(VOCABULARY)
-    pretrainer = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=MAX_LENGTH))
-    return {
-        "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
-                                 max_length=MAX_LENGTH, method="beam", beam_width=3, alpha=0.6),
-        "classifier": TextClassifier(
-            BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=MAX_LENGTH),
-                           num_classes=3),
-            tokenizer, ["negative", "neutral", "positive"], max_sequence_length=MAX_LENGTH,
-        ),
-        "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=MAX_LENGTH),
-        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer, max_sequence_length=MAX_LENGTH),
-    }
+def modules(inference_modules):
+    return inference_modules
 
 
 @pytest.fixture(scope="module")
-def exports(modules, tmp_path_factory):
-    base = tmp_path_factory.mktemp("saved_models")
-    return base, {name: export_saved_model(module, base, name) for name, module in modules.items()}
+def exports(exported_models):
+    return exported_models
 
 
 def _requests(module):
@@ -110,26 +91,31 @@ def _run_in_memory(module, signature, inputs):
     return {name: value.numpy() for name, value in method(*tensors).items()}
 
 
+@pytest.fixture(scope="module")
+def served(modules, exports, tmp_path_factory):
+    """Every request of `_requests`, answered by the exports in one fresh process."""
+    folder = tmp_path_factory.mktemp("served")
+    jobs = []
+    for name, module in modules.items():
+        requests = {key: {k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in values]
+                          for k, values in inputs.items()} for key, inputs in _requests(module).items()}
+        jobs.append({"export": str(exports[1][name]), "requests": requests, "output": str(folder / f"{name}.npz")})
+    (folder / "jobs.json").write_text(json.dumps(jobs))
+    subprocess.run([sys.executable, str(SCRIPTS / "load_export.py"), str(folder / "jobs.json")],
+                   check=True, timeout=600)
+    return {name: np.load(folder / f"{name}.npz", allow_pickle=True) for name in modules}
+
+
 @pytest.mark.parametrize("name", ["translator", "classifier", "fill_mask", "sentence_encoder"])
-def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, exports, tmp_path):
-    module, export = modules[name], exports[1][name]
-    requests = _requests(module)
-    as_json = {key: {k: [v.decode("latin-1") if isinstance(v, bytes) else v for v in values]
-                     for k, values in inputs.items()} for key, inputs in requests.items()}
-    (tmp_path / "requests.json").write_text(json.dumps(as_json))
-    subprocess.run(
-        [sys.executable, str(SCRIPTS / "load_export.py"), str(export), str(tmp_path / "requests.json"),
-         str(tmp_path / "outputs.npz")],
-        check=True, timeout=300,
-    )
-    served = np.load(tmp_path / "outputs.npz", allow_pickle=True)
-    assert not {"tf_models", "keras_hub"} & set(served["__modules__"])
-    for key, inputs in requests.items():
+def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, served):
+    module, answers = modules[name], served[name]
+    assert not {"tf_models", "keras_hub"} & set(answers["__modules__"])
+    for key, inputs in _requests(module).items():
         signature = key.split("/")[0]
         expected = _run_in_memory(module, signature, inputs)
         batch = len(next(iter(inputs.values())))
         for output, value in expected.items():
-            got = served[f"{key}/{output}"]
+            got = answers[f"{key}/{output}"]
             assert got.shape == value.shape and got.shape[:1] == (batch,), (key, output)
             if value.dtype.kind in "fc":
                 assert np.isfinite(got).all(), (key, output)
@@ -198,11 +184,21 @@ SIGNATURES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SIGNATURES))
-def test_saved_model_cli_lists_the_documented_signatures(name, exports):
+@pytest.fixture(scope="module")
+def shown(exports):
+    """`saved_model_cli show --all` of each export (the four run side by side)."""
     cli = Path(sys.executable).parent / "saved_model_cli"
-    shown = subprocess.run([str(cli), "show", "--dir", str(exports[1][name]), "--all"],
-                           capture_output=True, text=True, check=True, timeout=300).stdout
+    processes = {name: subprocess.Popen([str(cli), "show", "--dir", str(path), "--all"], text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                 for name, path in exports[1].items()}
+    outputs = {name: process.communicate(timeout=300)[0] for name, process in processes.items()}
+    assert all(process.returncode == 0 for process in processes.values())
+    return outputs
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_saved_model_cli_lists_the_documented_signatures(name, shown):
+    shown = shown[name]
     blocks = {block.split("']")[0]: block for block in shown.split("signature_def['")[1:]}
     assert set(blocks) == set(SIGNATURES[name]) | {"__saved_model_init_op"}
     for signature, (input_name, dtype, shape, outputs) in SIGNATURES[name].items():

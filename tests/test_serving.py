@@ -9,30 +9,13 @@ import pytest
 import tensorflow as tf
 from serving_double import ServingDouble
 
-from tf_models.data import WordPieceTokenizer
-from tf_models.export import export_saved_model
-from tf_models.inference import TextClassifier, Translator
-from tf_models.models import BertBackbone, BertClassifier, Transformer
 from tf_models.serving import GrpcClient, RestClient, ServingError
 
-VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]", "the", "cat", "sat", "."]
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(VOCABULARY) + "\n")
-    tokenizer = WordPieceTokenizer(path)
-    size = len(VOCABULARY)
-    translator = Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer, max_length=12)
-    classifier = TextClassifier(BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size), num_classes=2),
-                                tokenizer, ["negative", "positive"])
-    base = tmp_path_factory.mktemp("saved_models")
-    exports = {name: export_saved_model(module, base, name)
-               for name, module in (("translator", translator), ("classifier", classifier))}
-    double = ServingDouble({name: {1: path} for name, path in exports.items()})
+def served(inference_modules, exported_models):
+    double = ServingDouble({name: {1: exported_models[1][name]} for name in ("translator", "classifier")})
     rest_url, grpc_target = double.start_rest(), double.start_grpc()
-    yield {"translator": translator, "classifier": classifier, "rest": rest_url, "grpc": grpc_target}
+    yield {**inference_modules, "rest": rest_url, "grpc": grpc_target}
     double.stop()
 
 
@@ -94,7 +77,7 @@ def test_grpc_client_predicts_and_reports_errors(served):
         assert outputs["translation"].tolist() == expected["translation"].numpy().tolist()
         ids = client.predict("classifier", {"token_ids": [[2, 7, 8, 3]], "segment_ids": [[0, 0, 0, 0]],
                                             "padding_mask": [[1, 1, 1, 1]]}, signature_name="ids", version=1)
-        assert ids["probabilities"].shape == (1, 2)
+        assert ids["probabilities"].shape == (1, 3)
         with pytest.raises(ServingError, match="NOT_FOUND"):
             client.predict("no_such_model", {"sentences": ["x"]})
     finally:
