@@ -28,10 +28,12 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/python -m tf_models demo
 
+# Two test processes: most test time is single-threaded graph tracing, so two
+# use both cores. The notebooks run with TF_MODELS_QUICK=1 (small settings).
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		TF_MODELS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --nbmake --nbmake-timeout=600 \
+		TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 -p no:cacheprovider --nbmake --nbmake-timeout=600 \
 			--durations=0 notebooks; fi
 
 clean:
