@@ -372,6 +372,14 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     return token_ids, scores
 
 
+def _source_and_starts(encoder_token_ids, start_id, max_length):
+    """The int32 source ids, a `(batch,)` start token each, and the loop bound."""
+    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
+    batch = tf.shape(encoder_token_ids)[0]
+    _, bound = _limits(max_length, batch)
+    return encoder_token_ids, tf.fill([batch], tf.constant(start_id, tf.int32)), bound
+
+
 def greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
     """Greedy decoding of a `Transformer` with the key/value cache.
 
@@ -395,11 +403,8 @@ def greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
     >>> ids.shape, scores.shape
     (TensorShape([1, 4]), TensorShape([1]))
     """
-    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
-    batch = tf.shape(encoder_token_ids)[0]
-    _, bound = _limits(max_length, batch)
+    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
     next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
-    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
     return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
 
 
@@ -410,11 +415,8 @@ def uncached_greedy_decode(model, encoder_token_ids, start_id, end_id, max_lengt
     is tested and benchmarked against. Arguments and results as in
     `greedy_decode`.
     """
-    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
-    batch = tf.shape(encoder_token_ids)[0]
-    _, bound = _limits(max_length, batch)
+    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
     next_logits, cache = uncached_step_function(model, encoder_token_ids, start_id, bound)
-    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
     return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
 
 
@@ -424,11 +426,8 @@ def sample_decode(model, encoder_token_ids, start_id, end_id, max_length, temper
 
     Returns `(token_ids, scores)` as `greedy_decode`.
     """
-    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
-    batch = tf.shape(encoder_token_ids)[0]
-    _, bound = _limits(max_length, batch)
+    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
     next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
-    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
     return sample(next_logits, cache, start_ids, end_id, max_length, temperature, top_k, top_p, seed,
                   model.padding_id)
 
@@ -439,11 +438,8 @@ def beam_search_decode(model, encoder_token_ids, start_id, end_id, max_length, b
     Returns `(token_ids, scores)`: the best hypothesis per example and its
     length-normalized log-probability.
     """
-    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
-    batch = tf.shape(encoder_token_ids)[0]
-    _, bound = _limits(max_length, batch)
+    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
     next_logits, cache = cached_step_function(model, encoder_token_ids, bound, repeat=beam_width)
-    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
     return beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width, alpha,
                        model.padding_id)
 
