@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import EXPORT_MAX_LENGTH
+from helpers import EXPORT_MAX_LENGTH as MAX_LENGTH
 
 from tf_models.export import (
     export_saved_model,
@@ -28,7 +28,6 @@ from tf_models.export import (
 from tf_models.inference import FillMask, Translator
 
 SCRIPTS = Path(__file__).parent / "scripts"
-MAX_LENGTH = EXPORT_MAX_LENGTH
 
 # Inputs every string signature must survive (bytes, as clients may send).
 BAD_TEXTS = {

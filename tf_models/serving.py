@@ -12,7 +12,6 @@ Example (with a server started as in the README):
     # [{"translation": "good morning.", "scores": -1.2, "token_ids": [...]}]
 """
 
-import numpy as np
 import requests
 
 
@@ -111,18 +110,15 @@ class GrpcClient:
         import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
 
+        from tf_models.export.warmup import tensor_proto
+
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model
         request.model_spec.signature_name = signature_name
         if version is not None:
             request.model_spec.version.value = int(version)
         for name, values in inputs.items():
-            array = np.asarray(values)
-            if array.dtype.kind == "U":
-                array = np.char.encode(array, "utf-8")
-            elif not isinstance(values, np.ndarray) and array.dtype.kind == "i":
-                array = array.astype(np.int32)
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(array))
+            request.inputs[name].CopyFrom(tensor_proto(values))
         try:
             response = self._stub.Predict(request, timeout=self.timeout)
         except grpc.RpcError as error:

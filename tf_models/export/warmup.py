@@ -10,10 +10,18 @@ import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
 
-def _tensor_proto(values):
+def tensor_proto(values):
+    """A `TensorProto` of a request input: a list or a NumPy array.
+
+    Python strings are sent as UTF-8 bytes (what `tf.string` holds) and
+    lists of Python ints as int32 (what tf_models' id signatures take);
+    NumPy arrays keep their dtype otherwise.
+    """
     array = np.asarray(values)
-    if array.dtype.kind in "US":  # Python strings -> bytes, as tf.string wants
-        array = np.char.encode(array.astype(str), "utf-8")
+    if array.dtype.kind == "U":
+        array = np.char.encode(array, "utf-8")
+    elif not isinstance(values, np.ndarray) and array.dtype.kind == "i":
+        array = array.astype(np.int32)
     return tf.make_tensor_proto(array)
 
 
@@ -38,7 +46,7 @@ def write_warmup_requests(path, model_name, inputs):
                 model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
             )
             for input_name, values in tensors.items():
-                request.inputs[input_name].CopyFrom(_tensor_proto(values))
+                request.inputs[input_name].CopyFrom(tensor_proto(values))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
 
