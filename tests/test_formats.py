@@ -2,6 +2,7 @@
 
 import bz2
 import dataclasses
+import json
 import logging
 import lzma
 import struct
@@ -14,10 +15,14 @@ import tensorflow as tf
 from tf_models.data.formats import (
     ClassificationData,
     CorpusError,
+    TaggingData,
     load_classification_tsv,
+    load_conll,
     load_documents,
     load_parallel_files,
     load_parallel_tsv,
+    load_regression_tsv,
+    load_squad,
     read_lines,
     read_r_lazyload,
     split_sentences,
@@ -287,3 +292,171 @@ def test_read_r_lazyload(tmp_path, compressed, kind):
     assert read_r_lazyload(database, "scores").tolist() == [1.5, 2.5]
     with pytest.raises(CorpusError, match="no object 'poems'; it holds novel, scores"):
         read_r_lazyload(database, "poems")
+
+
+# ------------------------------------------------------- regression (STS-B)
+
+
+def test_regression_tsv_reads_float_scores(tmp_path, caplog):
+    path = write(
+        tmp_path / "dev.tsv",
+        "index\tsentence1\tsentence2\tscore\n0\tA man.\tA man.\t5.000\n1\tA dog.\t\t1.0\n"
+        "2\tA cat.\tA car.\t0.6\n",
+    )
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
+        dataset = load_regression_tsv(path)
+    assert dataset.element_spec == ((STRING, STRING), tf.TensorSpec([], tf.float32))
+    rows = [(a.numpy().decode(), b.numpy().decode(), float(s)) for (a, b), s in dataset]
+    assert rows == [("A man.", "A man.", 5.0), ("A cat.", "A car.", pytest.approx(0.6))]
+    assert "skipped 1 rows" in caplog.text
+
+
+@pytest.mark.parametrize("score", ["high", "nan", ""])
+def test_regression_tsv_score_that_is_not_a_number(tmp_path, score):
+    path = write(tmp_path / "dev.tsv", f"sentence\tscore\nfine\t1.5\nbad\t{score}\n")
+    with pytest.raises(CorpusError, match=r"dev\.tsv, line 3: score .* is not a finite number"):
+        load_regression_tsv(path, text_columns="sentence")
+
+
+def test_regression_tsv_missing_column(tmp_path):
+    path = write(tmp_path / "dev.tsv", "sentence1\tsentence2\tlabel\na\tb\t1\n")
+    with pytest.raises(CorpusError, match=r"dev\.tsv, line 1: missing column\(s\) 'score'"):
+        load_regression_tsv(path)
+
+
+# ------------------------------------------------------------- CoNLL tags
+
+CONLL = """-DOCSTART- -X- -X- O
+
+EU NNP B-NP B-ORG
+rejects VBZ B-VP O
+German JJ B-NP B-MISC
+call NN I-NP O
+
+Peter NNP B-NP B-PER
+Blackburn NNP I-NP I-PER
+
+
+-DOCSTART- -X- -X- O
+
+BRUSSELS NNP B-NP B-LOC
+"""
+
+
+def test_conll_sentences_tags_and_label_order(tmp_path):
+    data = load_conll(write(tmp_path / "train.txt", CONLL))
+    assert isinstance(data, TaggingData) and dataclasses.is_dataclass(data)
+    assert data.sentences == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"], ["BRUSSELS"]]
+    assert data.label_names == ("O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-PER")
+    assert data.tag_names() == [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"], ["B-LOC"]]
+    assert data.num_classes == 6
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.label_names = ()
+
+
+def test_conll_other_columns_and_given_labels(tmp_path):
+    path = write(tmp_path / "train.txt", CONLL)
+    chunks = load_conll(path, tag_column=2, label_names=["O", "B-NP", "I-NP", "B-VP"])
+    assert chunks.tags[0] == [1, 3, 1, 2]
+    words = load_conll(path, word_column=1, tag_column=3)
+    assert words.sentences[0] == ["NNP", "VBZ", "JJ", "NN"]
+
+
+def test_conll_unknown_tag_names_its_line(tmp_path):
+    path = write(tmp_path / "train.txt", CONLL)
+    with pytest.raises(CorpusError, match=r"train\.txt, line 8: unknown tag 'B-PER'"):
+        load_conll(path, label_names=["O", "B-ORG", "B-MISC", "I-PER", "B-LOC"])
+
+
+def test_conll_row_with_a_missing_column(tmp_path):
+    path = write(tmp_path / "train.txt", "EU NNP B-NP B-ORG\nrejects VBZ O\n")
+    with pytest.raises(CorpusError, match=r"train\.txt, line 2: 3 columns, expected 4 like line 1"):
+        load_conll(path)
+
+
+def test_conll_too_few_columns_for_the_indices(tmp_path):
+    path = write(tmp_path / "train.txt", "EU B-ORG\n")
+    with pytest.raises(CorpusError, match=r"train\.txt, line 1: 2 columns, but columns 0 .* and 3"):
+        load_conll(path, tag_column=3)
+
+
+def test_conll_without_sentences(tmp_path):
+    path = write(tmp_path / "train.txt", "-DOCSTART- -X- O\n\n")
+    with pytest.raises(CorpusError, match=r"train\.txt: no sentences"):
+        load_conll(path)
+
+
+# ------------------------------------------------------------------ SQuAD
+
+
+def squad_json(qas, context="The Beatles formed in Liverpool in 1960.", title="Beatles"):
+    return {"version": "1.1", "data": [{"title": title, "paragraphs": [{"context": context, "qas": qas}]}]}
+
+
+def qa(qid, text, start, question="Q?"):
+    return {"id": qid, "question": question, "answers": [{"text": text, "answer_start": start}]}
+
+
+def write_json(path, value):
+    path.write_text(json.dumps(value, indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_squad_examples(tmp_path):
+    context = "Café Müller opened in 1960. It is in Wuppertal."
+    dev = qa("q1", "Café Müller", 0, "What opened?")
+    dev["answers"].append({"text": "1960", "answer_start": 22})
+    path = write_json(tmp_path / "dev.json", squad_json([dev, qa("q2", "Wuppertal", 37)], context))
+    examples = load_squad(path)
+    assert [example.id for example in examples] == ["q1", "q2"]
+    first = examples[0]
+    assert (first.title, first.question, first.context) == ("Beatles", "What opened?", context)
+    assert first.answers == (("Café Müller", 0), ("1960", 22))
+    assert first.answer_texts == ["Café Müller", "1960"]
+
+
+def test_squad_syntax_error_names_line_and_column(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text('{"version": "1.1",\n "data": [\n  {"title": "x",}\n ]}\n')
+    with pytest.raises(CorpusError, match=r"train\.json, line 3: invalid JSON: .*\(column \d+\)"):
+        load_squad(path)
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (("Beatles", 0), r"question id 'q7'.*the context has 'The Bea' at 0, not the answer 'Beatles'"),
+        (("1960.", 37), r"question id 'q7'.*answer '1960.' at 37 does not fit in the context of 40"),
+        (("The", -1), r"question id 'q7'.*does not fit"),
+    ],
+)
+def test_squad_answer_not_where_it_says(tmp_path, answer, message):
+    path = write_json(tmp_path / "train.json", squad_json([qa("q6", "The Beatles", 0), qa("q7", *answer)]))
+    with pytest.raises(CorpusError, match=r"train\.json: data\[0\]\.paragraphs\[0\]\.qas\[1\] \(" + message):
+        load_squad(path)
+
+
+def test_squad_missing_key_and_wrong_type(tmp_path):
+    broken = qa("q1", "The Beatles", 0)
+    del broken["question"]
+    path = write_json(tmp_path / "a.json", squad_json([broken]))
+    with pytest.raises(CorpusError, match=r"a\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]: missing key 'question'"):
+        load_squad(path)
+    broken = qa("q1", "The Beatles", "0")
+    path = write_json(tmp_path / "b.json", squad_json([broken]))
+    with pytest.raises(CorpusError, match=r"answers\[0\]\.answer_start: expected int, got str"):
+        load_squad(path)
+    with pytest.raises(CorpusError, match=r"c\.json: the top level: missing key 'data'"):
+        load_squad(write_json(tmp_path / "c.json", {"version": "1.1"}))
+
+
+def test_squad_duplicate_ids_and_unanswerable_questions(tmp_path):
+    path = write_json(tmp_path / "a.json", squad_json([qa("q1", "The Beatles", 0), qa("q1", "1960", 35)]))
+    with pytest.raises(CorpusError, match=r"question id 'q1'\): the id is used twice"):
+        load_squad(path)
+    impossible = dict(qa("q2", "The Beatles", 0), is_impossible=True)
+    with pytest.raises(CorpusError, match=r"SQuAD 2\.0"):
+        load_squad(write_json(tmp_path / "b.json", squad_json([impossible])))
+    unanswered = dict(qa("q3", "The Beatles", 0), answers=[])
+    with pytest.raises(CorpusError, match=r"question id 'q3'\): no answers"):
+        load_squad(write_json(tmp_path / "c.json", squad_json([unanswered])))

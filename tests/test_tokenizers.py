@@ -3,6 +3,7 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_text as tf_text
 
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
@@ -136,3 +137,86 @@ def test_vocabulary_needs_pad_first(tmp_path):
     with pytest.raises(ValueError, match=r"Id 0 must be \[PAD\]"):
         WordPieceTokenizer(path)
     assert BERT_RESERVED_TOKENS[0] == "[PAD]"
+
+
+# --- tokenize_with_offsets ---------------------------------------------------
+
+OFFSET_INPUTS = CORPUS[:8] + HARD_INPUTS[:2] + HARD_INPUTS[3:] + [
+    "CAFÉ Müller's STRAẞE: ﬁne İstanbul",
+    "decomposed e\u0301 and a\u0308 accents",
+    "zero\u200bwidth soft\u00adhyphen \u2060joiner emoji 👍🏽 ❤️ tab\tand\x07bell",
+    "Hangul 한국어 and jamo \u1112\u1161\u11ab",
+    "\u0301leading mark",
+]
+
+
+def _normalized(strings, lower_case):
+    """BertTokenizer's normalisation, applied by tensorflow-text's own ops."""
+    strings = tf.constant(strings)
+    if lower_case:
+        strings = tf_text.normalize_utf8(tf_text.case_fold_utf8(strings), "NFD")
+        strings = tf.strings.regex_replace(strings, r"\p{Mn}", "")
+    return tf.strings.regex_replace(strings, r"\p{Cc}|\p{Cf}", " ").numpy()
+
+
+@pytest.mark.parametrize("lower_case", [True, False])
+def test_offsets_are_byte_spans_of_the_original_text(wordpiece, lower_case, tmp_path):
+    tokenizer = WordPieceTokenizer(wordpiece.save_vocabulary(tmp_path / "vocab.txt"), lower_case)
+    ids, begin, end = tokenizer.tokenize_with_offsets(OFFSET_INPUTS)
+    assert ids.to_list() == tokenizer.tokenize(OFFSET_INPUTS).to_list()
+    assert ids.dtype == tf.int32 and begin.dtype == end.dtype == tf.int64
+    checked = 0
+    for text, row_ids, row_begin, row_end in zip(OFFSET_INPUTS, ids.to_list(), begin.to_list(), end.to_list()):
+        data = text.encode()
+        assert all(0 <= b < e <= len(data) for b, e in zip(row_begin, row_end))
+        assert row_begin == sorted(row_begin) and row_end == sorted(row_end)
+        spans = [data[b:e].decode() for b, e in zip(row_begin, row_end)]  # whole characters
+        pieces = [tokenizer.id_to_token(i).removeprefix("##") for i in row_ids]
+        # Each span, normalised as the tokenizer does, reads as its piece,
+        # except where a character normalising to several ("ẞ" is "ss", "ﬁ"
+        # is "fi") is split between pieces: each of them gets all of it.
+        normalized = _normalized(spans, lower_case) if spans else []
+        for piece, span_normalized in zip(pieces, normalized):
+            span_normalized = span_normalized.decode().strip()
+            if piece != "[UNK]":
+                assert piece in span_normalized, (text, piece, spans)
+                checked += span_normalized == piece
+    assert checked > 50
+
+
+def test_offsets_keep_case_accents_and_odd_characters(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(["[PAD]", "[UNK]", "cafe", "muller", "strasse", "fi", "##ne", "ab", "e", "!"]) + "\n")
+    tokenizer = WordPieceTokenizer(path)
+    text = "CAFÉ Mu\u0308ller! STRAẞE ﬁne a\u200bb e\u0301"
+    ids, begin, end = tokenizer.tokenize_with_offsets(text)  # a scalar: one row
+    data = text.encode()
+    spans = [data[b:e].decode() for b, e in zip(begin.numpy(), end.numpy())]
+    assert [tokenizer.id_to_token(i) for i in ids.numpy()] == [
+        "cafe", "muller", "!", "strasse", "fi", "##ne", "ab", "e"]
+    # A combining mark after a word's last letter belongs to the word.
+    assert spans == ["CAFÉ", "Mu\u0308ller", "!", "STRAẞE", "ﬁ", "ne", "a\u200bb", "e\u0301"]
+
+
+def test_offsets_of_invalid_utf8_cover_the_bad_bytes(wordpiece):
+    strings = tf.constant([b"cat \xff\xfe dog", b"", b"\xc3"])
+    ids, begin, end = wordpiece.tokenize_with_offsets(strings)
+    assert ids.to_list() == wordpiece.tokenize(strings).to_list()
+    unknown = ids.to_list()[0].index(wordpiece.unk_id)
+    assert (begin.to_list()[0][unknown], end.to_list()[0][unknown]) == (4, 6)
+    assert begin.to_list()[1:] == [[], [0]] and end.to_list()[2] == [1]
+
+
+@pytest.mark.parametrize("lower_case", [True, False])
+def test_offsets_agree_with_tokenize_on_every_code_point(wordpiece, lower_case, tmp_path):
+    # Characters normalised one by one must give what whole strings give
+    # (neighbours included: jamo compose, marks reorder) and normalising
+    # twice must change nothing; runs of 48 consecutive code points test both.
+    tokenizer = WordPieceTokenizer(wordpiece.save_vocabulary(tmp_path / "vocab.txt"), lower_case)
+    code_points = [c for c in range(0x30000) if not 0xD800 <= c < 0xE000]
+    strings = ["".join(map(chr, code_points[i : i + 48])) for i in range(0, len(code_points), 48)]
+    ids, begin, end = tokenizer.tokenize_with_offsets(strings)
+    expected = tokenizer.tokenize(strings)
+    np.testing.assert_array_equal(ids.row_splits, expected.row_splits)
+    np.testing.assert_array_equal(ids.flat_values, expected.flat_values)
+    assert np.all(begin.flat_values < end.flat_values)

@@ -1,17 +1,23 @@
 """Data: corpora (file formats and named sources), tokenizers and pipelines.
 
-Data flows one way: corpora -> tokenizers -> pipelines -> models.
+Data flows one way: corpora -> tokenizers -> pipelines (and the task
+inputs of `tasks`) -> models.
 """
 
 from tf_models.data.formats import (
     ClassificationData,
     CorpusError,
+    SquadExample,
+    TaggingData,
     classification_data,
     documents_dataset,
     load_classification_tsv,
+    load_conll,
     load_documents,
     load_parallel_files,
     load_parallel_tsv,
+    load_regression_tsv,
+    load_squad,
     pairs_dataset,
     split_sentences,
 )
@@ -34,6 +40,17 @@ from tf_models.data.sources import (
     sst2,
     tfds_source,
 )
+from tf_models.data.tasks import (
+    IGNORED_LABEL,
+    answer_byte_span,
+    squad_best_spans,
+    squad_dataset,
+    squad_features,
+    squad_predictions,
+    tagging_dataset,
+    tagging_features,
+    word_predictions,
+)
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
     TRANSLATION_RESERVED_TOKENS,
@@ -49,10 +66,14 @@ __all__ = [
     "ClassificationData",
     "CorpusError",
     "DropCounter",
+    "IGNORED_LABEL",
     "SOURCES",
     "SentencePieceTokenizer",
+    "SquadExample",
     "TRANSLATION_RESERVED_TOKENS",
+    "TaggingData",
     "WordPieceTokenizer",
+    "answer_byte_span",
     "bert_pretraining_dataset",
     "cache_dir",
     "classification_data",
@@ -64,17 +85,27 @@ __all__ = [
     "pack_segments",
     "jane_austen",
     "load_classification_tsv",
+    "load_conll",
     "load_documents",
     "load_parallel_files",
     "load_parallel_tsv",
+    "load_regression_tsv",
     "load_source",
+    "load_squad",
     "multi30k",
     "pairs_dataset",
     "split_sentences",
+    "squad_best_spans",
+    "squad_dataset",
+    "squad_features",
+    "squad_predictions",
     "sst2",
+    "tagging_dataset",
+    "tagging_features",
     "tfds_source",
     "train_sentencepiece_tokenizer",
     "train_wordpiece_tokenizer",
     "train_wordpiece_vocabulary",
     "translation_dataset",
+    "word_predictions",
 ]

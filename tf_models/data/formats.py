@@ -7,7 +7,15 @@ The rest of the package consumes exactly these element formats:
   `tf.string` tensor of its sentences;
 * **labelled text** (classification): `ClassificationData`, whose dataset
   yields `(texts, label)` with `texts` a tuple of one or two scalar
-  `tf.string`s and `label` an int32 index into `label_names`.
+  `tf.string`s and `label` an int32 index into `label_names`
+  (`load_regression_tsv`: a float32 score instead, as STS-B has).
+
+Fine-tuning tasks beyond classification read into Python objects, which
+`tf_models.data.tasks` turns into model inputs:
+
+* **tagged words** (CoNLL): `TaggingData`, sentences as word lists and a tag
+  index per word;
+* **questions with answer spans** (SQuAD v1.1): a list of `SquadExample`.
 
 Every reader validates what it reads. A bad file raises `CorpusError`, whose
 message names the file and the 1-based line: a file that is empty or looks
@@ -26,8 +34,10 @@ packages (and so Debian's `r-cran-*` packages) ship their data sets.
 
 import bz2
 import dataclasses
+import json
 import logging
 import lzma
+import math
 import re
 import struct
 import zlib
@@ -405,6 +415,29 @@ def _sort_labels(labels):
     return tuple(sorted(labels))
 
 
+def _glue_columns(path, text_columns, label_column):
+    """Reads a GLUE TSV and finds its columns by header name.
+
+    Returns:
+        `(text_columns, rows, header_line, text_indices, label_index)`.
+    """
+    if isinstance(text_columns, str):
+        text_columns = (text_columns,)
+    if len(text_columns) not in (1, 2):
+        raise ValueError(f"Expected one or two text columns, got {text_columns!r}.")
+    all_rows = _read_tsv(path)
+    header_line = next(i for i, row in enumerate(all_rows, start=1) if row is not None)
+    header = [name.strip() for name in all_rows[header_line - 1]]
+    missing = [name for name in (*text_columns, label_column) if name not in header]
+    if missing:
+        raise _error(
+            path, header_line, f"missing column(s) {', '.join(map(repr, missing))}; the header has "
+            f"{', '.join(map(repr, header))}"
+        )
+    text_indices = [header.index(name) for name in text_columns]
+    return text_columns, all_rows, header_line, text_indices, header.index(label_column)
+
+
 def load_classification_tsv(
     path, text_columns=("sentence",), label_column="label", label_names=None
 ):
@@ -434,22 +467,9 @@ def load_classification_tsv(
     >>> data.label_names, [(t[0].numpy(), int(l)) for t, l in data.dataset]
     (('0', '1'), [(b'fun film', 1), (b'dull', 0)])
     """
-    if isinstance(text_columns, str):
-        text_columns = (text_columns,)
-    if len(text_columns) not in (1, 2):
-        raise ValueError(f"Expected one or two text columns, got {text_columns!r}.")
-    all_rows = _read_tsv(path)
-    header_line = next(i for i, row in enumerate(all_rows, start=1) if row is not None)
-    header = [name.strip() for name in all_rows[header_line - 1]]
-    missing = [name for name in (*text_columns, label_column) if name not in header]
-    if missing:
-        raise _error(
-            path, header_line, f"missing column(s) {', '.join(map(repr, missing))}; the header has "
-            f"{', '.join(map(repr, header))}"
-        )
-    text_indices = [header.index(name) for name in text_columns]
-    label_index = header.index(label_column)
-
+    text_columns, all_rows, header_line, text_indices, label_index = _glue_columns(
+        path, text_columns, label_column
+    )
     texts, labels, skipped = [[] for _ in text_columns], [], 0
     known = None if label_names is None else {name: i for i, name in enumerate(label_names)}
     for line_number, row in enumerate(all_rows[header_line:], start=header_line + 1):
@@ -475,6 +495,291 @@ def load_classification_tsv(
         label_names = _sort_labels(set(labels))
         known = {name: i for i, name in enumerate(label_names)}
     return classification_data(tuple(texts), [known[label] for label in labels], label_names)
+
+
+def load_regression_tsv(path, text_columns=("sentence1", "sentence2"), label_column="score"):
+    """Reads a GLUE-style TSV file with a real-valued label, such as STS-B.
+
+    Args:
+        path: the TSV file: a header row, then one example per row.
+        text_columns: header names of the one or two text columns.
+        label_column: header name of the score column.
+
+    Returns:
+        A `tf.data.Dataset` of `(texts, score)`: `texts` a tuple of one or
+        two scalar `tf.string`s, `score` a float32 scalar. Rows with an
+        empty text are skipped and counted.
+
+    Raises:
+        CorpusError: for a missing header column, rows with the wrong number
+            of columns, a score that is not a finite number, or an empty or
+            binary file.
+
+    Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "dev.tsv"
+    >>> _ = path.write_text("sentence1\\tsentence2\\tscore\\nA cat.\\tA cat.\\t5.000\\n")
+    >>> [(a.numpy(), b.numpy(), float(s)) for (a, b), s in load_regression_tsv(path)]
+    [(b'A cat.', b'A cat.', 5.0)]
+    """
+    text_columns, all_rows, header_line, text_indices, label_index = _glue_columns(
+        path, text_columns, label_column
+    )
+    texts, scores, skipped = [[] for _ in text_columns], [], 0
+    for line_number, row in enumerate(all_rows[header_line:], start=header_line + 1):
+        if row is None:
+            skipped += 1
+            continue
+        try:
+            score = float(row[label_index])
+        except ValueError:
+            score = math.nan
+        if not math.isfinite(score):
+            message = f"score {row[label_index].strip()!r} is not a finite number"
+            raise _error(path, line_number, message)
+        fields = [row[i].strip() for i in text_indices]
+        if not all(fields):
+            skipped += 1
+            continue
+        for column, field in zip(texts, fields):
+            column.append(field)
+        scores.append(score)
+    if skipped:
+        logger.warning("skipped %d rows that are blank or have an empty text in %s", skipped, path)
+    if not scores:
+        raise _error(path, None, "no examples after the header")
+    columns = tuple(tf.constant(column, tf.string) for column in texts)
+    return tf.data.Dataset.from_tensor_slices((columns, tf.constant(scores, tf.float32)))
+
+
+# ------------------------------------------------------ token tagging (CoNLL)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaggingData:
+    """Sentences with one tag per word, as in CoNLL-2003 named entities.
+
+    Attributes:
+        sentences: list of sentences, each a list of words (str).
+        tags: list of the same shape: each word's tag, an int index into
+            `label_names`.
+        label_names: tuple of str, the name of each tag index.
+    """
+
+    sentences: list
+    tags: list
+    label_names: tuple
+
+    @property
+    def num_classes(self):
+        return len(self.label_names)
+
+    def tag_names(self, tags=None):
+        """Tag indices (by default `self.tags`) as lists of tag names."""
+        tags = self.tags if tags is None else tags
+        return [[self.label_names[t] for t in sentence] for sentence in tags]
+
+
+def load_conll(path, word_column=0, tag_column=-1, label_names=None):
+    """Reads a CoNLL-style token file: one word per line, a blank line
+    between sentences.
+
+    Columns are separated by whitespace (CoNLL-2003 has word, part of
+    speech, chunk and entity tag). Lines whose first field is `-DOCSTART-`
+    mark document boundaries and are skipped.
+
+    Args:
+        path: the file.
+        word_column: 0-based index of the word column.
+        tag_column: index of the tag column (negative counts from the end).
+        label_names: the tags in index order. When given, any other tag is an
+            error; when `None`, they are the tags found, sorted, with `"O"`
+            first when present.
+
+    Returns:
+        `TaggingData`.
+
+    Raises:
+        CorpusError: for a row whose number of columns differs from the
+            first row's or is too small for the columns asked for, an
+            unknown tag, no sentence at all, or an empty or binary file.
+
+    Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "train.txt"
+    >>> _ = path.write_text("-DOCSTART- -X- O\\n\\nEU NNP B-ORG\\nrejects VBZ O\\n")
+    >>> data = load_conll(path)
+    >>> data.sentences, data.tags, data.label_names
+    ([['EU', 'rejects']], [[1, 0]], ('O', 'B-ORG'))
+    """
+    needed = max(word_column + 1, tag_column + 1 if tag_column >= 0 else -tag_column)
+    sentences, tag_names, sentence, width = [], [], [], None
+    for line_number, line in enumerate(_decode_lines(path) + [""], start=1):
+        fields = line.split()
+        if fields and fields[0] == "-DOCSTART-":
+            fields = []  # a document boundary also ends the sentence
+        if not fields:
+            if sentence:
+                sentences.append([word for word, _, _ in sentence])
+                tag_names.append(sentence)
+                sentence = []
+            continue
+        if width is None:
+            width, first_line = len(fields), line_number
+            if width < needed:
+                raise _error(
+                    path, line_number, f"{width} columns, but columns {word_column} (word) and "
+                    f"{tag_column} (tag) were asked for"
+                )
+        elif len(fields) != width:
+            message = f"{len(fields)} columns, expected {width} like line {first_line}"
+            raise _error(path, line_number, message)
+        sentence.append((fields[word_column], fields[tag_column], line_number))
+    if not sentences:
+        raise _error(path, None, "no sentences (only blank and -DOCSTART- lines)")
+
+    found = {tag for sentence in tag_names for _, tag, _ in sentence}
+    if label_names is None:
+        label_names = ("O",) * ("O" in found) + tuple(sorted(found - {"O"}))
+    label_names = tuple(label_names)
+    index = {name: i for i, name in enumerate(label_names)}
+    tags = []
+    for sentence in tag_names:
+        for _, tag, line_number in sentence:
+            if tag not in index:
+                raise _error(path, line_number, f"unknown tag {tag!r}; expected one of {label_names}")
+        tags.append([index[tag] for _, tag, _ in sentence])
+    return TaggingData(sentences, tags, label_names)
+
+
+# ------------------------------------------------------ question answering
+
+
+@dataclasses.dataclass(frozen=True)
+class SquadExample:
+    """A SQuAD question with its context paragraph and reference answers.
+
+    Attributes:
+        id: the question id.
+        title: the title of the article.
+        question: the question.
+        context: the paragraph that holds the answer.
+        answers: tuple of `(text, answer_start)`, `answer_start` a character
+            (code point) index into `context`; `context[answer_start:
+            answer_start + len(text)] == text`. One in the training set,
+            usually three (from different annotators) in the dev set.
+    """
+
+    id: str
+    title: str
+    question: str
+    context: str
+    answers: tuple
+
+    @property
+    def answer_texts(self):
+        return [text for text, _ in self.answers]
+
+
+def _expect(path, where, value, key, kind):
+    """`value[key]`, checked to be of type `kind`, else a CorpusError."""
+    if not isinstance(value, dict) or key not in value:
+        raise _error(path, None, f"{where}: missing key {key!r}")
+    found = value[key]
+    if not isinstance(found, kind) or isinstance(found, bool):  # JSON's true is no number
+        raise _error(path, None, f"{where}.{key}: expected {kind.__name__}, got {type(found).__name__}")
+    return found
+
+
+def load_squad(path):
+    """Reads a SQuAD v1.1 JSON file into a list of `SquadExample`.
+
+    Every answer is checked: `answer_start` must lie in the context and
+    the context must hold the answer's text exactly there.
+
+    Args:
+        path: a file in the format of `train-v1.1.json` / `dev-v1.1.json`.
+
+    Returns:
+        A list of `SquadExample`, in file order.
+
+    Raises:
+        CorpusError: for invalid UTF-8 or JSON (naming the line and column),
+            a missing key or a value of the wrong type (naming where, e.g.
+            `data[0].paragraphs[2].qas[1]`), a question without answers or
+            marked impossible (SQuAD 2.0), an answer that is not where
+            `answer_start` says, or a repeated id (naming the question id).
+
+    Example:
+    >>> import json, tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "dev.json"
+    >>> qa = {"id": "q1", "question": "Who sang?",
+    ...       "answers": [{"text": "The Beatles", "answer_start": 0}]}
+    >>> article = {"title": "Music", "paragraphs": [
+    ...     {"context": "The Beatles sang.", "qas": [qa]}]}
+    >>> _ = path.write_text(json.dumps({"version": "1.1", "data": [article]}))
+    >>> load_squad(path)[0].answers
+    (('The Beatles', 0),)
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot read ({error.strerror or error})") from error
+    try:
+        root = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        line_number = data[: error.start].count(b"\n") + 1
+        raise _error(path, line_number, "invalid UTF-8; expected a JSON text") from None
+    except json.JSONDecodeError as error:
+        message = f"invalid JSON: {error.msg} (column {error.colno})"
+        raise _error(path, error.lineno, message) from None
+
+    examples, seen = [], set()
+    for i, article in enumerate(_expect(path, "the top level", root, "data", list)):
+        where = f"data[{i}]"
+        title = _expect(path, where, article, "title", str)
+        for j, paragraph in enumerate(_expect(path, where, article, "paragraphs", list)):
+            where = f"data[{i}].paragraphs[{j}]"
+            context = _expect(path, where, paragraph, "context", str)
+            for k, qa in enumerate(_expect(path, where, paragraph, "qas", list)):
+                where = f"data[{i}].paragraphs[{j}].qas[{k}]"
+                qid = _expect(path, where, qa, "id", str)
+                question = _expect(path, where, qa, "question", str)
+                name = f"{where} (question id {qid!r})"
+                if qa.get("is_impossible"):
+                    problem = "unanswerable (SQuAD 2.0) questions are not supported"
+                    raise _error(path, None, f"{name}: {problem}")
+                if qid in seen:
+                    raise _error(path, None, f"{name}: the id is used twice")
+                seen.add(qid)
+                answers = []
+                for n, answer in enumerate(_expect(path, name, qa, "answers", list)):
+                    text = _expect(path, f"{name}.answers[{n}]", answer, "text", str)
+                    start = _expect(path, f"{name}.answers[{n}]", answer, "answer_start", int)
+                    if not text or not 0 <= start <= len(context) - len(text):
+                        problem = (
+                            f"answer {text!r} at {start} does not fit in the context of "
+                            f"{len(context)} characters"
+                        )
+                        raise _error(path, None, f"{name}: {problem}")
+                    found = context[start : start + len(text)]
+                    if found != text:
+                        problem = f"the context has {found!r} at {start}, not the answer {text!r}"
+                        raise _error(path, None, f"{name}: {problem}")
+                    answers.append((text, start))
+                if not answers:
+                    raise _error(path, None, f"{name}: no answers (SQuAD v1.1 has at least one)")
+                for field, value in (("context", context), ("question", question)):
+                    try:
+                        value.encode("utf-8")
+                    except UnicodeEncodeError:
+                        problem = f"the {field} is not valid Unicode (a lone surrogate?)"
+                        raise _error(path, None, f"{name}: {problem}") from None
+                examples.append(SquadExample(qid, title, question, context, tuple(answers)))
+    if not examples:
+        raise _error(path, None, "no questions")
+    return examples
 
 
 # --------------------------------------------------------- R lazy-load data

@@ -6,6 +6,8 @@
 * `classification_dataset`: labelled single sentences or pairs ->
   `BertClassifier` inputs and labels.
 
+Token tagging and question answering (SQuAD) are in `tf_models.data.tasks`.
+
 `batch_size` is always the global batch size: under a `tf.distribute`
 strategy Keras splits each batch across the replicas, so use
 `global_batch_size(per_replica_batch_size)` to keep the per-replica size.
@@ -187,7 +189,8 @@ def classification_dataset(
 
     Args:
         data: a `tf.data.Dataset` of `(texts, label)`, `texts` a tuple of one
-            or two scalar strings, `label` an int.
+            or two scalar strings, `label` an int (a class index), or a float
+            (a regression score, as `load_regression_tsv` reads for STS-B).
         tokenizer: a `WordPieceTokenizer` with `[CLS]` and `[SEP]`.
         batch_size: global batch size.
         max_sequence_length: packed length, special tokens included.
@@ -197,7 +200,8 @@ def classification_dataset(
 
     Returns:
         A dataset of `({"token_ids", "segment_ids", "padding_mask"},
-        {"logits": label})`, int32, padded to the longest in the batch.
+        {"logits": label})`, int32 (float32 scores), padded to the longest in
+        the batch.
     """
     if shuffle_buffer_size:
         data = data.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
@@ -205,7 +209,9 @@ def classification_dataset(
     def pack(texts, labels):
         segments = [tokenizer.tokenize(text) for text in texts]  # each (B, None)
         features = pack_segments(segments, tokenizer, max_sequence_length)
-        return features, {"logits": tf.cast(labels, tf.int32)}
+        # Class indices become int32; regression scores stay float32.
+        label_type = tf.float32 if labels.dtype.is_floating else tf.int32
+        return features, {"logits": tf.cast(labels, label_type)}
 
     return (
         data.batch(batch_size, drop_remainder=drop_remainder)

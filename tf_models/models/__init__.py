@@ -4,6 +4,8 @@ from tf_models.models.bert import (
     BertBackbone,
     BertClassifier,
     BertPretrainer,
+    BertSpanLabeler,
+    BertTokenClassifier,
     MaskedLMHead,
     bert_initializer,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "BertClassifier",
     "BertConfig",
     "BertPretrainer",
+    "BertSpanLabeler",
+    "BertTokenClassifier",
     "MaskedLMHead",
     "Transformer",
     "TransformerConfig",

@@ -362,3 +362,95 @@ class BertClassifier(_BertTask):
 
     def _task_config(self):
         return {"num_classes": self.num_classes, "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="tf_models")
+class BertTokenClassifier(_BertTask):
+    """BERT for token tagging (named entities, parts of speech): dropout and
+    a dense layer on every token's output.
+
+    Words are tagged through their first WordPiece; the other pieces, the
+    special tokens and padding get logits too, which the loss ignores (see
+    `tf_models.data.tasks.tagging_dataset`).
+
+    Inputs (a dict): the backbone's `token_ids`, `segment_ids`, `padding_mask`.
+
+    Outputs (a dict):
+        logits: `(batch, length, num_classes)` float32.
+
+    Args:
+        backbone: a `BertBackbone`.
+        num_classes: number of tags.
+        dropout: dropout rate before the classifier (0.1 in the paper).
+        **kwargs: `keras.Model` arguments such as `name`.
+
+    Example:
+    >>> model = BertTokenClassifier(BertBackbone.from_preset("test"), num_classes=5)
+    >>> ids = keras.ops.array([[2, 7, 8, 3]])
+    >>> model({"token_ids": ids, "segment_ids": ids * 0,
+    ...        "padding_mask": ids != 0})["logits"].shape
+    TensorShape([1, 4, 5])
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
+        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+        classifier = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=bert_initializer(),
+            dtype="float32",
+            name="classifier",
+        )
+        inputs = dict(backbone.input)
+        sequence = backbone(inputs)["sequence_output"]  # (B, T, H)
+        logits = classifier(dropout_layer(sequence))  # (B, T, C)
+        super().__init__(inputs=inputs, outputs={"logits": logits}, **kwargs)
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def _task_config(self):
+        return {"num_classes": self.num_classes, "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="tf_models")
+class BertSpanLabeler(_BertTask):
+    """BERT for extractive question answering (SQuAD): one dense layer
+    scores every token as the answer's start and as its end.
+
+    The input is `[CLS] question [SEP] context [SEP]`; the answer is the
+    context span from the best start to the best end (see
+    `tf_models.data.tasks.squad_predictions`). As in the paper the head has
+    no dropout.
+
+    Inputs (a dict): the backbone's `token_ids`, `segment_ids`, `padding_mask`.
+
+    Outputs (a dict):
+        start_logits: `(batch, length)` float32.
+        end_logits: `(batch, length)` float32.
+
+    Args:
+        backbone: a `BertBackbone`.
+        **kwargs: `keras.Model` arguments such as `name`.
+
+    Example:
+    >>> model = BertSpanLabeler(BertBackbone.from_preset("test"))
+    >>> ids = keras.ops.array([[2, 7, 3, 8, 9, 3]])
+    >>> outputs = model({"token_ids": ids, "segment_ids": ids * 0,
+    ...                  "padding_mask": ids != 0})
+    >>> outputs["start_logits"].shape, outputs["end_logits"].shape
+    (TensorShape([1, 6]), TensorShape([1, 6]))
+    """
+
+    def __init__(self, backbone, **kwargs):
+        span_head = keras.layers.Dense(
+            2, kernel_initializer=bert_initializer(), dtype="float32", name="span_head"
+        )
+        inputs = dict(backbone.input)
+        logits = span_head(backbone(inputs)["sequence_output"])  # (B, T, 2)
+        super().__init__(
+            inputs=inputs,
+            outputs={"start_logits": logits[..., 0], "end_logits": logits[..., 1]},
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.span_head = span_head

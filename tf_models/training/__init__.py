@@ -19,6 +19,9 @@ from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDe
 from tf_models.training.tasks import (
     compile_bert_classifier,
     compile_bert_pretrainer,
+    compile_bert_regressor,
+    compile_bert_span_labeler,
+    compile_bert_token_classifier,
     compile_transformer,
 )
 
@@ -32,6 +35,9 @@ __all__ = [
     "choose_policy_name",
     "compile_bert_classifier",
     "compile_bert_pretrainer",
+    "compile_bert_regressor",
+    "compile_bert_span_labeler",
+    "compile_bert_token_classifier",
     "compile_transformer",
     "fit_resumable",
     "choose_strategy_name",

@@ -8,7 +8,9 @@ def _token_log_probabilities(y_true, y_pred, from_logits):
     """float32 log-probabilities `(..., V)` and integer labels `(...)`."""
     y_pred = ops.cast(y_pred, "float32")
     log_probs = ops.log_softmax(y_pred, axis=-1) if from_logits else ops.log(y_pred + 1e-9)
-    return log_probs, ops.cast(y_true, "int32")
+    # A negative padding label (-1 in token tagging) gets weight 0, but it
+    # must still index a class: read class 0 instead of wrapping around.
+    return log_probs, ops.maximum(ops.cast(y_true, "int32"), 0)
 
 
 def _token_weights(y_true, padding_id, sample_weight=None):

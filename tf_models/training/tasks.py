@@ -6,6 +6,7 @@ optimizer's variables live where the model's do.
 
 import keras
 
+from tf_models.data.tasks import IGNORED_LABEL
 from tf_models.training.losses import (
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,
@@ -102,6 +103,88 @@ def compile_bert_classifier(
         optimizer=bert_optimizer(schedule),
         loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
         metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+        **compile_kwargs,
+    )
+    return model
+
+
+def compile_bert_regressor(
+    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+):
+    """Fine-tuning a `BertClassifier` with `num_classes=1` on real-valued
+    labels (STS-B's similarity scores): the paper's AdamW schedule and
+    mean squared error.
+
+    Args:
+        model: a `BertClassifier` with one output.
+        total_steps: steps of the run.
+        peak_rate: peak learning rate.
+        warmup_fraction: share of steps spent warming up.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    model.compile(
+        optimizer=bert_optimizer(schedule),
+        loss={"logits": keras.losses.MeanSquaredError()},
+        metrics={"logits": [keras.metrics.MeanAbsoluteError(name="mae")]},
+        **compile_kwargs,
+    )
+    return model
+
+
+def compile_bert_token_classifier(
+    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+):
+    """Fine-tuning settings for token tagging (BERT paper, section 5.3):
+    AdamW, warm-up then linear decay, cross-entropy over the first piece
+    of each word.
+
+    Positions labelled `IGNORED_LABEL` (-1: later pieces of a word,
+    `[CLS]`, `[SEP]`, padding; see `tagging_dataset`) get weight 0 in the
+    loss and the accuracy, and the loss is the mean over the other
+    positions. This is explicit in the labels, not taken from a Keras mask.
+
+    Args:
+        model: a `BertTokenClassifier`.
+        total_steps: steps of the run.
+        peak_rate: peak learning rate.
+        warmup_fraction: share of steps spent warming up.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    model.compile(
+        optimizer=bert_optimizer(schedule),
+        loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=IGNORED_LABEL)},
+        metrics={"logits": [MaskedAccuracy(padding_id=IGNORED_LABEL, name="accuracy")]},
+        **compile_kwargs,
+    )
+    return model
+
+
+def compile_bert_span_labeler(
+    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+):
+    """Fine-tuning settings for SQuAD (BERT paper, section 4.2): AdamW,
+    warm-up then linear decay; the loss is the mean of the start and end
+    positions' cross-entropies (each position is a class over the sequence).
+
+    Args:
+        model: a `BertSpanLabeler`.
+        total_steps: steps of the run.
+        peak_rate: 5e-5 in the paper's SQuAD v1.1 runs.
+        warmup_fraction: share of steps spent warming up.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(
+        optimizer=bert_optimizer(schedule),
+        loss={"start_logits": cross_entropy, "end_logits": cross_entropy},
+        loss_weights={"start_logits": 0.5, "end_logits": 0.5},
+        metrics={
+            "start_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            "end_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        },
         **compile_kwargs,
     )
     return model
