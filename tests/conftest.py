@@ -26,7 +26,7 @@ def policy(request):
     return keras.mixed_precision.Policy(request.param)
 
 
-# The four inference modules on tiny models, and their exports, shared by
+# The six inference modules on tiny models, and their exports, shared by
 # test_export.py and test_serving.py (exporting takes a minute).
 
 
@@ -35,8 +35,22 @@ def inference_modules(tmp_path_factory):
     from helpers import EXPORT_MAX_LENGTH, EXPORT_VOCABULARY
 
     from tf_models.data import WordPieceTokenizer
-    from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
-    from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+    from tf_models.inference import (
+        FillMask,
+        QuestionAnswerer,
+        SentenceEncoder,
+        TextClassifier,
+        TokenTagger,
+        Translator,
+    )
+    from tf_models.models import (
+        BertBackbone,
+        BertClassifier,
+        BertPretrainer,
+        BertSpanLabeler,
+        BertTokenClassifier,
+        Transformer,
+    )
 
     keras.utils.set_random_seed(99)
     path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
@@ -44,20 +58,28 @@ def inference_modules(tmp_path_factory):
     tokenizer = WordPieceTokenizer(path)
     size, length = len(EXPORT_VOCABULARY), EXPORT_MAX_LENGTH
     pretrainer = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length))
-    classifier = BertClassifier(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length),
-                                num_classes=3)
+
+    def backbone():
+        return BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length)
+
+    classifier = BertClassifier(backbone(), num_classes=3)
+    tagger = BertTokenClassifier(backbone(), num_classes=3)
     return {
         "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
                                  max_length=length, method="beam", beam_width=3, alpha=0.6),
         "classifier": TextClassifier(classifier, tokenizer, ["negative", "neutral", "positive"], length),
         "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=length),
         "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer, max_sequence_length=length),
+        "tagger": TokenTagger(tagger, tokenizer, ["O", "B-ANIMAL", "I-ANIMAL"], length),
+        # Windows of 7 context pieces, 4 apart: long contexts take many windows.
+        "question_answerer": QuestionAnswerer(BertSpanLabeler(backbone()), tokenizer, max_sequence_length=length,
+                                              max_query_length=6, doc_stride=4),
     }
 
 
 @pytest.fixture(scope="session")
 def exported_models(inference_modules, tmp_path_factory):
-    """`(base_dir, {name: version folder})` of the four modules."""
+    """`(base_dir, {name: version folder})` of the six modules."""
     from tf_models.export import export_saved_model
 
     base = tmp_path_factory.mktemp("saved_models")

@@ -92,7 +92,7 @@ def test_pretrain_finetune_export_and_predict(tmp_path, capsys):
     _main(capsys, "pretrain-bert", "--source", "files", "--document-files", tmp_path / "corpus.txt", *tiny,
           "--steps", "4", "--held-out-documents", "3", "--output-dir", pretraining)
     _main(capsys, "finetune-bert", "--source", "files", "--train-file", tmp_path / "train.tsv",
-          "--test-file", tmp_path / "train.tsv", "--pretrained", pretraining,
+          "--test-file", tmp_path / "train.tsv", "--init", pretraining,
           "--max-sequence-length", "24", "--epochs", "1", "--output-dir", finetuning)
     predicted = _main(capsys, "predict", finetuning, "the big cat", "a dog under the mat")
     assert sum(line.split(" ")[0] in ("0", "1") for line in predicted.splitlines()) == 2
@@ -123,3 +123,89 @@ def test_help_lists_every_command():
     for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "export", "translate",
                     "predict", "demo"):
         assert command in output
+
+
+ANIMALS = ["cat", "dog"]
+
+
+def _tagged_sentences(rng, count):
+    """Sentences of ENGLISH_TO_GERMAN words; animals are tagged B-ANIMAL."""
+    words = list(ENGLISH_TO_GERMAN)
+    sentences = []
+    for _ in range(count):
+        sentence = [rng.choice(words) for _ in range(rng.randint(3, 8))]
+        sentences.append("\n".join(f"{w} X {'B-ANIMAL' if w in ANIMALS else 'O'}" for w in sentence))
+    return "\n\n".join(sentences) + "\n"
+
+
+def test_finetune_tagger_from_a_google_checkpoint(tmp_path, capsys):
+    from tf_models.checkpoints import save_google_checkpoint
+    from tf_models.data import WordPieceTokenizer
+    from tf_models.models import BertBackbone
+
+    rng = random.Random(2)
+    (tmp_path / "train.conll").write_text("-DOCSTART- X O\n\n" + _tagged_sentences(rng, 60))
+    (tmp_path / "test.conll").write_text(_tagged_sentences(rng, 10))
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *ENGLISH_TO_GERMAN]) + "\n")
+    google = tmp_path / "uncased_L-2_H-16_A-2"
+    backbone = BertBackbone.from_preset("test", vocabulary_size=5 + len(ENGLISH_TO_GERMAN), max_sequence_length=32)
+    save_google_checkpoint(backbone, google, WordPieceTokenizer(vocabulary))
+    run, saved = tmp_path / "tagger", tmp_path / "saved_models"
+    output = _main(capsys, "finetune-bert", "--task", "tag", "--source", "files", "--init", google,
+                   "--train-file", tmp_path / "train.conll", "--test-file", tmp_path / "test.conll",
+                   "--word-column", "0", "--tag-column", "2", "--max-sequence-length", "16", "--epochs", "1",
+                   "--batch-size", "8", "--output-dir", run)
+    assert "Google BERT checkpoint" in output
+    results = json.loads((run / "results.json").read_text())
+    assert results["label_names"] == ["O", "B-ANIMAL"]
+    assert 0.0 <= results["f1"] <= 1.0 and 0.0 <= results["accuracy"] <= 1.0
+    tagged = _main(capsys, "predict", run, "the cat sat on a mat").splitlines()[-1]
+    assert [pair.split("/")[0] for pair in tagged.split()] == ["the", "cat", "sat", "on", "a", "mat"]
+    _main(capsys, "export", run, "--base-dir", saved)
+    from_export = _main(capsys, "predict", saved / "tagger", "the cat sat on a mat").splitlines()[-1]
+    assert from_export == tagged
+
+
+def test_finetune_question_answering_from_a_hugging_face_checkpoint(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+
+    rng = random.Random(3)
+    words = list(ENGLISH_TO_GERMAN)
+    paragraphs = []
+    for i in range(40):
+        animal, place = rng.choice(ANIMALS), rng.choice(["mat", "house"])
+        context = f"{' '.join(rng.choice(words) for _ in range(4))} . the {animal} sat on the {place} ."
+        answer = f"the {place}"
+        paragraphs.append({"context": context, "qas": [{"id": f"q{i}", "question": f"where sat the {animal} ?",
+                                                        "answers": [{"text": answer,
+                                                                     "answer_start": context.rindex(answer)}]}]})
+    squad = {"version": "1.1", "data": [{"title": "animals", "paragraphs": paragraphs}]}
+    (tmp_path / "train.json").write_text(json.dumps(squad))
+    (tmp_path / "dev.json").write_text(json.dumps({**squad, "data": [{"title": "a", "paragraphs": paragraphs[:8]}]}))
+    huggingface = tmp_path / "bert-test-uncased"
+    huggingface.mkdir()
+    (huggingface / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "where", "?", *words]) + "\n")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=7 + len(words), hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    transformers.BertModel(config).save_pretrained(huggingface)
+
+    run, saved = tmp_path / "qa", tmp_path / "saved_models"
+    output = _main(capsys, "finetune-bert", "--task", "qa", "--source", "files", "--init", huggingface,
+                   "--train-file", tmp_path / "train.json", "--test-file", tmp_path / "dev.json",
+                   "--max-sequence-length", "32", "--max-query-length", "8", "--doc-stride", "8",
+                   "--epochs", "1", "--batch-size", "8", "--output-dir", run)
+    assert "Hugging Face checkpoint" in output
+    results = json.loads((run / "results.json").read_text())
+    assert 0.0 <= results["exact_match"] <= results["f1"] <= 100.0 and len(results["samples"]) == 5
+    context = "a big dog ran . the cat sat on the house ."
+    answered = _main(capsys, "predict", run, "where sat the cat ?", "--context", context).splitlines()[-1]
+    assert answered.startswith("where sat the cat ? -> ")
+    answer = answered.split(" -> ")[1].rsplit(" (", 1)[0]
+    assert answer == "(no answer)" or answer in context  # a span of the context, as written
+    _main(capsys, "export", run, "--base-dir", saved)
+    from_export = _main(capsys, "predict", saved / "question_answerer", "where sat the cat ?", "--context", context)
+    assert from_export.splitlines()[-1] == answered

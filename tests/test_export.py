@@ -25,7 +25,7 @@ from tf_models.export import (
     read_warmup_requests,
     write_models_config,
 )
-from tf_models.inference import FillMask, Translator
+from tf_models.inference import FillMask, QuestionAnswerer, Translator
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -66,13 +66,16 @@ def _requests(module):
     """`{"<signature>/<case>": {input: values}}` for every signature."""
     requests = {}
     for case, texts in BAD_TEXTS.items():
-        requests[f"serving_default/{case}"] = {"sentences": texts}
+        if isinstance(module, QuestionAnswerer):
+            requests[f"serving_default/{case}"] = {"questions": texts[::-1], "contexts": texts}
+        else:
+            requests[f"serving_default/{case}"] = {"sentences": texts}
         if "pairs" in module.SERVING_SIGNATURES:
             requests[f"pairs/{case}"] = {"first": texts, "second": texts[::-1]}
     ids = [[7, 8, 9, 0], [99, -3, 4, 4]]  # padding, out-of-vocabulary ids, masks
     if isinstance(module, Translator):
         requests["ids/some"] = {"encoder_token_ids": ids}
-    else:
+    elif "ids" in module.SERVING_SIGNATURES:
         features = {"token_ids": ids, "segment_ids": [[0, 0, 1, 0], [0, 5, 1, 1]], "padding_mask": [[1, 1, 1, 0], [1, 1, 1, 1]]}
         if isinstance(module, FillMask):
             features["mask_positions"] = [[1, 2], [3, 40]]
@@ -105,7 +108,9 @@ def served(modules, exports, tmp_path_factory):
     return {name: np.load(folder / f"{name}.npz", allow_pickle=True) for name in modules}
 
 
-@pytest.mark.parametrize("name", ["translator", "classifier", "fill_mask", "sentence_encoder"])
+@pytest.mark.parametrize(
+    "name", ["translator", "classifier", "fill_mask", "sentence_encoder", "tagger", "question_answerer"]
+)
 def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, served):
     module, answers = modules[name], served[name]
     assert not {"tf_models", "keras_hub"} & set(answers["__modules__"])
@@ -137,6 +142,18 @@ def test_outputs_are_well_formed_for_bad_inputs(modules):
         assert encoder(batch)["embedding"].shape == (len(texts), 16)
         filled = fill(batch)
         assert filled["tokens"].shape[:1] == (len(texts),) and filled["tokens"].shape[2:] == (3,)
+    tagger, reader = modules["tagger"], modules["question_answerer"]
+    for case, texts in BAD_TEXTS.items():
+        batch = tf.constant(texts, tf.string, shape=[len(texts)])
+        tagged = tagger(batch)
+        assert tagged["word_count"].numpy().tolist() == [len(text.split()) for text in texts]
+        for words, tags, count in zip(tagged["words"].numpy(), tagged["tags"].numpy(), tagged["word_count"]):
+            # Every word is tagged unless cut off by the 16-piece limit; padding slots are empty.
+            assert set(tags[:count]) <= {b"O", b"B-ANIMAL", b"I-ANIMAL", b""} and not any(tags[count:])
+            assert not any(words[count:])
+        answered = reader(tf.constant(texts[::-1], tf.string, shape=[len(texts)]), batch)
+        for context, answer, begin, end in zip(texts, *(answered[k].numpy() for k in ("answer", "begin", "end"))):
+            assert answer == context[begin:end] if begin >= 0 else answer == b""
     masks = fill(tf.constant(["the [MASK] sat on the [MASK] .", "[MASK]", "no mask here"]))
     assert masks["mask_count"].numpy().tolist() == [2, 1, 0]
     assert masks["tokens"].shape == (3, 2, 3)
@@ -180,12 +197,14 @@ SIGNATURES = {
                   "ids": ("mask_positions", "DT_INT32", "(-1, -1)", ["probabilities", "token_ids"])},
     "sentence_encoder": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["embedding"]),
                          "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["embedding"])},
+    "tagger": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["tag_ids", "tags", "word_count", "words"])},
+    "question_answerer": {"serving_default": ("contexts", "DT_STRING", "(-1)", ["answer", "begin", "end", "score"])},
 }
 
 
 @pytest.fixture(scope="module")
 def shown(exports):
-    """`saved_model_cli show --all` of each export (the four run side by side)."""
+    """`saved_model_cli show --all` of each export (all run side by side)."""
     cli = Path(sys.executable).parent / "saved_model_cli"
     processes = {name: subprocess.Popen([str(cli), "show", "--dir", str(path), "--all"], text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

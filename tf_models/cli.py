@@ -4,12 +4,15 @@ Training (each writes config, tokenizer, model, logs and results to
 --output-dir):
   train-translation   train a Transformer on sentence pairs, report BLEU
   pretrain-bert       pretrain BERT with masked LM + next-sentence prediction
-  finetune-bert       fine-tune BERT (pretrained or from scratch) as a classifier
+  finetune-bert       fine-tune BERT (from a pretrain-bert run, a Hugging Face or
+                      Google checkpoint, or from scratch) to classify, tag or
+                      answer questions (--task classify|tag|qa)
 Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
   translate PATH TEXT..     translate sentences (a train-translation run)
-  predict PATH TEXT..       classify texts (finetune-bert), or fill [MASK]s and
+  predict PATH TEXT..       classify or tag texts, answer questions about
+                            --context (finetune-bert), or fill [MASK]s and
                             embed sentences (pretrain-bert)
 The main job:
   demo                translate German to English (Ding), pretrain BERT (Austen),
@@ -114,7 +117,8 @@ def _decoding(args):
 
 
 def _inference_function(path, decoding):
-    """`(task, function)` for a run folder or an export: strings -> outputs."""
+    """`(task, function)` for a run folder or an export: named string
+    tensors (`sentences`, or `questions` and `contexts`) -> outputs."""
     from tf_models import jobs
     from tf_models.export import load_export, read_export_info
 
@@ -125,7 +129,7 @@ def _inference_function(path, decoding):
     if decoding:
         print("note: an export decodes as it was exported; decoding options are ignored")
     signature = load_export(path).signatures["serving_default"]
-    return read_export_info(path)["settings"]["task"], lambda sentences: signature(sentences=sentences)
+    return read_export_info(path)["settings"]["task"], signature
 
 
 def format_outputs(task, texts, outputs):
@@ -138,6 +142,12 @@ def format_outputs(task, texts, outputs):
         elif task == "classification":
             p = outputs["probabilities"][i]
             lines.append(f"{outputs['label'][i].decode()} ({p.max():.2f}): {text}")
+        elif task == "tagging":
+            words = outputs["words"][i][: outputs["word_count"][i]]
+            lines.append(" ".join(f"{w.decode()}/{t.decode() or '?'}" for w, t in zip(words, outputs["tags"][i])))
+        elif task == "question_answering":
+            answer = outputs["answer"][i].decode()
+            lines.append(f"{text} -> {answer} ({outputs['score'][i]:.2f})" if answer else f"{text} -> (no answer)")
         elif task == "fill_mask":
             count = outputs["mask_count"][i]
             candidates = "; ".join(
@@ -151,12 +161,20 @@ def format_outputs(task, texts, outputs):
     return lines
 
 
-def apply(path, texts, decoding=None):
-    """Runs a run or an export on `texts`; returns the printable lines."""
+def apply(path, texts, decoding=None, context=None):
+    """Runs a run or an export on `texts` (questions about `context` for a
+    question-answering model); returns the printable lines."""
     import tensorflow as tf
 
     task, function = _inference_function(path, decoding or {})
-    return format_outputs(task, texts, function(tf.constant(list(texts), tf.string)))
+    if task == "question_answering":
+        if context is None:
+            raise SystemExit("A question-answering model reads the questions' --context TEXT.")
+        inputs = {"questions": list(texts), "contexts": [context] * len(texts)}
+    else:
+        inputs = {"sentences": list(texts)}
+    outputs = function(**{name: tf.constant(value, tf.string) for name, value in inputs.items()})
+    return format_outputs(task, texts, outputs)
 
 
 def _add_decoding_arguments(parser):
@@ -197,7 +215,7 @@ def demo(output_dir, full=False, saved_models="saved_models"):
     ))
     finetuning = jobs.finetune_bert(jobs.FinetuningJob(
         output_dir=str(root / "finetuning"), source="fine_food_reviews",
-        pretrained=str(root / "pretraining"), max_sequence_length=128, epochs=3 * scale,
+        init=str(root / "pretraining"), max_sequence_length=128, epochs=3 * scale,
     ))
     with jobs.stage("export", f"check that {saved_models} is writable"):
         exports = {}
@@ -243,6 +261,8 @@ def main(argv=None):
         sub = commands.add_parser(command, help=f"run a finished job or an export on {what}")
         sub.add_argument("path", help="a run's output directory, or an export (saved_models/NAME[/VERSION])")
         sub.add_argument("texts", nargs="+")
+        if command == "predict":
+            sub.add_argument("--context", help="the text that a question-answering model answers from")
         _add_decoding_arguments(sub)
     export = commands.add_parser("export", help="export a finished run for TF Serving")
     export.add_argument("run_dir")
@@ -270,7 +290,8 @@ def main(argv=None):
         jobs.export_run(args["run_dir"], _load_job(args["run_dir"]), args["base_dir"], args["name"],
                         args["version"], **decoding)
     else:
-        for line in apply(args["path"], args["texts"], _decoding(args)):
+        context = args.pop("context", None)
+        for line in apply(args["path"], args["texts"], _decoding(args), context):
             print(line)
     return 0
 

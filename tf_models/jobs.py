@@ -6,8 +6,9 @@ build the tf.data pipeline, build and compile the model inside the
 distribution strategy's scope, `fit`, evaluate on held-out data, and save
 everything under `output_dir`:
 
-    config.json    the resolved config          vocab.txt    the tokenizer
-    *.keras        the trained model            results.json the scores
+    config.json    the resolved config          vocab.txt, tokenizer_config.json
+    *.keras        the trained model                         the tokenizer
+    results.json   the scores
     history.csv, logs/ (TensorBoard), best.keras  from the callbacks
 """
 
@@ -23,12 +24,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_models.checkpoints import load_google_bert, load_huggingface_bert
 from tf_models.data import (
     documents_dataset,
     load_classification_tsv,
+    load_conll,
     load_documents,
     load_parallel_files,
     load_source,
+    load_squad,
+    squad,
 )
 from tf_models.data.pipelines import (
     DropCounter,
@@ -36,6 +41,7 @@ from tf_models.data.pipelines import (
     classification_dataset,
     translation_dataset,
 )
+from tf_models.data.tasks import squad_dataset, squad_predictions, tagging_dataset, word_predictions
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
     TRANSLATION_RESERVED_TOKENS,
@@ -43,17 +49,33 @@ from tf_models.data.tokenizers import (
     train_wordpiece_tokenizer,
 )
 from tf_models.export import export_saved_model, write_models_config
-from tf_models.inference import FillMask, SentenceEncoder, TextClassifier, Translator
-from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
+from tf_models.inference import (
+    FillMask,
+    QuestionAnswerer,
+    SentenceEncoder,
+    TextClassifier,
+    TokenTagger,
+    Translator,
+)
+from tf_models.models import (
+    BertBackbone,
+    BertClassifier,
+    BertPretrainer,
+    BertSpanLabeler,
+    BertTokenClassifier,
+    Transformer,
+)
 from tf_models.training import (
     compile_bert_classifier,
     compile_bert_pretrainer,
+    compile_bert_span_labeler,
+    compile_bert_token_classifier,
     compile_transformer,
     select_policy,
     select_strategy,
     training_callbacks,
 )
-from tf_models.training.evaluation import classification_scores, corpus_bleu
+from tf_models.training.evaluation import classification_scores, corpus_bleu, squad_scores, tagging_scores
 
 logger = logging.getLogger(__name__)
 
@@ -127,22 +149,37 @@ class PretrainingJob(RunOptions):
 
 @dataclasses.dataclass(frozen=True)
 class FinetuningJob(RunOptions):
-    """Fine-tune BERT as a classifier; report accuracy, F1, MCC."""
+    """Fine-tune BERT: classify texts or pairs, tag words, or answer questions."""
 
-    source: str = option("fine_food_reviews", "fine_food_reviews, sst2, or files (GLUE-style TSV)")
-    data_dir: str | None = option(None, "folder of sst2 files (e.g. ../shared/data/sst2)")
-    train_file: str | None = option(None, "with source=files: training TSV")
-    test_file: str | None = option(None, "with source=files: test TSV")
-    text_columns: tuple[str, ...] = option(("sentence",), "with source=files: text column(s)")
-    label_column: str = option("label", "with source=files: label column")
-    pretrained: str | None = option(None, "output_dir of pretrain-bert; none: from scratch")
+    task: str = option("classify", "classify (texts or pairs), tag (one tag per word) or qa (answer spans)")
+    source: str = option(
+        "fine_food_reviews", "classify: fine_food_reviews, sst2 or files (GLUE-style TSV); "
+        "tag: files (CoNLL); qa: squad or files (SQuAD v1.1 JSON)"
+    )
+    data_dir: str | None = option(None, "folder of sst2 or squad files (none: download them)")
+    train_file: str | None = option(None, "with source=files: the training file")
+    test_file: str | None = option(None, "with source=files: the test file")
+    text_columns: tuple[str, ...] = option(("sentence",), "classify, files: text column(s)")
+    label_column: str = option("label", "classify, files: label column")
+    word_column: int = option(0, "tag: column of the words")
+    tag_column: int = option(-1, "tag: column of the tags")
+    init: str | None = option(
+        None, "start from: a pretrain-bert run, a Hugging Face BERT folder (config.json, model.safetensors, "
+        "vocab.txt) or a Google BERT folder (bert_config.json, bert_model.ckpt.*, vocab.txt); none: from scratch"
+    )
+    lower_case: bool | None = option(
+        None, "lower-case the text (default: a Google checkpoint's folder name says, else uncased)"
+    )
     preset: str = option("tiny", "BERT preset when training from scratch")
     vocabulary_size: int = option(8000, "vocabulary size when training from scratch")
-    max_sequence_length: int = option(128, "packed sequence length")
+    max_sequence_length: int = option(128, "packed sequence length (qa: 384 in BERT)")
     batch_size: int = option(32, "global batch size")
     epochs: int = option(3, "passes over the training set")
     peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
     max_train_examples: int | None = option(None, "use at most this many training examples")
+    max_query_length: int = option(64, "qa: most question pieces")
+    doc_stride: int = option(128, "qa: distance between the windows over a long context, in pieces")
+    max_answer_length: int = option(30, "qa: longest answer, in pieces")
 
 
 @contextlib.contextmanager
@@ -179,6 +216,53 @@ def _start(job):
         policy = select_policy(job.precision, strategy)
     print(f"output: {output_dir}  strategy: {type(strategy).__name__}  precision: {policy.name}")
     return output_dir, strategy
+
+
+def save_tokenizer(tokenizer, output_dir):
+    """Writes what defines a run's WordPiece tokenizer: `vocab.txt` and
+    `tokenizer_config.json` (the casing)."""
+    tokenizer.save_vocabulary(Path(output_dir) / "vocab.txt")
+    settings = {"lower_case": tokenizer.lower_case}
+    (Path(output_dir) / "tokenizer_config.json").write_text(json.dumps(settings) + "\n")
+
+
+def run_tokenizer(run_dir, job):
+    """The tokenizer a finished run trained with."""
+    run = Path(run_dir)
+    if (run / "tokenizer_config.json").exists():
+        lower_case = json.loads((run / "tokenizer_config.json").read_text())["lower_case"]
+    else:  # runs saved before tokenizer_config.json existed
+        lower_case = not isinstance(job, TranslationJob)
+    return WordPieceTokenizer(run / "vocab.txt", lower_case=lower_case)
+
+
+def initial_bert(init, lower_case=None):
+    """The backbone and tokenizer a fine-tuning run starts from.
+
+    Args:
+        init: a `pretrain-bert` run folder (`backbone.keras`), a Hugging
+            Face BERT folder (`config.json`) or an original Google BERT
+            folder (`bert_config.json`).
+        lower_case: the casing of a Google checkpoint, which does not record
+            it (`None`: guessed from the folder name).
+
+    Returns:
+        `(backbone, tokenizer, description)`.
+    """
+    path = Path(init)
+    if (path / "backbone.keras").exists():
+        backbone = keras.saving.load_model(path / "backbone.keras")
+        return backbone, run_tokenizer(path, PretrainingJob()), f"pretrained by tf_models in {path}"
+    if (path / "config.json").exists():
+        backbone, tokenizer = load_huggingface_bert(path)
+        return backbone, tokenizer, f"Hugging Face checkpoint {path}"
+    if (path / "bert_config.json").exists():
+        backbone, tokenizer = load_google_bert(path, lower_case=lower_case)
+        return backbone, tokenizer, f"Google BERT checkpoint {path}"
+    raise ValueError(
+        f"--init {path}: expected a pretrain-bert run (backbone.keras), a Hugging Face BERT folder "
+        "(config.json) or a Google BERT folder (bert_config.json)."
+    )
 
 
 def _finish(output_dir, results):
@@ -244,6 +328,7 @@ def train_translation(job):
             texts, job.vocabulary_size, output_dir / "vocab.txt",
             reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
         )
+        save_tokenizer(tokenizer, output_dir)
         print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     counter = DropCounter()
     train_data = translation_dataset(
@@ -322,6 +407,7 @@ def pretrain_bert(job):
         tokenizer = train_wordpiece_tokenizer(
             texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
         )
+        save_tokenizer(tokenizer, output_dir)
         print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     options = dict(
         batch_size=job.batch_size,
@@ -379,52 +465,119 @@ def _classification_splits(job):
     return train, test
 
 
+def _finetuning_splits(job):
+    """`(train, test)` of the job's task: `ClassificationData` (classify),
+    `TaggingData` (tag) or lists of `SquadExample` (qa)."""
+    if job.task == "classify":
+        return _classification_splits(job)
+    if job.task == "tag":
+        if job.source != "files":
+            raise ValueError("--task tag reads CoNLL files: --source files --train-file F --test-file F.")
+        columns = dict(word_column=job.word_column, tag_column=job.tag_column)
+        train = load_conll(job.train_file, **columns)
+        return train, load_conll(job.test_file, label_names=train.label_names, **columns)
+    if job.task == "qa":
+        if job.source == "squad":
+            return squad(job.data_dir, "train"), squad(job.data_dir, "dev")
+        if job.source == "files":
+            return load_squad(job.train_file), load_squad(job.test_file)
+        raise ValueError("--task qa reads SQuAD v1.1: --source squad, or --source files --train-file F --test-file F.")
+    raise ValueError(f"Unknown task {job.task!r}; expected classify, tag or qa.")
+
+
+def _take(train, count, task):
+    """The first `count` training examples (all when `count` is None)."""
+    if count is None:
+        return train
+    if task == "classify":
+        return dataclasses.replace(train, dataset=train.dataset.take(count))
+    if task == "tag":
+        return dataclasses.replace(train, sentences=train.sentences[:count], tags=train.tags[:count])
+    return train[:count]
+
+
+def _texts(train, task):
+    """The training texts, to learn a vocabulary from when starting from scratch."""
+    if task == "classify":
+        return train.dataset.map(lambda texts, label: texts[0])
+    if task == "tag":
+        sentences = [" ".join(words) for words in train.sentences]
+    else:
+        sentences = [text for example in train for text in (example.question, example.context)]
+    return tf.data.Dataset.from_tensor_slices(sentences)
+
+
+def _finetuning_dataset(job, examples, tokenizer, training):
+    """Batches for `fit` (`training`: shuffled) or for evaluation."""
+    shuffle = dict(shuffle_buffer_size=10_000, seed=job.seed) if training else {}
+    options = dict(batch_size=job.batch_size, max_sequence_length=job.max_sequence_length, **shuffle)
+    if job.task == "classify":
+        return classification_dataset(examples.dataset, tokenizer, **options)
+    if job.task == "tag":
+        return tagging_dataset(examples, tokenizer, **options)
+    return squad_dataset(examples, tokenizer, max_query_length=job.max_query_length,
+                         doc_stride=job.doc_stride, training=training, **options)
+
+
+# The fine-tuned model of each task: (file name, builder, compile function).
+FINETUNED_MODELS = {
+    "classify": ("classifier.keras", lambda backbone, train: BertClassifier(backbone, train.num_classes),
+                 compile_bert_classifier),
+    "tag": ("tagger.keras", lambda backbone, train: BertTokenClassifier(backbone, train.num_classes),
+            compile_bert_token_classifier),
+    "qa": ("span_labeler.keras", lambda backbone, train: BertSpanLabeler(backbone), compile_bert_span_labeler),
+}
+
+
 def finetune_bert(job):
     """Runs a `FinetuningJob`; returns its results dict."""
     output_dir, strategy = _start(job)
     with stage("data", "check the source and paths, or run `apt-get update` for Debian sources"):
-        train, test = _classification_splits(job)
-        train_examples = train.dataset
-        if job.max_train_examples:
-            train_examples = train_examples.take(job.max_train_examples)
-        num_train = int(train_examples.reduce(0, lambda count, _: count + 1))
-        print(f"examples: {num_train} train, labels {list(train.label_names)}")
-    with stage("tokenizer"):
-        if job.pretrained:
-            tokenizer = WordPieceTokenizer(Path(job.pretrained) / "vocab.txt")
-        else:
-            texts = train_examples.map(lambda texts, label: texts[0])
-            tokenizer = train_wordpiece_tokenizer(
-                texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
-            )
-        tokenizer.save_vocabulary(output_dir / "vocab.txt")
-    train_data = classification_dataset(
-        train_examples, tokenizer, batch_size=job.batch_size,
-        max_sequence_length=job.max_sequence_length, shuffle_buffer_size=10_000, seed=job.seed,
-    )
-    test_data = classification_dataset(
-        test.dataset, tokenizer, batch_size=job.batch_size, max_sequence_length=job.max_sequence_length
-    )
-    steps = -(-num_train // job.batch_size) * job.epochs
-    with strategy.scope():
-        if job.pretrained:
-            backbone = keras.saving.load_model(Path(job.pretrained) / "backbone.keras")
-            origin = f"pretrained in {job.pretrained}"
-        else:
-            backbone = BertBackbone.from_preset(
-                job.preset, vocabulary_size=tokenizer.vocabulary_size,
-                max_sequence_length=max(job.max_sequence_length, 2),
-            )
-            origin = "from scratch"
-        model = BertClassifier(backbone, num_classes=len(train.label_names))
-        compile_bert_classifier(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
-    print(f"BERT classifier ({origin}): {model.count_params():,} parameters")
+        train, test = _finetuning_splits(job)
+        train = _take(train, job.max_train_examples, job.task)
+        label_names = getattr(train, "label_names", None)
+        print(f"task: {job.task}" + (f", labels {list(label_names)}" if label_names else ""))
+    with strategy.scope():  # a checkpoint's backbone is built here
+        with stage("initial weights", "--init takes a pretrain-bert run, a Hugging Face or a Google BERT folder"):
+            if job.init:
+                backbone, tokenizer, origin = initial_bert(job.init, job.lower_case)
+            else:
+                lower_case = True if job.lower_case is None else job.lower_case
+                tokenizer = train_wordpiece_tokenizer(
+                    _texts(train, job.task), job.vocabulary_size, output_dir / "vocab.txt",
+                    reserved_tokens=BERT_RESERVED_TOKENS, lower_case=lower_case,
+                )
+                backbone = BertBackbone.from_preset(
+                    job.preset, vocabulary_size=tokenizer.vocabulary_size,
+                    max_sequence_length=max(job.max_sequence_length, 2),
+                )
+                origin = "from scratch"
+            save_tokenizer(tokenizer, output_dir)
+        if job.max_sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
+                             f"{backbone.max_sequence_length} positions.")
+        train_data = _finetuning_dataset(job, train, tokenizer, training=True)
+        steps = int(train_data.reduce(0, lambda count, _: count + 1)) * job.epochs
+        file_name, build, compile_model = FINETUNED_MODELS[job.task]
+        model = build(backbone, train)
+        compile_model(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
+    print(f"BERT {job.task} model ({origin}): {model.count_params():,} parameters, {steps} steps")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"))
-        model.save(output_dir / "classifier.keras")
+        model.save(output_dir / file_name)
     with stage("evaluate"):
-        results = evaluate_classifier(model, test_data, train.label_names)
+        results = evaluate_finetuned(model, test, tokenizer, job)
     return _finish(output_dir, results)
+
+
+def evaluate_finetuned(model, test, tokenizer, job):
+    """The task's scores of a fine-tuned model on the test examples."""
+    data = _finetuning_dataset(job, test, tokenizer, training=False)
+    if job.task == "classify":
+        return evaluate_classifier(model, data, test.label_names)
+    if job.task == "tag":
+        return evaluate_tagger(model, data, test)
+    return evaluate_span_labeler(model, data, test, job.max_answer_length)
 
 
 def evaluate_classifier(model, data, label_names):
@@ -443,21 +596,60 @@ def evaluate_classifier(model, data, label_names):
     return scores
 
 
+def evaluate_tagger(model, data, test):
+    """Word accuracy and entity F1 (conlleval) on `TaggingData`, in order.
+
+    Words cut off by `max_sequence_length` count as tagged "O" (or the
+    first tag when there is no "O"), so every word of the test set counts.
+    """
+    fill = test.label_names.index("O") if "O" in test.label_names else 0
+    predicted = []
+    for features, targets in data:
+        logits = model.predict_on_batch(features)["logits"]
+        first = len(predicted)
+        num_words = [len(words) for words in test.sentences[first : first + len(logits)]]
+        predicted += word_predictions(np.argmax(logits, axis=-1), targets["logits"], num_words, fill)
+    scores = tagging_scores(test.tag_names(), test.tag_names(predicted))
+    scores["label_names"] = list(test.label_names)
+    print(f"test word accuracy {scores['accuracy']:.1%}, entity precision {scores['precision']:.3f}, "
+          f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}")
+    return scores
+
+
+def evaluate_span_labeler(model, data, examples, max_answer_length=30):
+    """Exact match and F1 (SQuAD v1.1's script) of the best span of each question."""
+    logits, metadata = {"start_logits": [], "end_logits": []}, {}
+    for inputs, window_metadata in data:
+        outputs = model.predict_on_batch(inputs)
+        for key in logits:
+            logits[key].append(outputs[key])
+        for key, value in window_metadata.items():
+            metadata.setdefault(key, []).append(value.numpy())
+    metadata = {key: np.concatenate(value) for key, value in metadata.items()}
+    predictions = squad_predictions(
+        examples, metadata, np.concatenate(logits["start_logits"]), np.concatenate(logits["end_logits"]),
+        max_answer_length=max_answer_length,
+    )
+    scores = squad_scores(predictions, examples)
+    scores["samples"] = [
+        {"question": e.question, "prediction": predictions[e.id], "answers": [a for a, _ in e.answers]}
+        for e in examples[:5]
+    ]
+    print(f"test exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} ({len(examples)} questions)")
+    return scores
+
+
 def evaluate_run(job):
     """Scores a finished run (its `output_dir`) again on its test data."""
     run = Path(job.output_dir)
-    tokenizer = WordPieceTokenizer(run / "vocab.txt")
+    tokenizer = run_tokenizer(run, job)
     if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
         return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length,
                                     **job.decoding_options)
     if isinstance(job, FinetuningJob):
-        model = keras.saving.load_model(run / "classifier.keras")
-        train, test = _classification_splits(job)
-        data = classification_dataset(
-            test.dataset, tokenizer, batch_size=job.batch_size, max_sequence_length=job.max_sequence_length
-        )
-        return evaluate_classifier(model, data, train.label_names)
+        model = keras.saving.load_model(run / FINETUNED_MODELS[job.task][0])
+        return evaluate_finetuned(model, _finetuning_splits(job)[1], tokenizer, job)
     documents = _documents(job)
     random.Random(job.seed).shuffle(documents)
     data = bert_pretraining_dataset(
@@ -473,18 +665,26 @@ def inference_modules(run_dir, job, **decoding):
     """The inference modules of a finished run, by default export name.
 
     Translation runs give a `Translator` (decoding as the run was
-    evaluated unless `decoding` overrides it), fine-tuning runs a
-    `TextClassifier`, pretraining runs a `FillMask` and a `SentenceEncoder`.
+    evaluated unless `decoding` overrides it); fine-tuning runs a
+    `TextClassifier`, `TokenTagger` or `QuestionAnswerer` (by task);
+    pretraining runs a `FillMask` and a `SentenceEncoder`.
     """
     run = Path(run_dir)
-    tokenizer = WordPieceTokenizer(run / "vocab.txt")
+    tokenizer = run_tokenizer(run, job)
     if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
         options = decoding or job.decoding_options
         return {"translator": Translator(model, tokenizer, max_length=job.max_length, **options)}
     if isinstance(job, FinetuningJob):
-        model = keras.saving.load_model(run / "classifier.keras")
+        model = keras.saving.load_model(run / FINETUNED_MODELS[job.task][0])
+        if job.task == "qa":
+            return {"question_answerer": QuestionAnswerer(
+                model, tokenizer, job.max_sequence_length, job.max_query_length, job.doc_stride,
+                job.max_answer_length,
+            )}
         label_names = json.loads((run / "results.json").read_text())["label_names"]
+        if job.task == "tag":
+            return {"tagger": TokenTagger(model, tokenizer, label_names, job.max_sequence_length)}
         return {"classifier": TextClassifier(model, tokenizer, label_names, job.max_sequence_length)}
     pretrainer = keras.saving.load_model(run / "pretrainer.keras")
     return {
@@ -503,7 +703,7 @@ def export_run(run_dir, job, base_dir="saved_models", name=None, version=None, *
         base_dir: the model base path (TF Serving's layout).
         name: the model name; a pretraining run, which exports two models,
             uses it as a prefix. Default: "translator", "classifier",
-            "fill_mask" and "sentence_encoder".
+            "tagger", "question_answerer", "fill_mask" and "sentence_encoder".
         version: an int; default: the next free version.
         **decoding: `Translator` decoding options (translation runs).
     """

@@ -37,6 +37,7 @@ from tf_models.data.sources import (
     jane_austen,
     load_source,
     multi30k,
+    squad,
     sst2,
     tfds_source,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "squad_dataset",
     "squad_features",
     "squad_predictions",
+    "squad",
     "sst2",
     "tagging_dataset",
     "tagging_features",

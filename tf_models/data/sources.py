@@ -1,7 +1,7 @@
 """Named corpora: offline defaults, standard benchmarks and TensorFlow Datasets.
 
-Every source returns one of the three shapes of `tf_models.data.formats`:
-sentence pairs, documents, or `ClassificationData`.
+Every source returns one of the shapes of `tf_models.data.formats`:
+sentence pairs, documents, `ClassificationData`, or SQuAD examples.
 
 * Offline defaults come from Debian packages, fetched with the machine's own
   package manager (`apt-get download`, then `dpkg-deb -x`) into the cache, so
@@ -10,7 +10,7 @@ sentence pairs, documents, or `ClassificationData`.
   `jane_austen` (six novels, chapters as documents) and `fine_food_reviews`
   (Amazon reviews, `great` / `other`).
 * Standard benchmarks read from a local folder (`data_dir`), or when it is
-  `None` are downloaded once into the cache: `multi30k` and `sst2`.
+  `None` are downloaded once into the cache: `multi30k`, `sst2` and `squad`.
 * `tfds_source` wraps TensorFlow Datasets, when it is installed.
 
 `load_source(name, **kwargs)` looks any of them up by name. The cache is
@@ -41,6 +41,7 @@ from tf_models.data.formats import (
     documents_dataset,
     load_classification_tsv,
     load_parallel_files,
+    load_squad,
     pairs_dataset,
     read_r_lazyload,
     split_sentences,
@@ -564,6 +565,47 @@ def sst2(data_dir=None, split="train"):
     return dataclasses.replace(data, label_names=("negative", "positive"))
 
 
+# ------------------------------------------------------------- SQuAD v1.1
+
+SQUAD_URL = "https://rajpurkar.github.io/SQuAD-explorer/dataset/{name}"
+SQUAD_FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
+
+
+def squad(data_dir=None, split="train"):
+    """SQuAD v1.1 (Rajpurkar et al. 2016): questions on Wikipedia paragraphs,
+    answered by a span of the paragraph. 87,599 training and 10,570
+    development questions (CC BY-SA 4.0).
+
+    Args:
+        data_dir: a folder with `train-v1.1.json` and `dev-v1.1.json`. When
+            `None`, the split's file is downloaded from the SQuAD site into
+            the cache once.
+        split: `"train"` or `"dev"`.
+
+    Returns:
+        A list of `SquadExample` (see `load_squad`).
+
+    Example:
+    >>> import json, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paragraph = {"context": "The Beatles sang.", "qas": [{"id": "q1", "question": "Who sang?",
+    ...              "answers": [{"text": "The Beatles", "answer_start": 0}]}]}
+    >>> data = {"version": "1.1", "data": [{"title": "Music", "paragraphs": [paragraph]}]}
+    >>> _ = (folder / "dev-v1.1.json").write_text(json.dumps(data))
+    >>> [(e.question, e.answers) for e in squad(folder, "dev")]
+    [('Who sang?', (('The Beatles', 0),))]
+    """
+    if split not in SQUAD_FILES:
+        raise CorpusError(f"unknown SQuAD split {split!r}; expected one of {list(SQUAD_FILES)}")
+    name = SQUAD_FILES[split]
+    if data_dir is None:
+        data_dir = cache_dir() / "squad"
+        if not (data_dir / name).is_file():
+            _fetch(SQUAD_URL.format(name=name), data_dir / name, "SQuAD's train-v1.1.json and dev-v1.1.json")
+    _require_files(data_dir, [name], "SQuAD v1.1")
+    return load_squad(Path(data_dir) / name)
+
+
 # ------------------------------------------------------ TensorFlow Datasets
 
 
@@ -635,6 +677,7 @@ SOURCES = {
     "jane_austen": jane_austen,
     "fine_food_reviews": fine_food_reviews,
     "multi30k": multi30k,
+    "squad": squad,
     "sst2": sst2,
 }
 

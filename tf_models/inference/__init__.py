@@ -1,6 +1,13 @@
 """Inference: decoding for the Transformer, task modules for BERT."""
 
-from tf_models.inference.bert import FillMask, SentenceEncoder, TextClassifier, tokenize_with_masks
+from tf_models.inference.bert import (
+    FillMask,
+    QuestionAnswerer,
+    SentenceEncoder,
+    TextClassifier,
+    TokenTagger,
+    tokenize_with_masks,
+)
 from tf_models.inference.decoding import (
     beam_search,
     beam_search_decode,
@@ -16,8 +23,10 @@ from tf_models.inference.translator import Translator
 
 __all__ = [
     "FillMask",
+    "QuestionAnswerer",
     "SentenceEncoder",
     "TextClassifier",
+    "TokenTagger",
     "Translator",
     "beam_search",
     "beam_search_decode",

@@ -7,6 +7,9 @@ for TF Serving unchanged:
 * `TextClassifier`: sentences or sentence pairs -> label, probabilities.
 * `FillMask`: text with `[MASK]`s -> the likeliest tokens for each mask.
 * `SentenceEncoder`: sentences -> fixed-size embeddings.
+* `TokenTagger`: sentences -> one tag per (whitespace-separated) word.
+* `QuestionAnswerer`: a question and a context -> the answer, a span of the
+  context.
 
 Inputs longer than `max_sequence_length` tokens (special tokens included)
 are truncated, as BERT was trained.
@@ -15,6 +18,7 @@ are truncated, as BERT was trained.
 import tensorflow as tf
 
 from tf_models.data.pipelines import pack_segments
+from tf_models.data.tasks import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
 from tf_models.data.tokenizers import MASK
 
 _STRINGS = tf.TensorSpec([None], tf.string)
@@ -296,3 +300,160 @@ class SentenceEncoder(tf.Module):
         """`(batch,)` sentences -> `{"embedding": (batch, hidden_dim) float32}`."""
         features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
         return self.encode_ids(**features)
+
+
+class TokenTagger(tf.Module):
+    """Tags every word of sentences with a `BertTokenClassifier`.
+
+    Words are the whitespace-separated parts of a sentence, as in CoNLL
+    files; a word's tag is the one predicted at its first piece, as the
+    model was trained. Words beyond `max_sequence_length` pieces get the
+    tag `""` and the id -1.
+
+    Args:
+        model: a trained `BertTokenClassifier`.
+        tokenizer: its `WordPieceTokenizer`.
+        label_names: the tag names, in tag-id order.
+        max_sequence_length: packed length, special tokens included.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone, BertTokenClassifier
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\nparis\\nis\\nbig\\n")
+    >>> model = BertTokenClassifier(BertBackbone.from_preset("test", vocabulary_size=7), num_classes=2)
+    >>> tagger = TokenTagger(model, WordPieceTokenizer(path), ["O", "B-LOC"])
+    >>> outputs = tagger(tf.constant(["Paris is big", "big"]))
+    >>> outputs["words"].numpy().tolist(), outputs["word_count"].numpy().tolist()
+    ([[b'Paris', b'is', b'big'], [b'big', b'', b'']], [3, 1])
+    """
+
+    SERVING_SIGNATURES = {"serving_default": "__call__"}
+
+    def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.label_names = list(label_names)
+        self.max_sequence_length = max_sequence_length
+        self._label_table = tf.constant(self.label_names + [""])  # the last one: no tag
+
+    @property
+    def settings(self):
+        return {"task": "tagging", "label_names": self.label_names,
+                "max_sequence_length": self.max_sequence_length}
+
+    @property
+    def example_inputs(self):
+        return {"serving_default": {"sentences": ["John lives in Paris .", ""]}}
+
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, sentences):
+        """`(batch,)` sentences -> a dict of `(batch, words)` tensors: `words`
+        and `tags` strings (padded with `""`), `tag_ids` int32 (-1 for
+        padding), and `word_count` `(batch,)` int32."""
+        words = tf.strings.split(sentences)  # ragged (B, W)
+        features = tagging_features(words, self.tokenizer, self.max_sequence_length)
+        inputs = {key: features[key] for key in SQUAD_INPUTS}
+        logits = self.model(inputs)["logits"]  # (B, T, C) float32
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)  # (B, T)
+
+        # Move the prediction at each word's first piece to the word's slot.
+        first_pieces = tf.where(features["word_ids"] >= 0)  # (N, 2): (row, position)
+        slots = tf.stack(
+            [tf.cast(first_pieces[:, 0], tf.int32), tf.gather_nd(features["word_ids"], first_pieces)], axis=1
+        )
+        word_count = tf.cast(words.row_lengths(), tf.int32)
+        shape = tf.stack([tf.shape(word_count)[0], tf.reduce_max(tf.concat([word_count, [0]], 0))])
+        # Stored shifted by one, so that words without a prediction read -1.
+        tag_ids = tf.scatter_nd(slots, tf.gather_nd(predicted, first_pieces) + 1, shape) - 1  # (B, W)
+        return {
+            "words": words.to_tensor(""),
+            "tags": tf.gather(self._label_table, tf.where(tag_ids < 0, len(self.label_names), tag_ids)),
+            "tag_ids": tag_ids,
+            "word_count": word_count,
+        }
+
+
+class QuestionAnswerer(tf.Module):
+    """Answers questions with a span of a context, with a `BertSpanLabeler`.
+
+    The context is read in windows as in training (`squad_features`: up to
+    `max_sequence_length` pieces with the question, `doc_stride` apart), so
+    long contexts are read whole; the answer is the best span over all
+    windows (`squad_best_spans`), returned as the context's own bytes.
+
+    Args:
+        model: a trained `BertSpanLabeler`.
+        tokenizer: its `WordPieceTokenizer`.
+        max_sequence_length: packed length of a window (384 in BERT).
+        max_query_length: most question pieces kept (64).
+        doc_stride: distance between window starts, in pieces (128).
+        max_answer_length: longest answer, in pieces (30).
+        n_best_size: start and end candidates per window (20).
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone, BertSpanLabeler
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\nwho\\nsang\\nthe\\nbeatles\\n")
+    >>> model = BertSpanLabeler(BertBackbone.from_preset("test", vocabulary_size=8))
+    >>> reader = QuestionAnswerer(model, WordPieceTokenizer(path), max_sequence_length=16,
+    ...                           max_query_length=8, doc_stride=4)
+    >>> outputs = reader(tf.constant(["Who sang?"]), tf.constant(["The Beatles sang."]))
+    >>> sorted(outputs), outputs["answer"].shape
+    (['answer', 'begin', 'end', 'score'], TensorShape([1]))
+    """
+
+    SERVING_SIGNATURES = {"serving_default": "__call__"}
+    NO_ANSWER_SCORE = -1e9  # JSON, and so TF Serving's REST API, has no -inf
+
+    def __init__(self, model, tokenizer, max_sequence_length=384, max_query_length=64, doc_stride=128,
+                 max_answer_length=30, n_best_size=20):
+        super().__init__()
+        if max_query_length + 4 > max_sequence_length:
+            raise ValueError(
+                f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
+                f"({max_query_length}) + 3, to leave room for the context."
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_sequence_length = max_sequence_length
+        self.max_query_length = max_query_length
+        self.doc_stride = doc_stride
+        self.max_answer_length = max_answer_length
+        self.n_best_size = n_best_size
+
+    @property
+    def settings(self):
+        return {"task": "question_answering", "max_sequence_length": self.max_sequence_length,
+                "max_query_length": self.max_query_length, "doc_stride": self.doc_stride,
+                "max_answer_length": self.max_answer_length, "n_best_size": self.n_best_size}
+
+    @property
+    def example_inputs(self):
+        return {"serving_default": {"questions": ["Who wrote it?", ""],
+                                    "contexts": ["It was written by Jane Austen in 1813.", ""]}}
+
+    @tf.function(input_signature=[_STRINGS, _STRINGS])
+    def __call__(self, questions, contexts):
+        """`(batch,)` questions and contexts -> a dict of `(batch,)` tensors:
+        `answer` string (`""` when no span qualifies), `begin` and `end`
+        int32 byte offsets of the answer in its context (-1 without one), and
+        `score` float32, the answer's start + end logit (`NO_ANSWER_SCORE`
+        without one)."""
+        features = squad_features(questions, contexts, self.tokenizer, self.max_sequence_length,
+                                  self.max_query_length, self.doc_stride)  # F windows
+        logits = self.model({key: features[key] for key in SQUAD_INPUTS})  # (F, L) x 2
+        spans = squad_best_spans(logits["start_logits"], logits["end_logits"], features,
+                                 tf.shape(questions)[0], self.n_best_size, self.max_answer_length)
+        found = spans["begin"] >= 0
+        length = tf.maximum(spans["end"] - spans["begin"], 0)
+        return {
+            "answer": tf.strings.substr(contexts, tf.maximum(spans["begin"], 0), length),
+            "begin": spans["begin"],
+            "end": spans["end"],
+            "score": tf.where(found, spans["score"], self.NO_ANSWER_SCORE),
+        }
