@@ -60,6 +60,8 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path,
     assert results["test_sentences"] == 20 and 0.0 <= results["bleu"] <= 100.0
     for name in ("transformer.keras", "vocab.txt", "history.csv", "best.keras"):
         assert (run / name).exists(), name
+    # The follow-up commands read the tokenizer as trained: cased.
+    assert json.loads((run / "tokenizer_config.json").read_text()) == {"lower_case": False}
     translated = _main(capsys, "translate", run, "der Hund lief", "ein Haus", "--method", "greedy")
     assert translated.count(" -> ") == 2
     sampled = _main(capsys, "translate", run, "der Hund lief", "--method", "sample", "--top-k", "5")

@@ -95,6 +95,7 @@ class RunOptions:
     jit_compile: bool = option(False, "compile training steps with XLA")
     steps_per_execution: int = option(1, "training steps per tf.function call")
     seed: int = option(0, "random seed of data order, initialisation and masking")
+    verbose: int = option(1, "training progress: 1 a progress bar, 2 one line per epoch (notebooks, logs), 0 none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,7 +349,7 @@ def train_translation(job):
     print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
         model.fit(train_data, validation_data=val_data, epochs=job.epochs,
-                  callbacks=training_callbacks(output_dir))
+                  callbacks=training_callbacks(output_dir), verbose=job.verbose)
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / "transformer.keras")
     with stage("evaluate"):
@@ -433,7 +434,7 @@ def pretrain_bert(job):
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
-                  callbacks=training_callbacks(output_dir, monitor="loss"))
+                  callbacks=training_callbacks(output_dir, monitor="loss"), verbose=job.verbose)
         backbone.save(output_dir / "backbone.keras")
         model.save(output_dir / "pretrainer.keras")
     with stage("evaluate"):
@@ -499,12 +500,16 @@ def _take(train, count, task):
 def _texts(train, task):
     """The training texts, to learn a vocabulary from when starting from scratch."""
     if task == "classify":
-        return train.dataset.map(lambda texts, label: texts[0])
+        return train.dataset.map(_first_text)
     if task == "tag":
         sentences = [" ".join(words) for words in train.sentences]
     else:
         sentences = [text for example in train for text in (example.question, example.context)]
     return tf.data.Dataset.from_tensor_slices(sentences)
+
+
+def _first_text(texts, label):
+    return texts[0]
 
 
 def _finetuning_dataset(job, examples, tokenizer, training):
@@ -519,14 +524,21 @@ def _finetuning_dataset(job, examples, tokenizer, training):
                          doc_stride=job.doc_stride, training=training, **options)
 
 
-# The fine-tuned model of each task: (file name, builder, compile function).
-FINETUNED_MODELS = {
-    "classify": ("classifier.keras", lambda backbone, train: BertClassifier(backbone, train.num_classes),
-                 compile_bert_classifier),
-    "tag": ("tagger.keras", lambda backbone, train: BertTokenClassifier(backbone, train.num_classes),
-            compile_bert_token_classifier),
-    "qa": ("span_labeler.keras", lambda backbone, train: BertSpanLabeler(backbone), compile_bert_span_labeler),
-}
+# Where a fine-tuning run saves its model, by task.
+FINETUNED_MODEL_FILES = {"classify": "classifier.keras", "tag": "tagger.keras", "qa": "span_labeler.keras"}
+
+
+def _task_model(task, backbone, train):
+    """The task's model on `backbone`, and the function that compiles it."""
+    if task == "classify":
+        return BertClassifier(backbone, train.num_classes), compile_bert_classifier
+    if task == "tag":
+        return BertTokenClassifier(backbone, train.num_classes), compile_bert_token_classifier
+    return BertSpanLabeler(backbone), compile_bert_span_labeler
+
+
+def _count(count, _):
+    return count + 1
 
 
 def finetune_bert(job):
@@ -557,14 +569,14 @@ def finetune_bert(job):
             raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
                              f"{backbone.max_sequence_length} positions.")
         train_data = _finetuning_dataset(job, train, tokenizer, training=True)
-        steps = int(train_data.reduce(0, lambda count, _: count + 1)) * job.epochs
-        file_name, build, compile_model = FINETUNED_MODELS[job.task]
-        model = build(backbone, train)
+        steps = int(train_data.reduce(0, _count)) * job.epochs
+        model, compile_model = _task_model(job.task, backbone, train)
         compile_model(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
     print(f"BERT {job.task} model ({origin}): {model.count_params():,} parameters, {steps} steps")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"))
-        model.save(output_dir / file_name)
+        model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"),
+                  verbose=job.verbose)
+        model.save(output_dir / FINETUNED_MODEL_FILES[job.task])
     with stage("evaluate"):
         results = evaluate_finetuned(model, test, tokenizer, job)
     return _finish(output_dir, results)
@@ -648,7 +660,7 @@ def evaluate_run(job):
         return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length,
                                     **job.decoding_options)
     if isinstance(job, FinetuningJob):
-        model = keras.saving.load_model(run / FINETUNED_MODELS[job.task][0])
+        model = keras.saving.load_model(run / FINETUNED_MODEL_FILES[job.task])
         return evaluate_finetuned(model, _finetuning_splits(job)[1], tokenizer, job)
     documents = _documents(job)
     random.Random(job.seed).shuffle(documents)
@@ -676,7 +688,7 @@ def inference_modules(run_dir, job, **decoding):
         options = decoding or job.decoding_options
         return {"translator": Translator(model, tokenizer, max_length=job.max_length, **options)}
     if isinstance(job, FinetuningJob):
-        model = keras.saving.load_model(run / FINETUNED_MODELS[job.task][0])
+        model = keras.saving.load_model(run / FINETUNED_MODEL_FILES[job.task])
         if job.task == "qa":
             return {"question_answerer": QuestionAnswerer(
                 model, tokenizer, job.max_sequence_length, job.max_query_length, job.doc_stride,
