@@ -355,7 +355,7 @@ class TokenTagger(tf.Module):
         padding), and `word_count` `(batch,)` int32."""
         words = tf.strings.split(sentences)  # ragged (B, W)
         features = tagging_features(words, self.tokenizer, self.max_sequence_length)
-        inputs = {key: features[key] for key in SQUAD_INPUTS}
+        inputs = {key: features[key] for key in self.model.backbone.input}
         logits = self.model(inputs)["logits"]  # (B, T, C) float32
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)  # (B, T)
 
