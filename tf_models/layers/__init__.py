@@ -5,6 +5,7 @@ The encoder layer here is the one block both models stack.
 
 from tf_models.layers.activations import gelu_approximate, get_activation
 from tf_models.layers.attention import MultiHeadAttention
+from tf_models.layers.dropout import Dropout
 from tf_models.layers.embeddings import BertEmbedding, TokenEmbedding, TransformerEmbedding
 from tf_models.layers.feed_forward import FeedForward
 from tf_models.layers.masking import (
@@ -22,6 +23,7 @@ from tf_models.layers.transformer_encoder import TransformerEncoderLayer
 
 __all__ = [
     "BertEmbedding",
+    "Dropout",
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",

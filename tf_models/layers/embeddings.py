@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from tf_models.layers.activations import serialize_initializer
+from tf_models.layers.dropout import Dropout
 from tf_models.layers.position import PositionEmbedding, SinusoidalPositionEncoding
 
 
@@ -121,7 +122,7 @@ class TransformerEmbedding(keras.layers.Layer):
         self.position_encoding = SinusoidalPositionEncoding(
             dtype=self.dtype_policy, name="position_encoding"
         )
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = Dropout(
             dropout, dtype=self.dtype_policy, name="dropout"
         )
 
@@ -212,7 +213,7 @@ class BertEmbedding(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
         )
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = Dropout(
             dropout, dtype=self.dtype_policy, name="dropout"
         )
 

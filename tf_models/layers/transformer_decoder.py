@@ -3,6 +3,7 @@
 import keras
 
 from tf_models.layers.activations import serialize_initializer
+from tf_models.layers.dropout import Dropout
 from tf_models.layers.transformer_encoder import (
     build_attention,
     build_feed_forward,
@@ -78,7 +79,7 @@ class TransformerDecoderLayer(keras.layers.Layer):
         self.cross_attention_norm = build_layer_norm(self, "cross_attention_norm", target_shape)
         self.feed_forward = build_feed_forward(self, target_shape)
         self.feed_forward_norm = build_layer_norm(self, "feed_forward_norm", target_shape)
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = Dropout(
             self.dropout, dtype=self.dtype_policy, name="dropout"
         )
 

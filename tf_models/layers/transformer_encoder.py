@@ -8,6 +8,7 @@ There is no other encoder block in the package.
 import keras
 
 from tf_models.layers.activations import serialize_initializer
+from tf_models.layers.dropout import Dropout
 from tf_models.layers.attention import MultiHeadAttention
 from tf_models.layers.feed_forward import FeedForward
 
@@ -122,7 +123,7 @@ class TransformerEncoderLayer(keras.layers.Layer):
         self.self_attention_norm = build_layer_norm(self, "self_attention_norm", inputs_shape)
         self.feed_forward = build_feed_forward(self, inputs_shape)
         self.feed_forward_norm = build_layer_norm(self, "feed_forward_norm", inputs_shape)
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = Dropout(
             self.dropout, dtype=self.dtype_policy, name="dropout"
         )
 

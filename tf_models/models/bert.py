@@ -5,7 +5,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from tf_models.layers import BertEmbedding, TransformerEncoderLayer, get_activation
+from tf_models.layers import BertEmbedding, Dropout, TransformerEncoderLayer, get_activation
 from tf_models.layers.activations import serialize_initializer
 from tf_models.models.configs import BertConfig
 
@@ -345,7 +345,7 @@ class BertClassifier(_BertTask):
     """
 
     def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+        dropout_layer = Dropout(dropout, name="classifier_dropout")
         classifier = keras.layers.Dense(
             num_classes,
             kernel_initializer=bert_initializer(),
@@ -393,7 +393,7 @@ class BertTokenClassifier(_BertTask):
     """
 
     def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
-        dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
+        dropout_layer = Dropout(dropout, name="classifier_dropout")
         classifier = keras.layers.Dense(
             num_classes,
             kernel_initializer=bert_initializer(),

@@ -1,0 +1,1 @@
+"""Speed and memory measurements; each module runs with `python -m benchmarks.<name>`."""

@@ -1,0 +1,83 @@
+"""The benchmark scripts run (tiny settings) and their arithmetic is right; the
+measurements themselves are in benchmarks/README.md."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import scaling, throughput
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_gpu_script_smoke_runs_every_part_on_cpu(tmp_path):
+    # The GPU run has one try on a borrowed machine: its whole code path
+    # (bf16 + XLA pretraining of both libraries, the comparison, the JSON)
+    # must work before it gets there.
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu", "--smoke", "--json", str(tmp_path / "gpu.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu.json").read_text())
+    assert {r["library"] for r in report["pretraining"]} == {"tf_models", "keras_hub"}
+    for r in report["pretraining"]:
+        assert r["dtype_policy"] == "mixed_bfloat16" and r["jit_compile"]
+        assert 0 < r["mfu_without_embeddings"] < r["mfu"] and math.isfinite(r["loss"])
+    assert len(report["rows"]) == 2 and not report["skipped"]  # BERT, XLA off and on
+    assert all(row["same_parameters"] for row in report["rows"])
+    assert "| BERT-Test | tf_models |" in done.stdout and "speed ratio" in done.stdout
+
+
+def test_both_libraries_build_the_same_architectures():
+    sizes = throughput.bert_sizes("test", vocabulary_size=100)
+    for build in (
+        lambda library: throughput.build_bert_mlm(library, sizes, 16, next_sentence=True),
+        lambda library: throughput.build_transformer(library, sizes),
+    ):
+        ours, theirs = build("tf_models"), build("keras_hub")
+        assert ours.count_params() == theirs.count_params()
+        # keras-hub keeps attention kernels per head, (H, heads, head_dim): same sizes.
+        assert sorted(math.prod(v.shape) for v in ours.trainable_weights) == sorted(
+            math.prod(v.shape) for v in theirs.trainable_weights
+        )
+
+
+def test_a_measurement_in_its_own_process():
+    case = {"library": "keras_hub", "model": "transformer", "size": "test", "sequence_length": 16,
+            "batch_size": 2, "jit_compile": False, "vocabulary_size": 100,
+            "warmup": 1, "steps": 1, "repeats": 1}
+    result = throughput.measure_in_child(case)
+    assert result["tokens_per_second"] == pytest.approx(32 / result["step_seconds"])
+    assert result["peak_memory_mb"] > 0 and result["device"] == "CPU"
+
+
+def test_rows_pair_the_libraries_and_the_readme_block_is_replaced(tmp_path):
+    common = {"model": "bert", "size": "tiny", "sequence_length": 128, "batch_size": 16,
+              "jit_compile": False, "parameters": 10}
+    results = [
+        dict(common, library="tf_models", tokens_per_second=300.0, peak_memory_mb=90.0),
+        dict(common, library="keras_hub", tokens_per_second=200.0, peak_memory_mb=100.0),
+    ]
+    (row,) = throughput.pair_rows(results)
+    assert row["speed_ratio"] == 1.5 and row["memory_ratio"] == 0.9
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- throughput:begin -->\nold\n<!-- throughput:end -->\nrest\n")
+    throughput.update_readme(readme, "throughput", throughput.markdown_table([row]))
+    text = readme.read_text()
+    assert "old" not in text and "**1.50x**" in text and text.startswith("intro") and text.endswith("rest\n")
+
+
+def test_attention_share_is_one_half_at_six_times_the_width():
+    sizes = {"hidden_dim": 128, "intermediate_dim": 512}
+    assert scaling.attention_share(sizes, 6 * 128) == pytest.approx(0.5)
+    assert scaling.attention_share(sizes, 64) < 0.1 < 0.5 < scaling.attention_share(sizes, 2048)
+
+
+def test_slopes_are_local_log_log_slopes():
+    results = [{"sequence_length": n, "step_seconds": 0.001 * n**2} for n in (64, 128, 256)]
+    assert scaling.slopes(results, "sequence_length") == [None, pytest.approx(2.0), pytest.approx(2.0)]

@@ -1,0 +1,64 @@
+"""Dropout whose random numbers stay cheap under XLA, on CPU too."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+# Stateless seeds are an int32 pair; Keras' SeedGenerator keeps an int64 pair.
+_INT32_SEED_RANGE = 2**31 - 1
+
+
+@keras.saving.register_keras_serializable(package="tf_models")
+class Dropout(keras.layers.Layer):
+    """`keras.layers.Dropout` with TensorFlow's Philox generator named.
+
+    During training, zeroes each element with probability `rate` and scales
+    the others by `1 / (1 - rate)`; at inference it returns its input.
+
+    Why not `keras.layers.Dropout`: it calls the same TensorFlow op without
+    naming the random algorithm, and TensorFlow then derives the Philox key
+    from the seed with a few hundred scalar operations. XLA on CPU fuses
+    those into the loop that draws the numbers, so they are recomputed for
+    every element: about 30x slower. Naming Philox derives the key with one
+    tiny draw that XLA computes once. Attention dropout draws one number per
+    attention weight, `(batch, heads, length, length)` per layer, so with
+    `jit_compile=True` on a CPU this made training steps up to 10x slower
+    (see `benchmarks/README.md`). The numbers come from Philox either way.
+
+    Args:
+        rate: fraction of the elements to drop, in `[0, 1)`.
+        seed: optional int seed of the layer's random stream.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Example:
+    >>> dropout = Dropout(0.5, seed=1)
+    >>> x = keras.ops.ones((2, 4))
+    >>> bool(keras.ops.all(dropout(x) == x))  # inference: unchanged
+    True
+    >>> sorted(set(dropout(x, training=True).numpy().ravel().tolist()))
+    [0.0, 2.0]
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate}.")
+        self.rate = rate
+        self.seed = seed
+        self.supports_masking = True
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0.0:
+            return inputs
+        seed = ops.cast(ops.mod(self.seed_generator.next(), _INT32_SEED_RANGE), "int32")
+        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="philox")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})
+        return config
