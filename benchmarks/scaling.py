@@ -70,6 +70,16 @@ def slopes(results, key):
     return out
 
 
+def quadratic_fit(results):
+    """Least-squares `seconds = a + b T + c T^2` over a length sweep: `(a, b, c)`."""
+    import numpy as np
+
+    lengths = np.array([r["sequence_length"] for r in results], dtype=float)
+    seconds = np.array([r["step_seconds"] for r in results])
+    design = np.stack([np.ones_like(lengths), lengths, lengths**2], axis=1)
+    return tuple(np.linalg.lstsq(design, seconds, rcond=None)[0])
+
+
 def markdown_table(results, key):
     label = {"sequence_length": "length", "batch_size": "batch"}[key]
     lines = [
@@ -102,9 +112,10 @@ def plot(by_length, by_batch, path, title):
         memory = [r["peak_memory_mb"] / 1024 for r in results]
         ax.loglog(x, seconds, "o-", base=2, label="time per step (s)")
         ax.loglog(x, memory, "s-", base=2, label="peak memory (GiB)")
+        # Reference slopes through the largest point, where fixed costs matter least.
         for power, style in ((1, ":"), (2, "--")):
-            ax.loglog(x, [seconds[0] * (v / x[0]) ** power for v in x], "k" + style, base=2,
-                      label=f"slope {power} (from the first point)")
+            ax.loglog(x, [seconds[-1] * (v / x[-1]) ** power for v in x], "k" + style, base=2,
+                      label=f"slope {power}")
         ax.set_xlabel(label)
         ax.set_ylabel("seconds / GiB")
         ax.grid(True, which="both", alpha=0.3)
@@ -134,19 +145,30 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--plot", default="benchmarks/scaling.png")
     parser.add_argument("--json", help="write the measurements here")
+    parser.add_argument("--replot", action="store_true",
+                        help="measure nothing: print and plot the measurements in --json")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    by_length = sweep(args, args.lengths, [args.batch] * len(args.lengths))
-    by_batch = sweep(args, [args.length] * len(args.batches), args.batches)
+    if args.replot:
+        with open(args.json) as f:
+            saved = json.load(f)
+        by_length, by_batch = saved["by_length"], saved["by_batch"]
+    else:
+        by_length = sweep(args, args.lengths, [args.batch] * len(args.lengths))
+        by_batch = sweep(args, [args.length] * len(args.batches), args.batches)
     print(markdown_table(by_length, "sequence_length"))
+    a, b, c = quadratic_fit(by_length)
+    print(f"\nFit over the length sweep: seconds = {a:.3g} + {b:.3g} T + {c:.3g} T^2; the T^2 term is "
+          + ", ".join(f"{c * r['sequence_length'] ** 2 / r['step_seconds']:.0%} at {r['sequence_length']}"
+                      for r in by_length))
     print()
     print(markdown_table(by_batch, "batch_size"))
     title = f"tf_models BERT-{args.size} + masked-LM head, one training step" + (" (XLA)" if args.jit_compile else "")
     plot(by_length, by_batch, args.plot, title)
-    if args.json:
+    if args.json and not args.replot:
         with open(args.json, "w") as f:
             json.dump({"by_length": by_length, "by_batch": by_batch}, f, indent=1)
 

@@ -81,3 +81,8 @@ def test_attention_share_is_one_half_at_six_times_the_width():
 def test_slopes_are_local_log_log_slopes():
     results = [{"sequence_length": n, "step_seconds": 0.001 * n**2} for n in (64, 128, 256)]
     assert scaling.slopes(results, "sequence_length") == [None, pytest.approx(2.0), pytest.approx(2.0)]
+
+
+def test_quadratic_fit_recovers_the_terms():
+    results = [{"sequence_length": n, "step_seconds": 0.01 + 1e-4 * n + 1e-7 * n**2} for n in (64, 128, 256, 512)]
+    assert scaling.quadratic_fit(results) == pytest.approx((0.01, 1e-4, 1e-7), rel=1e-6)
