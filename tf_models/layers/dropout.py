@@ -20,7 +20,8 @@ class Dropout(keras.layers.Layer):
     from the seed with a few hundred scalar operations. XLA on CPU may fuse
     those into the loop that draws the numbers, recomputing them for every
     element: one encoder layer compiled alone (batch 4, length 512, width
-    256) took 1,028 ms per training step with it and 113 ms with this layer.
+    256) took about 1,060 ms per training step with it and 125 ms with this
+    layer (`python -m benchmarks.layers`).
     Naming Philox derives the key with one tiny draw that XLA computes once,
     whatever it fuses. (In the whole models of `benchmarks/README.md` XLA
     happened not to fuse it, and both run at the same speed.) The numbers
