@@ -183,7 +183,7 @@ def random_batch(model_kind, vocabulary_size, batch_size, sequence_length, seed=
     return inputs, ids(batch_size, num_masked)
 
 
-# --- One measurement (runs in a child process) ------------------------------
+# --- One measurement (in its own process for the CPU table) -----------------
 
 
 def _resident_mb(field):
