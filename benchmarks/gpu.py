@@ -99,7 +99,7 @@ def pretraining_table(results):
         lines.append(
             f"| BERT-{r['size'].capitalize()} | {r['library']} | {r['batch_size']} x {r['sequence_length']} "
             f"| {r['sequences_per_second']:,.0f} | {r['tokens_per_second']:,.0f} | {r['mfu']:.1%} "
-            f"| {r['mfu_without_embeddings']:.1%} | {throughput._number(r['peak_memory_mb'], ',.0f')} "
+            f"| {r['mfu_without_embeddings']:.1%} | {throughput.format_or_na(r['peak_memory_mb'], ',.0f')} "
             f"| {r['first_step_seconds']:.0f} |"
         )
     return "\n".join(lines)

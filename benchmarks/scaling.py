@@ -39,6 +39,7 @@ def attention_share(sizes, length):
 
 
 def sweep(args, lengths, batches):
+    sizes = throughput.bert_sizes(args.size, args.vocabulary_size)
     results = []
     for length, batch in zip(lengths, batches):
         case = {
@@ -54,7 +55,6 @@ def sweep(args, lengths, batches):
             "repeats": args.repeats,
         }
         result = throughput.measure_in_child(case)
-        sizes = throughput.bert_sizes(args.size, args.vocabulary_size)
         result["attention_share"] = attention_share(sizes, length)
         results.append(result)
         print(f"T={length:<5} B={batch:<3} {result['step_seconds'] * 1000:8.0f} ms "

@@ -363,7 +363,7 @@ def pair_rows(results):
     return paired
 
 
-def _number(value, form):
+def format_or_na(value, form):
     """`value` formatted, or "n/a" when it was not measured."""
     return "n/a" if value is None else format(value, form)
 
@@ -380,8 +380,8 @@ def markdown_table(rows):
             f"| {r['model']} | {r['size']} | {r['sequence_length']} | {r['batch_size']} "
             f"| {'yes' if r['jit_compile'] else 'no'} | {r['parameters'] / 1e6:.1f}M "
             f"| {r['tf_models_tokens_per_second']:,.0f} | {r['keras_hub_tokens_per_second']:,.0f} "
-            f"| **{r['speed_ratio']:.2f}x** | {_number(r['tf_models_peak_memory_mb'], ',.0f')} "
-            f"| {_number(r['keras_hub_peak_memory_mb'], ',.0f')} | {_number(r['memory_ratio'], '.2f')} |"
+            f"| **{r['speed_ratio']:.2f}x** | {format_or_na(r['tf_models_peak_memory_mb'], ',.0f')} "
+            f"| {format_or_na(r['keras_hub_peak_memory_mb'], ',.0f')} | {format_or_na(r['memory_ratio'], '.2f')} |"
         )
     return "\n".join(lines)
 
