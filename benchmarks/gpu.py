@@ -40,6 +40,7 @@ H200_DENSE_BF16_TFLOPS = 989.0
 
 
 def pretraining_cases(args):
+    """BERT-Base/Large (by default) pretraining steps under bf16 + XLA, both libraries."""
     for size in args.pretraining_sizes:
         for library in throughput.LIBRARIES:
             yield {
@@ -59,6 +60,7 @@ def pretraining_cases(args):
 
 
 def comparison_cases(args):
+    """The CPU table's rows (`benchmarks.throughput`) with the GPU's batch size."""
     options = argparse.Namespace(
         models=args.models,
         sizes=args.sizes,
@@ -90,6 +92,7 @@ def with_utilisation(result, peak_tflops):
 
 
 def pretraining_table(results):
+    """Markdown: sequences/s, tokens/s, both MFUs and memory per pretraining run."""
     lines = [
         "| model | library | batch x length | sequences/s | tokens/s | MFU | MFU without embeddings "
         "| peak memory (MiB) | first step (s) |",

@@ -39,6 +39,7 @@ def attention_share(sizes, length):
 
 
 def sweep(args, lengths, batches):
+    """One measurement per (length, batch) pair, each in its own process."""
     sizes = throughput.bert_sizes(args.size, args.vocabulary_size)
     results = []
     for length, batch in zip(lengths, batches):
@@ -97,6 +98,7 @@ def markdown_table(results, key):
 
 
 def plot(by_length, by_batch, path, title):
+    """Log-log time and memory against length and batch, saved as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
