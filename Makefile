@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines).
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test notebooks install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: install-dev
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 -p no:cacheprovider --nbmake --nbmake-timeout=600 \
 			--durations=0 notebooks; fi
+
+# Runs every notebook in full mode and saves its outputs into the committed
+# file (about an hour on a 2-core CPU); NOTEBOOKS="03 05" runs some of them.
+notebooks: install-dev
+	$(BIN)/python notebooks/run_all.py $(NOTEBOOKS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

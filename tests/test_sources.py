@@ -117,6 +117,63 @@ def test_extract_ding_pairs(tmp_path, caplog):
     assert "1 (duplicates)" in caplog.text
 
 
+# ------------------------------------------------------- software messages
+
+
+def write_catalogue(path, entries):
+    """A German .mo catalogue of `(msgid, msgstr)` or `(msgid, plural, msgstr)` entries."""
+    import polib
+
+    catalogue = polib.POFile()
+    catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
+    for entry in entries:
+        if len(entry) == 3:
+            catalogue.append(polib.POEntry(msgid=entry[0], msgid_plural=entry[1],
+                                           msgstr_plural={0: entry[2], 1: entry[2]}))
+        else:
+            catalogue.append(polib.POEntry(msgid=entry[0], msgstr=entry[1]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalogue.save_as_mofile(str(path))
+    return path
+
+
+def test_software_message_pairs(tmp_path, caplog):
+    first = write_catalogue(tmp_path / "a.mo", [
+        ("_Save As", "Speichern _unter"),                       # accelerators removed
+        ("~Open the  file", "Datei ~öffnen"),                   # LibreOffice's, whitespace folded
+        ("Could not open %s", "Konnte %s nicht öffnen"),        # a placeholder
+        ("Show <b>bold</b> text", "<b>Fett</b> zeigen"),        # markup
+        ("--verbose print more", "--verbose mehr ausgeben"),    # a command-line option
+        ("%d file", "%d files", "%d Dateien"),                   # plural forms
+        ("Cancel", "Abbrechen"),                                # one word
+        ("Print Preview", "Print Preview"),                     # untranslated
+        ("Untranslated message", ""),
+        ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen",
+         "zu lang"),
+    ])
+    second = write_catalogue(tmp_path / "b.mo", [("Save As", "Sichern als"), ("Close Window", "Fenster schließen")])
+    broken = tmp_path / "broken.mo"
+    broken.write_bytes(b"not a catalogue")
+    with caplog.at_level(logging.INFO, logger="tf_models.data.sources"):
+        pairs = sources.software_message_pairs([first, broken, second])
+    # The first catalogue's translation of an English message wins (a .mo
+    # file stores its entries sorted by msgid).
+    assert sorted(pairs) == [("Close Window", "Fenster schließen"), ("Open the file", "Datei öffnen"),
+                             ("Save As", "Speichern unter")]
+    assert "skipped unreadable catalogue" in caplog.text and "kept 3 pairs" in caplog.text
+    assert ("Cancel", "Abbrechen") in sources.software_message_pairs([first], min_words=1)
+
+
+def test_software_catalogues_leave_out_name_lists(cache):
+    tree = cache / "debian" / "some-program"
+    write_catalogue(tree / "usr/share/locale/de/LC_MESSAGES/program.mo", [("Save As", "Speichern unter")])
+    write_catalogue(tree / "usr/share/locale/de/LC_MESSAGES/program-timezones.mo", [("New York", "New York")])
+    write_catalogue(tree / "usr/share/locale/fr/LC_MESSAGES/program.mo", [("Save As", "Enregistrer sous")])
+    assert [p.name for p in sources.software_catalogues(["some-program"])] == ["program.mo"]
+    with pytest.raises(CorpusError, match="no 'es' catalogues"):
+        sources.software_catalogues(["some-program"], language="es")
+
+
 def test_austen_chapters():
     lines = [
         "EMMA", "", "By Jane Austen", "", "VOLUME I", "", "CHAPTER I", "",
@@ -187,6 +244,19 @@ def test_ding_de_en(with_debian_cache):
         assert not any(mark in german + english for mark in "/{}[]()…")
     reversed_pairs = batched_texts(sources.ding_de_en(reverse=True).take(10))
     assert reversed_pairs == [(english, german) for german, english in pairs[:10]]
+
+
+def test_software_de_en(with_debian_cache):
+    pairs = batched_texts(sources.software_de_en())
+    # The 15 packages of Debian 12 give 41,143 pairs.
+    assert 35_000 <= len(pairs) <= 50_000
+    english = [e for _, e in pairs]
+    assert len(set(english)) == len(english)
+    assert ("Datei öffnen", "Open File") in pairs or ("Datei öffnen", "Open file") in pairs
+    for german, english in pairs[:2000]:
+        assert german != english and 2 <= len(english.split()) <= 15
+        assert not any(mark in german + english for mark in "%{}<>")
+    assert batched_texts(sources.software_de_en(reverse=True).take(5)) == [(e, g) for g, e in pairs[:5]]
 
 
 def test_jane_austen(with_debian_cache):

@@ -15,8 +15,10 @@ Using a finished run (PATH: a run's output directory, or an export):
                             --context (finetune-bert), or fill [MASK]s and
                             embed sentences (pretrain-bert)
 The main job:
-  demo                translate German to English (Ding), pretrain BERT (Austen),
-                      fine-tune it on fine-food reviews; all offline data
+  demo                translate German to English (software messages), pretrain
+                      BERT on fine-food reviews' text and fine-tune it on their
+                      labels (beside the same model from random weights); all
+                      offline data, every number beside its baseline
 
 Options can also come from a JSON or YAML file (--config FILE); flags given on
 the command line win over the file.
@@ -189,12 +191,82 @@ def _add_decoding_arguments(parser):
 
 
 DEMO_QUERIES = {
-    "translator": ["Ich habe Hunger.", "Wo ist der Bahnhof?", "Das Wetter ist heute schön."],
+    "translator": ["Die Datei konnte nicht gespeichert werden.", "Möchten Sie die Änderungen speichern?",
+                   "Neues Fenster öffnen"],
     "classifier": ["This coffee is delicious, I will buy it again.",
                    "The package arrived broken and the cookies tasted stale."],
-    "fill_mask": ["She was the [MASK] of the family.", "It is a truth universally [MASK]."],
-    "sentence_encoder": ["Elizabeth walked to Netherfield."],
+    "fill_mask": ["This coffee is [MASK] and I will buy it again.", "The cookies arrived [MASK] and fresh."],
+    "sentence_encoder": ["The tea tastes great."],
 }
+
+# The fine-tuning learning rate each start needs at the demo's model size
+# (measured by benchmarks/pretraining_curve.py on the same data).
+DEMO_PEAK_RATES = {"pretrained": 1e-3, "random": 1e-3}
+
+
+def demo_jobs(root, full=False):
+    """The main job's three runs, as job configs: (translation, pretraining,
+    fine-tuning from the pretrained weights, the same from random weights)."""
+    from tf_models import jobs
+
+    scale = 4 if full else 1
+    root = Path(root)
+    translation = jobs.TranslationJob(
+        output_dir=str(root / "translation"), source="software_de_en", preset="tiny",
+        vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
+        epochs=4 * scale, warmup_steps=600,
+    )
+    # Self-pretraining: BERT learns from the training reviews' own text
+    # (labels dropped) with its own vocabulary, then fine-tunes on the labels.
+    pretraining = jobs.PretrainingJob(
+        output_dir=str(root / "pretraining"), source="fine_food_reviews", preset="tiny",
+        vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=400 * scale,
+        held_out_documents=200,
+    )
+    finetuning = {
+        start: jobs.FinetuningJob(
+            output_dir=str(root / f"finetuning_{start}"), source="fine_food_reviews",
+            init=str(root / "pretraining"), random_weights=start == "random",
+            max_sequence_length=128, epochs=3 * scale, peak_learning_rate=rate,
+        )
+        for start, rate in DEMO_PEAK_RATES.items()
+    }
+    return translation, pretraining, finetuning
+
+
+def demo_summary(translation, pretraining, finetuning):
+    """Every number of the main job beside its baseline, as one dict."""
+    classification = {f"{start}_accuracy": results["accuracy"] for start, results in finetuning.items()}
+    return {
+        "translation": {
+            "test_bleu": translation["bleu"],
+            "baseline_copy_source_bleu": translation["baselines"]["copy_source_bleu"],
+            "train_bleu": translation["baselines"].get("train_bleu"),
+        },
+        "pretraining": {
+            "mlm_accuracy": pretraining["mlm_logits_accuracy"],
+            "baseline_most_frequent_token_accuracy":
+                pretraining["baselines"]["mlm_most_frequent_token_accuracy"],
+            "nsp_accuracy": pretraining["nsp_logits_accuracy"],
+            "baseline_nsp_majority_accuracy": pretraining["baselines"]["nsp_majority_accuracy"],
+        },
+        "classification": {
+            **classification,
+            **{f"baseline_{k}": v for k, v in finetuning["pretrained"]["baselines"].items()
+               if k.endswith("accuracy")},
+        },
+    }
+
+
+def print_summary(summary):
+    """The summary as lines of `name: value`, baselines indented under their result."""
+    for section, numbers in summary.items():
+        if not isinstance(numbers, dict):
+            continue
+        print(f"{section}:")
+        for name, value in numbers.items():
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            print(f"  {'  ' if name.startswith('baseline') else ''}{name}: {shown}")
 
 
 def demo(output_dir, full=False, saved_models="saved_models"):
@@ -203,23 +275,13 @@ def demo(output_dir, full=False, saved_models="saved_models"):
 
     started = time.time()
     root = Path(output_dir)
-    scale = 4 if full else 1
-    translation = jobs.train_translation(jobs.TranslationJob(
-        output_dir=str(root / "translation"), source="ding_de_en", preset="tiny",
-        vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
-        epochs=4 * scale, warmup_steps=600,
-    ))
-    pretraining = jobs.pretrain_bert(jobs.PretrainingJob(
-        output_dir=str(root / "pretraining"), source="jane_austen", preset="tiny",
-        vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=400 * scale,
-    ))
-    finetuning = jobs.finetune_bert(jobs.FinetuningJob(
-        output_dir=str(root / "finetuning"), source="fine_food_reviews",
-        init=str(root / "pretraining"), max_sequence_length=128, epochs=3 * scale,
-    ))
+    translation_job, pretraining_job, finetuning_jobs = demo_jobs(root, full)
+    translation = jobs.train_translation(translation_job)
+    pretraining = jobs.pretrain_bert(pretraining_job)
+    finetuning = {start: jobs.finetune_bert(job) for start, job in finetuning_jobs.items()}
     with jobs.stage("export", f"check that {saved_models} is writable"):
         exports = {}
-        for run in ("translation", "pretraining", "finetuning"):
+        for run in ("translation", "pretraining", "finetuning_pretrained"):
             for path in jobs.export_run(root / run, _load_job(root / run), saved_models):
                 exports[path.parent.name] = path
     with jobs.stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
@@ -227,19 +289,13 @@ def demo(output_dir, full=False, saved_models="saved_models"):
             print(f"{name} ({path}, loaded from disk):")
             for line in apply(path, DEMO_QUERIES[name]):
                 print(f"  {line}")
-    summary = {
-        "ding_de_en_test_bleu": translation["bleu"],
-        "austen_mlm_accuracy": pretraining.get("mlm_logits_accuracy"),
-        "austen_nsp_accuracy": pretraining.get("nsp_logits_accuracy"),
-        "fine_food_test_accuracy": finetuning["accuracy"],
-        "fine_food_majority_baseline": finetuning["majority_baseline"],
-        "exports": {name: str(path) for name, path in exports.items()},
-        "minutes": (time.time() - started) / 60,
-    }
+    summary = demo_summary(translation, pretraining, finetuning)
+    summary["exports"] = {name: str(path) for name, path in exports.items()}
+    summary["minutes"] = (time.time() - started) / 60
     (root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print("\n== Main job done ==")
-    for key, value in summary.items():
-        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    print("\n== Main job done: each result, with its baselines indented below it ==")
+    print_summary(summary)
+    print(f"minutes: {summary['minutes']:.1f}")
     print(f"Everything is under {root.resolve()}")
     return summary
 

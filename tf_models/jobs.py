@@ -33,6 +33,7 @@ from tf_models.data import (
     load_parallel_files,
     load_source,
     load_squad,
+    split_sentences,
     squad,
 )
 from tf_models.data.pipelines import (
@@ -40,7 +41,9 @@ from tf_models.data.pipelines import (
     bert_pretraining_dataset,
     classification_dataset,
     translation_dataset,
+    with_known_length,
 )
+from tf_models.data.splits import drop_held_out_sources, split_by_source
 from tf_models.data.tasks import squad_dataset, squad_predictions, tagging_dataset, word_predictions
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
@@ -71,10 +74,12 @@ from tf_models.training import (
     compile_bert_span_labeler,
     compile_bert_token_classifier,
     compile_transformer,
+    progress_verbosity,
     select_policy,
     select_strategy,
     training_callbacks,
 )
+from tf_models.training.baselines import majority_class, tfidf_logistic_regression
 from tf_models.training.evaluation import classification_scores, corpus_bleu, squad_scores, tagging_scores
 
 logger = logging.getLogger(__name__)
@@ -95,17 +100,23 @@ class RunOptions:
     jit_compile: bool = option(False, "compile training steps with XLA")
     steps_per_execution: int = option(1, "training steps per tf.function call")
     seed: int = option(0, "random seed of data order, initialisation and masking")
-    verbose: int = option(1, "training progress: 1 a progress bar, 2 one line per epoch (notebooks, logs), 0 none")
+    verbose: int | None = option(
+        None, "training progress: 1 a progress bar, 2 one line per epoch, 0 none; "
+        "default: a bar on a terminal, one line per epoch in logs and notebooks"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class TranslationJob(RunOptions):
     """Train a `Transformer` on sentence pairs; report BLEU."""
 
-    source: str = option("ding_de_en", "ding_de_en, multi30k, files, or tfds:NAME (e.g. tfds:ted_hrlr_translate/pt_to_en)")
+    source: str = option(
+        "software_de_en",
+        "software_de_en, ding_de_en, multi30k, files, or tfds:NAME (e.g. tfds:ted_hrlr_translate/pt_to_en)",
+    )
     data_dir: str | None = option(None, "folder of multi30k files (e.g. ../shared/data/multi30k)")
     train_files: tuple[str, ...] = option((), "with source=files: SOURCE_FILE TARGET_FILE, line-aligned")
-    source_language: str = option("de", "source language (ding_de_en: de or en; multi30k: en, de or fr)")
+    source_language: str = option("de", "source language (software_de_en, ding_de_en: de or en; multi30k: en, de or fr)")
     target_language: str = option("en", "target language")
     preset: str = option("small", "Transformer preset: test, tiny, small, base, big")
     vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
@@ -135,7 +146,10 @@ class TranslationJob(RunOptions):
 class PretrainingJob(RunOptions):
     """Pretrain BERT with masked LM + next-sentence prediction."""
 
-    source: str = option("jane_austen", "jane_austen, or files (plain text, blank line between documents)")
+    source: str = option(
+        "jane_austen", "jane_austen, fine_food_reviews (the training reviews' text, labels dropped), "
+        "or files (plain text, blank line between documents)"
+    )
     document_files: tuple[str, ...] = option((), "with source=files: the text files")
     preset: str = option("tiny", "BERT preset: test, tiny, mini, small, medium, base, large")
     vocabulary_size: int = option(8000, "WordPiece vocabulary size")
@@ -167,6 +181,10 @@ class FinetuningJob(RunOptions):
     init: str | None = option(
         None, "start from: a pretrain-bert run, a Hugging Face BERT folder (config.json, model.safetensors, "
         "vocab.txt) or a Google BERT folder (bert_config.json, bert_model.ckpt.*, vocab.txt); none: from scratch"
+    )
+    random_weights: bool = option(
+        False, "with --init: keep its architecture and tokenizer but start from random weights "
+        "(the controlled twin that shows what pretraining contributes)"
     )
     lower_case: bool | None = option(
         None, "lower-case the text (default: a Google checkpoint's folder name says, else uncased)"
@@ -286,18 +304,20 @@ def _pairs_dataset(pairs):
 
 
 def _translation_splits(job):
-    """(train, validation, test) lists of (source, target) strings."""
+    """(train, validation, test, report): lists of (source, target) strings
+    with no held-out source in training, and the `SplitReport`."""
     if job.source == "multi30k":
         load = lambda split: _as_lists(  # noqa: E731
             load_source("multi30k", data_dir=job.data_dir, split=split,
                         source_language=job.source_language, target_language=job.target_language)
         )
-        train, val, test = load("train"), load("val"), load("test_2016_flickr")
+        val, test = load("val"), load("test_2016_flickr")
+        train, report = drop_held_out_sources(load("train"), val, test)  # published splits kept
     else:
-        if job.source == "ding_de_en":
+        if job.source in ("ding_de_en", "software_de_en"):
             if {job.source_language, job.target_language} != {"de", "en"}:
-                raise ValueError("The Ding corpus is German-English: use languages de and en.")
-            pairs = _as_lists(load_source("ding_de_en", reverse=job.source_language == "en"))
+                raise ValueError(f"{job.source} is German-English: use languages de and en.")
+            pairs = _as_lists(load_source(job.source, reverse=job.source_language == "en"))
         elif job.source == "files":
             if len(job.train_files) != 2:
                 raise ValueError("source=files needs --train-files SOURCE_FILE TARGET_FILE.")
@@ -306,23 +326,19 @@ def _translation_splits(job):
             pairs = _as_lists(load_source(job.source, split="train"))
         else:
             raise ValueError(f"Unknown translation source {job.source!r}.")
-        random.Random(job.seed).shuffle(pairs)
-        test, val, train = (
-            pairs[: job.test_size],
-            pairs[job.test_size : job.test_size + job.test_size // 2],
-            pairs[job.test_size + job.test_size // 2 :],
-        )
+        train, val, test, report = split_by_source(pairs, job.test_size, job.test_size // 2, seed=job.seed)
     if job.max_train_pairs:
         train = train[: job.max_train_pairs]
-    return train, val, test
+    return train, val, test, report
 
 
 def train_translation(job):
     """Runs a `TranslationJob`; returns its results dict."""
     output_dir, strategy = _start(job)
     with stage("data", "check the source and paths, or run `apt-get update` for Debian sources"):
-        train, val, test = _translation_splits(job)
-        print(f"pairs: {len(train)} train, {len(val)} validation, {len(test)} test")
+        train, val, test, split_report = _translation_splits(job)
+        print(f"pairs: {len(train)} train, {len(val)} validation, {len(test)} test; "
+              f"split by source sentence: {split_report}")
     with stage("tokenizer"):
         texts = tf.data.Dataset.from_tensor_slices([s for pair in train for s in pair])
         tokenizer = train_wordpiece_tokenizer(
@@ -336,6 +352,8 @@ def train_translation(job):
         _pairs_dataset(train), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
         bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
     )
+    train_data = with_known_length(train_data)  # one pass to count the batches,
+    counter.reset()  # which the length filter must not count as an epoch
     val_data = translation_dataset(
         _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
         shuffle_buffer_size=0,
@@ -349,19 +367,36 @@ def train_translation(job):
     print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
         model.fit(train_data, validation_data=val_data, epochs=job.epochs,
-                  callbacks=training_callbacks(output_dir), verbose=job.verbose)
+                  callbacks=training_callbacks(output_dir), verbose=progress_verbosity(job.verbose),
+                  shuffle=False)  # the pipeline shuffles
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / "transformer.keras")
     with stage("evaluate"):
-        results = evaluate_translation(model, tokenizer, test, job.max_length, **job.decoding_options)
+        results = evaluate_translation(model, tokenizer, test, job.max_length, train_pairs=train,
+                                       **job.decoding_options)
+        results["split"] = dataclasses.asdict(split_report)
     return _finish(output_dir, results)
 
 
-def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method="greedy", **options):
-    """Decodes the sources of `pairs`; BLEU against their targets.
+def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method="greedy",
+                         train_pairs=(), **options):
+    """Decodes the sources of `pairs`; BLEU against their targets, with baselines.
 
-    `method` and `options` are the `Translator`'s (e.g. method="beam",
-    beam_width=4, alpha=0.6).
+    Beside the test BLEU stand, from the same run: the BLEU of copying the
+    source unchanged (what a model scores that learned nothing but to
+    echo; names and numbers make it non-zero), and the BLEU on as many
+    training pairs (the gap to the test BLEU is what memorising costs).
+
+    Args:
+        model: a trained `Transformer`.
+        tokenizer: its tokenizer.
+        pairs: the test `(source, target)` strings.
+        max_length: the longest translation, in tokens.
+        samples: how many translations to print and return.
+        method: the `Translator`'s decoding (e.g. "beam").
+        train_pairs: training pairs; up to `len(pairs)` of them, evenly
+            spaced, are decoded for the training BLEU (none: not computed).
+        **options: more `Translator` options (e.g. beam_width=4, alpha=0.6).
     """
     translator = Translator(model, tokenizer, max_length=max_length, method=method, **options)
     sources, references = zip(*pairs)
@@ -369,13 +404,23 @@ def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method=
     hypotheses = translator.translate(list(sources))
     seconds = time.time() - started
     bleu, signature = corpus_bleu(hypotheses, references)
+    baselines = {"copy_source_bleu": corpus_bleu(list(sources), references)[0]}
+    if train_pairs:
+        seen = list(train_pairs)[:: max(len(train_pairs) // len(pairs), 1)][: len(pairs)]
+        baselines["train_bleu"] = corpus_bleu(translator.translate([s for s, _ in seen]),
+                                              [t for _, t in seen])[0]
     decoding = ", ".join(f"{k} {v}" for k, v in translator.settings.items() if k != "task")
     print(f"test BLEU {bleu:.1f} ({len(pairs)} sentences; {decoding}; {signature})")
+    print(f"  baseline, copy the source: BLEU {baselines['copy_source_bleu']:.1f}"
+          + (f"; same model on training pairs: BLEU {baselines['train_bleu']:.1f}" if train_pairs else ""))
+    if bleu <= baselines["copy_source_bleu"]:
+        print("  the model does NOT beat copying the source: it has not learned to translate")
     for source, hypothesis, reference in list(zip(sources, hypotheses, references))[:samples]:
         print(f"  source:     {source}\n  translated: {hypothesis}\n  reference:  {reference}")
     return {
         "bleu": bleu,
         "bleu_signature": signature,
+        "baselines": baselines,
         "decoding": translator.settings,
         "test_sentences": len(pairs),
         "decode_seconds_per_sentence": seconds / max(len(pairs), 1),
@@ -384,9 +429,18 @@ def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method=
     }
 
 
+def review_documents(data):
+    """The texts of `ClassificationData` as documents of sentences, labels
+    dropped: the unlabelled in-domain text of self-pretraining."""
+    texts, _ = _texts_and_labels(data)
+    return [split_sentences(" ".join(text) if isinstance(text, tuple) else text) for text in texts]
+
+
 def _documents(job):
     if job.source == "jane_austen":
         documents = load_source("jane_austen")
+    elif job.source == "fine_food_reviews":  # the training reviews only: test texts stay unseen
+        return review_documents(load_source("fine_food_reviews", split="train"))
     elif job.source == "files":
         documents = load_documents(list(job.document_files))
     else:
@@ -434,20 +488,95 @@ def pretrain_bert(job):
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
-                  callbacks=training_callbacks(output_dir, monitor="loss"), verbose=job.verbose)
+                  callbacks=training_callbacks(output_dir, monitor="loss"),
+                  verbose=progress_verbosity(job.verbose), shuffle=False)
         backbone.save(output_dir / "backbone.keras")
         model.save(output_dir / "pretrainer.keras")
     with stage("evaluate"):
-        results = evaluate_pretrainer(model, eval_data)
+        frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
+        results = evaluate_pretrainer(model, eval_data, frequent, tokenizer)
     return _finish(output_dir, results)
 
 
-def evaluate_pretrainer(model, data):
-    """Loss, masked-LM accuracy and NSP accuracy on a pretraining dataset."""
-    metrics = model.evaluate(data, return_dict=True, verbose=0)
-    results = {name: float(value) for name, value in metrics.items()}
-    print("held-out documents: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+def token_counts(texts, tokenizer):
+    """How often each token id occurs in `texts` (a list of strings)."""
+    counts = np.zeros(tokenizer.vocabulary_size, np.int64)
+    batches = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024).map(tokenizer.tokenize)
+    for ids in batches:
+        counts += np.bincount(ids.flat_values.numpy(), minlength=tokenizer.vocabulary_size)
+    return counts
+
+
+def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
+    """Masked-LM and NSP accuracy on a pretraining dataset, with baselines.
+
+    One pass over `data`: the model and the baselines are scored on the
+    same masked positions and the same sentence pairs (the pipeline draws
+    new masks on every pass, so two passes would not compare).
+
+    Args:
+        model: a `BertPretrainer`.
+        data: a `bert_pretraining_dataset`.
+        most_frequent_id: the most frequent token of the training text;
+            the masked-LM baseline predicts it at every masked position.
+        tokenizer: names that token in the results.
+
+    Returns:
+        `mlm_logits_accuracy`, `nsp_logits_accuracy`, `mlm_loss` (mean
+        cross-entropy per masked token, in nats) and `baselines`:
+        `mlm_most_frequent_token_accuracy`, `nsp_chance_accuracy` (0.5) and
+        `nsp_majority_accuracy`, each on the same examples.
+    """
+    correct = total = baseline_correct = 0
+    log_loss = 0.0
+    nsp_correct, nsp_labels = 0, []
+    for features, labels, weights in data:
+        outputs = model.predict_on_batch(features)
+        mlm = np.asarray(outputs["mlm_logits"], np.float64)  # (B, P, V)
+        targets, mask = labels["mlm_logits"].numpy(), weights["mlm_logits"].numpy() > 0  # (B, P)
+        peak = mlm.max(-1, keepdims=True)
+        log_probabilities = mlm - peak - np.log(np.exp(mlm - peak).sum(-1, keepdims=True))
+        target_log_probabilities = np.take_along_axis(log_probabilities, targets[..., None], -1)[..., 0]
+        correct += int(((mlm.argmax(-1) == targets) & mask).sum())
+        baseline_correct += int(((targets == most_frequent_id) & mask).sum())
+        log_loss -= float(target_log_probabilities[mask].sum())
+        total += int(mask.sum())
+        nsp = labels["nsp_logits"].numpy()
+        nsp_correct += int((np.argmax(outputs["nsp_logits"], -1) == nsp).sum())
+        nsp_labels.append(nsp)
+    nsp_labels = np.concatenate(nsp_labels)
+    results = {
+        "mlm_logits_accuracy": correct / max(total, 1),
+        "nsp_logits_accuracy": nsp_correct / max(len(nsp_labels), 1),
+        "mlm_loss": log_loss / max(total, 1),
+        "masked_tokens": total,
+        "sentence_pairs": len(nsp_labels),
+        "baselines": {
+            "mlm_most_frequent_token_accuracy": baseline_correct / max(total, 1),
+            "nsp_chance_accuracy": 0.5,
+            "nsp_majority_accuracy": float(max(np.mean(nsp_labels), 1 - np.mean(nsp_labels))),
+        },
+    }
+    if tokenizer is not None and most_frequent_id is not None:
+        results["baselines"]["most_frequent_token"] = tokenizer.vocabulary[most_frequent_id]
+    base = results["baselines"]
+    print(f"held-out documents: masked-LM accuracy {results['mlm_logits_accuracy']:.1%} "
+          f"(baseline, always the most frequent token: {base['mlm_most_frequent_token_accuracy']:.1%}), "
+          f"NSP accuracy {results['nsp_logits_accuracy']:.1%} (chance 50%, majority "
+          f"{base['nsp_majority_accuracy']:.1%}); {total} masked tokens, {len(nsp_labels)} pairs")
+    for name, value, baseline in (("masked-LM", results["mlm_logits_accuracy"],
+                                   base["mlm_most_frequent_token_accuracy"]),
+                                  ("NSP", results["nsp_logits_accuracy"], base["nsp_majority_accuracy"])):
+        if value <= baseline:
+            print(f"  {name} does NOT beat its baseline")
     return results
+
+
+def most_frequent_token(texts, tokenizer):
+    """The id of the most frequent non-special token in `texts`."""
+    counts = token_counts(texts, tokenizer)
+    counts[[i for i, token in enumerate(tokenizer.vocabulary) if token.startswith("[")]] = 0
+    return int(np.argmax(counts))
 
 
 def _classification_splits(job):
@@ -537,10 +666,6 @@ def _task_model(task, backbone, train):
     return BertSpanLabeler(backbone), compile_bert_span_labeler
 
 
-def _count(count, _):
-    return count + 1
-
-
 def finetune_bert(job):
     """Runs a `FinetuningJob`; returns its results dict."""
     output_dir, strategy = _start(job)
@@ -553,6 +678,9 @@ def finetune_bert(job):
         with stage("initial weights", "--init takes a pretrain-bert run, a Hugging Face or a Google BERT folder"):
             if job.init:
                 backbone, tokenizer, origin = initial_bert(job.init, job.lower_case)
+                if job.random_weights:  # same architecture and tokenizer, fresh weights
+                    backbone = BertBackbone.from_config(backbone.get_config())
+                    origin = f"random weights, architecture and tokenizer of {origin}"
             else:
                 lower_case = True if job.lower_case is None else job.lower_case
                 tokenizer = train_wordpiece_tokenizer(
@@ -568,18 +696,52 @@ def finetune_bert(job):
         if job.max_sequence_length > backbone.max_sequence_length:
             raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
                              f"{backbone.max_sequence_length} positions.")
-        train_data = _finetuning_dataset(job, train, tokenizer, training=True)
-        steps = int(train_data.reduce(0, _count)) * job.epochs
+        train_data = with_known_length(_finetuning_dataset(job, train, tokenizer, training=True))
+        steps = int(train_data.cardinality()) * job.epochs
         model, compile_model = _task_model(job.task, backbone, train)
         compile_model(model, steps, peak_rate=job.peak_learning_rate, **_compile_options(job))
     print(f"BERT {job.task} model ({origin}): {model.count_params():,} parameters, {steps} steps")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         model.fit(train_data, epochs=job.epochs, callbacks=training_callbacks(output_dir, monitor="loss"),
-                  verbose=job.verbose)
+                  verbose=progress_verbosity(job.verbose), shuffle=False)
         model.save(output_dir / FINETUNED_MODEL_FILES[job.task])
     with stage("evaluate"):
         results = evaluate_finetuned(model, test, tokenizer, job)
+        if job.task == "classify":
+            results["baselines"] = classification_baselines(train, test, results["accuracy"])
     return _finish(output_dir, results)
+
+
+def _texts_and_labels(data):
+    """`ClassificationData` as Python lists: texts (str, or tuples for pairs) and labels."""
+    texts, labels = [], []
+    for columns, label in data.dataset.as_numpy_iterator():
+        decoded = tuple(column.decode("utf-8") for column in columns)
+        texts.append(decoded[0] if len(decoded) == 1 else decoded)
+        labels.append(int(label))
+    return texts, np.array(labels)
+
+
+def classification_baselines(train, test, model_accuracy=None):
+    """Accuracy and macro F1 of the majority class and of TF-IDF + logistic
+    regression, trained on `train` and scored on `test` (`ClassificationData`)."""
+    train_texts, train_labels = _texts_and_labels(train)
+    test_texts, test_labels = _texts_and_labels(test)
+    predictions = {
+        "majority_class": np.full(len(test_labels), majority_class(train_labels)),
+        "tfidf_logistic_regression": tfidf_logistic_regression(train_texts, train_labels, test_texts),
+    }
+    baselines = {}
+    for name, predicted in predictions.items():
+        scores = classification_scores(test_labels, predicted)
+        baselines[f"{name}_accuracy"], baselines[f"{name}_macro_f1"] = scores["accuracy"], scores["macro_f1"]
+    print(f"  baselines on the same test set: majority class {baselines['majority_class_accuracy']:.1%}, "
+          f"TF-IDF + logistic regression {baselines['tfidf_logistic_regression_accuracy']:.1%}")
+    if model_accuracy is not None:
+        beaten = [name for name in predictions if model_accuracy <= baselines[f"{name}_accuracy"]]
+        if beaten:
+            print(f"  the model does NOT beat: {', '.join(beaten)}")
+    return baselines
 
 
 def evaluate_finetuned(model, test, tokenizer, job):
@@ -657,7 +819,8 @@ def evaluate_run(job):
     tokenizer = run_tokenizer(run, job)
     if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
-        return evaluate_translation(model, tokenizer, _translation_splits(job)[2], job.max_length,
+        _, _, test, _ = _translation_splits(job)
+        return evaluate_translation(model, tokenizer, test, job.max_length,
                                     **job.decoding_options)
     if isinstance(job, FinetuningJob):
         model = keras.saving.load_model(run / FINETUNED_MODEL_FILES[job.task])

@@ -61,8 +61,30 @@ class DropCounter(tf.Module):
         self.dropped.assign_add(tf.cast(tf.logical_not(keep), tf.int64))
         return keep
 
+    def reset(self):
+        self.seen.assign(0)
+        self.dropped.assign(0)
+
     def __str__(self):
         return f"dropped {int(self.dropped)} of {int(self.seen)} examples"
+
+
+def with_known_length(dataset):
+    """`dataset` with its number of elements counted once and asserted.
+
+    Filtering and bucketing leave the number of batches unknown to
+    `tf.data`, so Keras' progress bar counts "n/Unknown" through the first
+    epoch and warns that the input "ran out of data" at its end. The count
+    holds for every later pass as long as each pass yields as many elements
+    (reshuffling within one pass does not change it).
+
+    Example:
+    >>> data = tf.data.Dataset.range(10).filter(lambda x: x % 2 == 0)
+    >>> int(data.cardinality()) < 0, int(with_known_length(data).cardinality())
+    (True, 5)
+    """
+    count = int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def _tokenize_unbatched(dataset, tokenize):

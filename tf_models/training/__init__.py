@@ -1,7 +1,8 @@
 """Training pieces: schedules, optimizers, losses and metrics, hardware
 choices and callbacks, for `model.fit`."""
 
-from tf_models.training.callbacks import training_callbacks
+from tf_models.training.baselines import majority_class, tfidf_logistic_regression
+from tf_models.training.callbacks import FirstStepTimer, progress_verbosity, training_callbacks
 from tf_models.training.distribute import (
     choose_policy_name,
     choose_strategy_name,
@@ -26,6 +27,7 @@ from tf_models.training.tasks import (
 )
 
 __all__ = [
+    "FirstStepTimer",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "Perplexity",
@@ -40,9 +42,12 @@ __all__ = [
     "compile_bert_token_classifier",
     "compile_transformer",
     "fit_resumable",
+    "majority_class",
+    "progress_verbosity",
     "choose_strategy_name",
     "select_policy",
     "select_strategy",
+    "tfidf_logistic_regression",
     "training_callbacks",
     "transformer_optimizer",
 ]

@@ -1,8 +1,56 @@
 """The callbacks a real training run needs, in one place."""
 
+import sys
+import time
 from pathlib import Path
 
 import keras
+
+
+def progress_verbosity(verbose=None, stream=None):
+    """`fit`'s `verbose`: `None` picks a progress bar on a terminal and one
+    line per epoch in a log file, a pipe or a notebook (where a bar would
+    write one line per step into the saved output).
+
+    Example:
+    >>> import io
+    >>> progress_verbosity(None, io.StringIO()), progress_verbosity(1, io.StringIO())
+    (2, 1)
+    """
+    if verbose is not None:
+        return verbose
+    stream = stream or sys.stdout
+    return 1 if getattr(stream, "isatty", lambda: False)() and "ipykernel" not in sys.modules else 2
+
+
+class FirstStepTimer(keras.callbacks.Callback):
+    """Says that the first training step traces and compiles the graph, and
+    how long that took, so that it does not read as one very slow step.
+
+    Example:
+    >>> import io, contextlib, numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> with contextlib.redirect_stdout(io.StringIO()) as out:
+    ...     _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0, callbacks=[FirstStepTimer()])
+    >>> out.getvalue().startswith("first step: tracing")
+    True
+    """
+
+    def on_train_begin(self, logs=None):
+        self._started = None
+        self._announced = False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if not self._announced:
+            print("first step: tracing and compiling the training step (once per run) ...", flush=True)
+            self._started = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self._announced:
+            self._announced = True
+            print(f"first step: traced and run in {time.time() - self._started:.1f}s; "
+                  "the steps after it are fast", flush=True)
 
 
 def training_callbacks(
@@ -16,6 +64,7 @@ def training_callbacks(
 
     Keras adds its own progress bar. This returns, writing under `output_dir`:
 
+    * `FirstStepTimer`: says that the first step traces the graph, and how long it took;
     * `TerminateOnNaN`: stop at once when the loss becomes NaN;
     * `BackupAndRestore` (`backup/`): a run killed at any point and started
       again with the same command resumes from the last backup;
@@ -34,11 +83,12 @@ def training_callbacks(
     Example:
     >>> import tempfile
     >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
-    ['TerminateOnNaN', 'BackupAndRestore', 'ModelCheckpoint', 'CSVLogger', 'TensorBoard']
+    ['FirstStepTimer', 'TerminateOnNaN', 'BackupAndRestore', 'ModelCheckpoint', 'CSVLogger', 'TensorBoard']
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [
+        FirstStepTimer(),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(
             str(output_dir / "backup"), save_freq=backup_every_steps, delete_checkpoint=True

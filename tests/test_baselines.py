@@ -1,0 +1,30 @@
+"""The classical baselines that stand beside the neural results."""
+
+import numpy as np
+
+from tf_models.training.baselines import majority_class, tfidf_logistic_regression
+
+
+def test_tfidf_logistic_regression_learns_words_and_reads_pairs():
+    rng = np.random.default_rng(0)
+    filler = ["the", "a", "box", "it", "was", "very", "and", "we"]
+    good, bad = ["tasty", "fresh", "lovely"], ["stale", "broken", "awful"]
+
+    def text(label):
+        words = list(rng.choice(filler, 6)) + [rng.choice(good if label else bad)]
+        return " ".join(rng.permutation(words))
+
+    labels = rng.integers(0, 2, 400)
+    texts = [text(label) for label in labels]
+    test_labels = rng.integers(0, 2, 100)
+    predicted = tfidf_logistic_regression(texts, labels, [text(label) for label in test_labels])
+    assert predicted.dtype.kind == "i" and predicted.shape == (100,)
+    assert np.mean(predicted == test_labels) > 0.95
+    # Pairs: the label depends on whether the second text repeats the first.
+    pairs = [(f"x{i % 7}", f"x{i % 7}" if i % 2 else f"y{i % 5}") for i in range(200)]
+    predicted = tfidf_logistic_regression(pairs, [i % 2 for i in range(200)], pairs[:20])
+    assert np.mean(predicted == [i % 2 for i in range(20)]) > 0.9
+
+
+def test_majority_class():
+    assert majority_class(np.array([2, 2, 0, 1, 2])) == 2
