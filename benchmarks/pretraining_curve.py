@@ -20,7 +20,7 @@ random weights) and masked-word prediction restricted to word tokens (no
 punctuation or sub-word pieces) on held-out reviews, beside the
 most-frequent-word baseline, with a few local-context prompts.
 
-    python -m benchmarks.pretraining_curve                     # about 40 min on 2 CPU cores
+    python -m benchmarks.pretraining_curve                     # about 30 min on 2 CPU cores
     python -m benchmarks.pretraining_curve --budgets 100 300 --seeds 0 --steps 200   # a quick look
 
 Writes `results.json` and `pretraining_curve.png` under --output-dir, and
@@ -37,12 +37,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from tf_models import jobs  # noqa: E402
 from tf_models.data import classification_data, classification_dataset, load_source  # noqa: E402
 from tf_models.models import BertBackbone, BertClassifier  # noqa: E402
 from tf_models.training import compile_bert_classifier, tfidf_logistic_regression  # noqa: E402
+from tf_models.inference.probes import (  # noqa: E402
+    fill_mask_words,
+    linear_probe_accuracy,
+    masked_word_accuracy,
+    word_token_ids,
+)
 
 STARTS = ("pretrained", "random")
 PROBE_PROMPTS = (
@@ -92,102 +97,11 @@ def fine_tune(start, pretraining_dir, tokenizer, train, test, peak_rate, seed, a
     return float(np.mean(predictions == np.asarray(test[1])))
 
 
-def mean_pooled_features(backbone, tokenizer, texts, args):
-    """`(examples, hidden_dim)` mean of the last layer over real tokens."""
-    data = classification_dataset(as_data(texts, [0] * len(texts)).dataset, tokenizer,
-                                  batch_size=64, max_sequence_length=args.max_sequence_length)
-    features = []
-    for inputs, _ in data:
-        sequence = backbone.predict_on_batch(inputs)["sequence_output"]  # (B, T, H)
-        mask = inputs["padding_mask"].numpy()[..., None].astype("float32")  # (B, T, 1)
-        features.append((sequence * mask).sum(1) / mask.sum(1))
-    return np.concatenate(features)
-
-
 def linear_probe(pretraining_dir, tokenizer, train, test, args):
     """Accuracy of logistic regression on frozen features, pretrained vs random weights."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    scores = {}
-    for start in STARTS:
-        backbone = backbone_for(start, pretraining_dir, seed=0)
-        scaler = StandardScaler()
-        x_train = scaler.fit_transform(mean_pooled_features(backbone, tokenizer, train[0], args))
-        x_test = scaler.transform(mean_pooled_features(backbone, tokenizer, test[0], args))
-        probe = LogisticRegression(max_iter=3000, C=0.1).fit(x_train, train[1])
-        scores[start] = float(probe.score(x_test, test[1]))
-    return scores
-
-
-def word_ids(tokenizer):
-    """Ids of whole-word tokens made of letters (no punctuation, digits or ## pieces)."""
-    return np.array([i for i, token in enumerate(tokenizer.vocabulary) if token.isalpha()])
-
-
-def fill_mask_probe(pretraining_dir, tokenizer, sentences, args):
-    """Masked-word accuracy on held-out sentences, among word tokens only.
-
-    In each sentence one whole-word token (letters only) is masked, chosen
-    at random; the model's prediction is restricted to word tokens. The
-    baseline always answers the most frequent word token of the training
-    text. Also the top-5 word answers to `PROBE_PROMPTS`.
-    """
-    from tf_models.models import BertPretrainer  # noqa: F401  (registers the class for loading)
-
-    pretrainer = keras.saving.load_model(Path(pretraining_dir) / "pretrainer.keras")
-    words = word_ids(tokenizer)
-    is_word = np.zeros(tokenizer.vocabulary_size, bool)
-    is_word[words] = True
-    rng = np.random.default_rng(0)
-    correct = baseline = total = 0
-    frequent = int(args.most_frequent_word)
-    for start in range(0, len(sentences), 64):
-        ids = [tokenizer.tokenize(tf.constant([s])).flat_values.numpy() for s in sentences[start : start + 64]]
-        token_ids, positions, targets = [], [], []
-        for sentence in ids:
-            candidates = [i for i, t in enumerate(sentence[: args.max_sequence_length - 2]) if is_word[t]]
-            if not candidates:
-                continue
-            position = int(rng.choice(candidates))
-            row = np.concatenate([[tokenizer.cls_id], sentence[: args.max_sequence_length - 2], [tokenizer.sep_id]])
-            targets.append(row[position + 1])
-            row[position + 1] = tokenizer.mask_id
-            token_ids.append(row)
-            positions.append(position + 1)
-        if not token_ids:
-            continue
-        width = max(map(len, token_ids))
-        batch = np.zeros((len(token_ids), width), "int32")
-        for i, row in enumerate(token_ids):
-            batch[i, : len(row)] = row
-        outputs = pretrainer.predict_on_batch({
-            "token_ids": batch, "segment_ids": np.zeros_like(batch), "padding_mask": (batch != 0).astype("int32"),
-            "mask_positions": np.array(positions, "int32")[:, None],
-        })
-        logits = np.asarray(outputs["mlm_logits"])[:, 0, :]  # (B, V)
-        predicted = words[np.argmax(logits[:, words], -1)]
-        correct += int(np.sum(predicted == targets))
-        baseline += int(np.sum(np.array(targets) == frequent))
-        total += len(targets)
-    prompts = {}
-    for prompt in PROBE_PROMPTS:
-        ids = tokenizer.tokenize(tf.constant([prompt])).flat_values.numpy()
-        row = np.concatenate([[tokenizer.cls_id], ids, [tokenizer.sep_id]])[None].astype("int32")
-        position = int(np.argmax(row[0] == tokenizer.mask_id))
-        outputs = pretrainer.predict_on_batch({
-            "token_ids": row, "segment_ids": np.zeros_like(row), "padding_mask": np.ones_like(row),
-            "mask_positions": np.array([[position]], "int32"),
-        })
-        logits = np.asarray(outputs["mlm_logits"])[0, 0, words]
-        prompts[prompt] = [tokenizer.vocabulary[words[i]] for i in np.argsort(-logits)[:5]]
-    return {
-        "word_accuracy": correct / max(total, 1),
-        "baseline_most_frequent_word_accuracy": baseline / max(total, 1),
-        "most_frequent_word": tokenizer.vocabulary[frequent],
-        "masked_words": total,
-        "prompts": prompts,
-    }
+    return {start: linear_probe_accuracy(backbone_for(start, pretraining_dir, seed=0), tokenizer, train, test,
+                                         args.max_sequence_length)
+            for start in STARTS}
 
 
 def summarize(values):
@@ -227,16 +141,17 @@ def main(argv=None):
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--vocabulary-size", type=int, default=6000)
     parser.add_argument("--max-sequence-length", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=1000, help="pretraining steps (batch 32)")
+    parser.add_argument("--steps", type=int, default=600, help="pretraining steps (batch 32)")
     parser.add_argument("--pretraining-rate", type=float, default=1e-3)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 300, 1000, 3500])
+    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 300, 1000],
+                        help="labelled reviews (3500: every training review outside the sweep's 500)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rates", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3],
                         help="fine-tuning peak rates tried for each start")
     parser.add_argument("--sweep-budget", type=int, default=300, help="labels of the learning-rate sweep")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=3, help="fewest fine-tuning epochs")
-    parser.add_argument("--min-steps", type=int, default=200, help="fewest fine-tuning steps")
+    parser.add_argument("--min-steps", type=int, default=120, help="fewest fine-tuning steps")
     args = parser.parse_args(argv)
     work = Path(args.output_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -301,9 +216,14 @@ def main(argv=None):
     results["linear_probe_1000_labels"] = linear_probe(work / "pretraining", tokenizer, probe_train, test, args)
     documents = jobs.review_documents(as_data(*test))
     sentences = [sentence.lower() for document in documents for sentence in document][:2000]
-    counts, words = jobs.token_counts(train_texts, tokenizer), word_ids(tokenizer)
-    args.most_frequent_word = int(words[np.argmax(counts[words])])
-    results["fill_mask_probe"] = fill_mask_probe(work / "pretraining", tokenizer, sentences, args)
+    counts, words = jobs.token_counts(train_texts, tokenizer), word_token_ids(tokenizer)
+    frequent = int(words[np.argmax(counts[words])])
+    pretrainer = keras.saving.load_model(work / "pretraining" / "pretrainer.keras")
+    results["fill_mask_probe"] = {
+        **masked_word_accuracy(pretrainer, tokenizer, sentences, frequent, args.max_sequence_length),
+        "most_frequent_word": tokenizer.vocabulary[frequent],
+        "prompts": fill_mask_words(pretrainer, tokenizer, PROBE_PROMPTS),
+    }
     save()
 
     print(f"\npeak fine-tuning rates: {rates}; majority class {majority:.3f}")

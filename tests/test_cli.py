@@ -211,3 +211,29 @@ def test_finetune_question_answering_from_a_hugging_face_checkpoint(tmp_path, ca
     _main(capsys, "export", run, "--base-dir", saved)
     from_export = _main(capsys, "predict", saved / "question_answerer", "where sat the cat ?", "--context", context)
     assert from_export.splitlines()[-1] == answered
+
+
+def test_demo_summary_puts_every_number_beside_its_baselines(capsys):
+    from tf_models.cli import DEMO_PEAK_RATES, demo_jobs, demo_summary, print_summary
+
+    translation, pretraining, finetuning = demo_jobs("runs/demo")
+    assert translation.source == "software_de_en" and pretraining.source == "fine_food_reviews"
+    assert {job.peak_learning_rate for job in finetuning.values()} == set(DEMO_PEAK_RATES.values())
+    assert finetuning["random"].random_weights and not finetuning["pretrained"].random_weights
+    assert finetuning["pretrained"].init == finetuning["random"].init == pretraining.output_dir
+    classification = {"majority_class_accuracy": 0.66, "majority_class_macro_f1": 0.4,
+                      "tfidf_logistic_regression_accuracy": 0.8, "tfidf_logistic_regression_macro_f1": 0.77}
+    summary = demo_summary(
+        {"bleu": 21.0, "baselines": {"copy_source_bleu": 4.0, "train_bleu": 22.0}},
+        {"mlm_logits_accuracy": 0.3, "nsp_logits_accuracy": 0.7,
+         "baselines": {"mlm_most_frequent_token_accuracy": 0.05, "nsp_majority_accuracy": 0.52}},
+        {"pretrained": {"accuracy": 0.8, "baselines": classification},
+         "random": {"accuracy": 0.7, "baselines": classification}},
+    )
+    assert summary["translation"] == {"test_bleu": 21.0, "baseline_copy_source_bleu": 4.0, "train_bleu": 22.0}
+    assert summary["classification"] == {
+        "pretrained_accuracy": 0.8, "random_accuracy": 0.7,
+        "baseline_majority_class_accuracy": 0.66, "baseline_tfidf_logistic_regression_accuracy": 0.8}
+    print_summary(summary)
+    lines = capsys.readouterr().out.splitlines()
+    assert "  test_bleu: 21.000" in lines and "    baseline_copy_source_bleu: 4.000" in lines

@@ -211,10 +211,12 @@ def demo_jobs(root, full=False):
 
     scale = 4 if full else 1
     root = Path(root)
+    # No dropout: in five epochs this model is far from memorising 40,000 pairs
+    # (its training BLEU stays close to its test BLEU), and dropout slows it.
     translation = jobs.TranslationJob(
-        output_dir=str(root / "translation"), source="software_de_en", preset="tiny",
+        output_dir=str(root / "translation"), source="software_de_en", preset="tiny", dropout=0.0,
         vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
-        epochs=4 * scale, warmup_steps=600,
+        epochs=5 * scale, warmup_steps=400,
     )
     # Self-pretraining: BERT learns from the training reviews' own text
     # (labels dropped) with its own vocabulary, then fine-tunes on the labels.

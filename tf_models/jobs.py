@@ -119,6 +119,7 @@ class TranslationJob(RunOptions):
     source_language: str = option("de", "source language (software_de_en, ding_de_en: de or en; multi30k: en, de or fr)")
     target_language: str = option("en", "target language")
     preset: str = option("small", "Transformer preset: test, tiny, small, base, big")
+    dropout: float | None = option(None, "dropout rate (default: the preset's, 0.1 in the paper)")
     vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
     max_length: int = option(48, "longest sentence kept, in tokens")
     batch_size: int = option(64, "global batch size, in sentences")
@@ -354,12 +355,13 @@ def train_translation(job):
     )
     train_data = with_known_length(train_data)  # one pass to count the batches,
     counter.reset()  # which the length filter must not count as an epoch
-    val_data = translation_dataset(
+    val_data = with_known_length(translation_dataset(
         _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
         shuffle_buffer_size=0,
-    )
+    ))
     with strategy.scope():
-        model = Transformer.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size)
+        overrides = {} if job.dropout is None else {"dropout": job.dropout}
+        model = Transformer.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
         compile_transformer(
             model, warmup_steps=job.warmup_steps, label_smoothing=job.label_smoothing,
             **_compile_options(job),
@@ -819,21 +821,28 @@ def evaluate_run(job):
     tokenizer = run_tokenizer(run, job)
     if isinstance(job, TranslationJob):
         model = keras.saving.load_model(run / "transformer.keras")
-        _, _, test, _ = _translation_splits(job)
-        return evaluate_translation(model, tokenizer, test, job.max_length,
+        train, _, test, _ = _translation_splits(job)
+        return evaluate_translation(model, tokenizer, test, job.max_length, train_pairs=train,
                                     **job.decoding_options)
     if isinstance(job, FinetuningJob):
         model = keras.saving.load_model(run / FINETUNED_MODEL_FILES[job.task])
-        return evaluate_finetuned(model, _finetuning_splits(job)[1], tokenizer, job)
+        train, test = _finetuning_splits(job)
+        results = evaluate_finetuned(model, test, tokenizer, job)
+        if job.task == "classify":
+            results["baselines"] = classification_baselines(
+                _take(train, job.max_train_examples, job.task), test, results["accuracy"])
+        return results
     documents = _documents(job)
     random.Random(job.seed).shuffle(documents)
+    held_out, documents = documents[: job.held_out_documents], documents[job.held_out_documents :]
     data = bert_pretraining_dataset(
-        documents_dataset(documents[: job.held_out_documents]), tokenizer, seed=job.seed + 1,
+        documents_dataset(held_out), tokenizer, seed=job.seed + 1,
         batch_size=job.batch_size, max_sequence_length=job.max_sequence_length,
         max_predictions_per_sequence=job.max_predictions_per_sequence,
         whole_word_masking=job.whole_word_masking,
     )
-    return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"), data)
+    frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
+    return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"), data, frequent, tokenizer)
 
 
 def inference_modules(run_dir, job, **decoding):

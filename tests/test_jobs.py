@@ -1,0 +1,73 @@
+"""The jobs' evaluation helpers: every score beside its baseline, on the same examples."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_models import jobs
+from tf_models.data import WordPieceTokenizer, classification_data
+from tf_models.models import BertBackbone, BertPretrainer
+
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", ",", "."]
+
+
+@pytest.fixture
+def tokenizer(tmp_path):
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
+    return WordPieceTokenizer(tmp_path / "vocab.txt")
+
+
+def test_most_frequent_token_skips_special_tokens(tokenizer):
+    # Raw text has no special tokens, but unknown words are [UNK] (here 3 per "[MASK]", 12 in all).
+    texts = ["the cat sat, the cat.", "the the [MASK] [MASK] [MASK] [MASK]"]
+    counts = jobs.token_counts(texts, tokenizer)
+    assert counts[VOCABULARY.index("[UNK]")] == 12 and counts[VOCABULARY.index("the")] == 4
+    assert counts[VOCABULARY.index("cat")] == 2 and counts.sum() == 21
+    assert tokenizer.vocabulary[jobs.most_frequent_token(texts, tokenizer)] == "the"
+
+
+def test_pretrainer_scores_and_baselines_count_the_same_masked_positions(tokenizer, capsys):
+    model = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=len(VOCABULARY)))
+    rng = np.random.default_rng(0)
+    token_ids = rng.integers(5, len(VOCABULARY), (4, 12)).astype("int32")
+    features = {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
+                "padding_mask": np.ones_like(token_ids), "mask_positions": np.tile(np.arange(5), (4, 1))}
+    targets = np.array([[5, 5, 6, 7, 5]] * 4, "int32")
+    weights = np.array([[1, 1, 1, 0, 0]] * 4, "float32")  # two padded predictions per row
+    nsp = np.array([0, 1, 1, 1], "int32")
+    batch = (features, {"mlm_logits": targets, "nsp_logits": nsp},
+             {"mlm_logits": weights, "nsp_logits": np.ones(4, "float32")})
+    data = tf.data.Dataset.from_tensors(batch).repeat(2)
+    results = jobs.evaluate_pretrainer(model, data, most_frequent_id=5, tokenizer=tokenizer)
+
+    outputs = model.predict_on_batch(features)
+    right = (np.argmax(outputs["mlm_logits"], -1) == targets) & (weights > 0)
+    assert results["masked_tokens"] == 24 and results["sentence_pairs"] == 8
+    assert results["mlm_logits_accuracy"] == pytest.approx(right.sum() / 12)
+    assert results["nsp_logits_accuracy"] == pytest.approx(np.mean(np.argmax(outputs["nsp_logits"], -1) == nsp))
+    baselines = results["baselines"]
+    assert baselines["mlm_most_frequent_token_accuracy"] == pytest.approx(2 / 3)  # "the" at 2 of 3 real positions
+    assert baselines["nsp_majority_accuracy"] == 0.75 and baselines["nsp_chance_accuracy"] == 0.5
+    assert baselines["most_frequent_token"] == "the"
+    logits = np.asarray(outputs["mlm_logits"], "float64")
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected_loss = -np.take_along_axis(log_probabilities, targets[..., None], -1)[..., 0][weights > 0].mean()
+    assert results["mlm_loss"] == pytest.approx(expected_loss, rel=1e-5)
+    assert "baseline, always the most frequent token: 66.7%" in capsys.readouterr().out
+
+
+def test_classification_baselines_train_on_train_and_score_on_test(capsys):
+    good, bad = ["tasty fresh lovely", "fresh and tasty"], ["stale broken", "awful stale box"]
+    train = classification_data(good * 20 + bad * 10, [0] * 40 + [1] * 20, ("great", "other"))
+    test = classification_data(["tasty", "stale box", "awful", "lovely fresh"], [0, 1, 1, 0], ("great", "other"))
+    baselines = jobs.classification_baselines(train, test, model_accuracy=0.5)
+    assert baselines["majority_class_accuracy"] == 0.5  # "great", the training majority
+    assert baselines["tfidf_logistic_regression_accuracy"] == 1.0
+    assert set(baselines) == {"majority_class_accuracy", "majority_class_macro_f1",
+                              "tfidf_logistic_regression_accuracy", "tfidf_logistic_regression_macro_f1"}
+    assert "the model does NOT beat: majority_class, tfidf_logistic_regression" in capsys.readouterr().out
+
+
+def test_review_documents_split_sentences_and_drop_labels():
+    data = classification_data(["Great tea. I will buy it again!", "Stale."], [0, 1], ("great", "other"))
+    assert jobs.review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]
