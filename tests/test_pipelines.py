@@ -6,13 +6,12 @@ import tensorflow_text as tf_text
 
 from tf_models.data.pipelines import (
     DropCounter,
-    with_known_length,
-    DropCounter,
     bert_pretraining_dataset,
     classification_dataset,
     global_batch_size,
     translation_dataset,
     trim_round_robin,
+    with_known_length,
 )
 from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, WordPieceTokenizer
 from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
