@@ -112,12 +112,12 @@ def test_translation_bucketing_groups_similar_lengths(tokenizer):
 def test_known_length_holds_for_every_reshuffled_epoch(tokenizer):
     counter = DropCounter()
     dataset = translation_dataset(_pairs(200), tokenizer, batch_size=16, bucket_boundaries=[4, 7], seed=1,
-                                  max_length=8, counter=counter)
+                                  max_length=6, counter=counter)
     assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY  # filtered and bucketed
     counted = with_known_length(dataset)
     counter.reset()
     batches = int(counted.cardinality())
-    assert batches > 200 // 16
+    assert batches > 0
     for _ in range(3):  # assert_cardinality raises if a pass yields another count
         assert sum(1 for _ in counted) == batches
     assert int(counter.seen) == 3 * 200 and int(counter.dropped) > 0
