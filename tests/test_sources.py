@@ -256,7 +256,13 @@ def test_software_de_en(with_debian_cache):
     for german, english in pairs[:2000]:
         assert german != english and 2 <= len(english.split()) <= 15
         assert not any(mark in german + english for mark in "%{}<>")
-    assert batched_texts(sources.software_de_en(reverse=True).take(5)) == [(e, g) for g, e in pairs[:5]]
+
+
+def test_software_de_en_directions(monkeypatch):
+    monkeypatch.setattr(sources, "software_catalogues", lambda packages, language: ["a.mo"])
+    monkeypatch.setattr(sources, "software_message_pairs", lambda catalogues: [("Open File", "Datei öffnen")])
+    assert batched_texts(sources.software_de_en()) == [("Datei öffnen", "Open File")]
+    assert batched_texts(sources.software_de_en(reverse=True)) == [("Open File", "Datei öffnen")]
 
 
 def test_jane_austen(with_debian_cache):
@@ -431,6 +437,6 @@ def test_load_source(tmp_path):
     (tmp_path / "val.de").write_text("Ein Hund.\n")
     dataset = sources.load_source("multi30k", data_dir=tmp_path, split="val")
     assert batched_texts(dataset) == [("A dog.", "Ein Hund.")]
-    with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, jane_austen, "
+    with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, software_de_en, jane_austen, "
                        "fine_food_reviews, multi30k, squad, sst2, or 'tfds:<name>'"):
         sources.load_source("wiki")

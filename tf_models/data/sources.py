@@ -319,8 +319,10 @@ def software_message_pairs(catalogues, min_words=2, max_words=15):
 
     A pair is a catalogue entry's English `msgid` and its German `msgstr`,
     both cleaned with `clean_message`. Kept when it has no plural forms,
-    neither side holds a placeholder, markup or command-line option (see
-    `_MESSAGE_UNSAFE`), the English has `min_words` to `max_words` words,
+    neither side holds a placeholder, markup, command-line option or an
+    underscore inside a word (an identifier such as `show_all`, and now and
+    then a mid-word accelerator; see `_MESSAGE_UNSAFE`), the English has
+    `min_words` to `max_words` words,
     and the German differs from the English (an untranslated entry is a
     copy). The same English message in several catalogues keeps its first
     translation, so every English message appears once.
@@ -337,12 +339,12 @@ def software_message_pairs(catalogues, min_words=2, max_words=15):
     >>> import tempfile, polib
     >>> catalogue = polib.POFile()
     >>> catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
-    >>> for english, german in [("_Open File", "Datei ö_ffnen"), ("%d files", "%d Dateien"),
+    >>> for english, german in [("_Open File", "Datei _öffnen"), ("%d files", "%d Dateien"),
     ...                         ("Cancel", "Abbrechen"), ("Print Preview", "Druckvorschau")]:
     ...     catalogue.append(polib.POEntry(msgid=english, msgstr=german))
     >>> path = tempfile.mkdtemp() + "/de.mo"
     >>> catalogue.save_as_mofile(path)
-    >>> software_message_pairs([path])
+    >>> sorted(software_message_pairs([path]))  # a .mo file sorts its entries
     [('Open File', 'Datei öffnen'), ('Print Preview', 'Druckvorschau')]
     """
     import polib  # only this source reads gettext catalogues
