@@ -37,10 +37,12 @@ from tf_models.data.sources import (
     jane_austen,
     load_source,
     multi30k,
+    software_de_en,
     squad,
     sst2,
     tfds_source,
 )
+from tf_models.data.splits import SplitReport, drop_held_out_sources, source_key, split_by_source
 from tf_models.data.tasks import (
     IGNORED_LABEL,
     answer_byte_span,
@@ -70,6 +72,7 @@ __all__ = [
     "IGNORED_LABEL",
     "SOURCES",
     "SentencePieceTokenizer",
+    "SplitReport",
     "SquadExample",
     "TRANSLATION_RESERVED_TOKENS",
     "TaggingData",
@@ -81,6 +84,7 @@ __all__ = [
     "classification_dataset",
     "ding_de_en",
     "documents_dataset",
+    "drop_held_out_sources",
     "fine_food_reviews",
     "global_batch_size",
     "pack_segments",
@@ -95,6 +99,9 @@ __all__ = [
     "load_squad",
     "multi30k",
     "pairs_dataset",
+    "software_de_en",
+    "source_key",
+    "split_by_source",
     "split_sentences",
     "squad_best_spans",
     "squad_dataset",
