@@ -206,8 +206,13 @@ DEMO_PEAK_RATES = {"pretrained": 1e-3, "random": 1e-3}
 
 
 def demo_jobs(root, full=False):
-    """The main job's three runs, as job configs: (translation, pretraining,
-    fine-tuning from the pretrained weights, the same from random weights)."""
+    """The main job's runs, as job configs.
+
+    Returns:
+        `(translation, pretraining, finetuning)`: two jobs and a dict of two,
+        `{"pretrained": ..., "random": ...}`, which fine-tune from the
+        pretraining run's weights and from random weights of its shape.
+    """
     from tf_models import jobs
 
     scale = 4 if full else 1
@@ -274,7 +279,7 @@ def print_summary(summary):
 
 
 def demo(output_dir, full=False, saved_models="saved_models"):
-    """The main job on offline data, sized for a 2-core CPU (about 15 minutes)."""
+    """The main job on offline data, sized for a 2-core CPU (14 to 16 minutes)."""
     from tf_models import jobs
 
     started = time.time()
