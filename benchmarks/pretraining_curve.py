@@ -61,7 +61,7 @@ PROBE_PROMPTS = (
 
 def reviews(split):
     """`(texts, labels)` of the fine-food reviews' `split`, as Python lists."""
-    return jobs._texts_and_labels(load_source("fine_food_reviews", split=split))
+    return jobs.texts_and_labels(load_source("fine_food_reviews", split=split))
 
 
 def as_data(texts, labels, label_names=("great", "other")):

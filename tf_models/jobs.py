@@ -434,7 +434,7 @@ def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method=
 def review_documents(data):
     """The texts of `ClassificationData` as documents of sentences, labels
     dropped: the unlabelled in-domain text of self-pretraining."""
-    texts, _ = _texts_and_labels(data)
+    texts, _ = texts_and_labels(data)
     return [split_sentences(" ".join(text) if isinstance(text, tuple) else text) for text in texts]
 
 
@@ -714,8 +714,15 @@ def finetune_bert(job):
     return _finish(output_dir, results)
 
 
-def _texts_and_labels(data):
-    """`ClassificationData` as Python lists: texts (str, or tuples for pairs) and labels."""
+def texts_and_labels(data):
+    """`ClassificationData` as Python values: a list of texts (str, or tuples
+    for pairs) and an int array of labels, for the classical baselines.
+
+    Example:
+    >>> from tf_models.data import classification_data
+    >>> texts_and_labels(classification_data(["good", "bad"], [1, 0], ("neg", "pos")))
+    (['good', 'bad'], array([1, 0]))
+    """
     texts, labels = [], []
     for columns, label in data.dataset.as_numpy_iterator():
         decoded = tuple(column.decode("utf-8") for column in columns)
@@ -727,8 +734,8 @@ def _texts_and_labels(data):
 def classification_baselines(train, test, model_accuracy=None):
     """Accuracy and macro F1 of the majority class and of TF-IDF + logistic
     regression, trained on `train` and scored on `test` (`ClassificationData`)."""
-    train_texts, train_labels = _texts_and_labels(train)
-    test_texts, test_labels = _texts_and_labels(test)
+    train_texts, train_labels = texts_and_labels(train)
+    test_texts, test_labels = texts_and_labels(test)
     predictions = {
         "majority_class": np.full(len(test_labels), majority_class(train_labels)),
         "tfidf_logistic_regression": tfidf_logistic_regression(train_texts, train_labels, test_texts),
