@@ -26,7 +26,7 @@ def policy(request):
     return keras.mixed_precision.Policy(request.param)
 
 
-# The six inference modules on tiny models, and their exports, shared by
+# The seven inference modules on tiny models, and their exports, shared by
 # test_export.py and test_serving.py (exporting takes a minute).
 
 
@@ -40,6 +40,7 @@ def inference_modules(tmp_path_factory):
         QuestionAnswerer,
         SentenceEncoder,
         TextClassifier,
+        TextRegressor,
         TokenTagger,
         Translator,
     )
@@ -68,6 +69,7 @@ def inference_modules(tmp_path_factory):
         "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
                                  max_length=length, method="beam", beam_width=3, alpha=0.6),
         "classifier": TextClassifier(classifier, tokenizer, ["negative", "neutral", "positive"], length),
+        "regressor": TextRegressor(BertClassifier(backbone(), num_classes=1), tokenizer, length),
         "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=length),
         "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer, max_sequence_length=length),
         "tagger": TokenTagger(tagger, tokenizer, ["O", "B-ANIMAL", "I-ANIMAL"], length),
@@ -79,7 +81,7 @@ def inference_modules(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def exported_models(inference_modules, tmp_path_factory):
-    """`(base_dir, {name: version folder})` of the six modules."""
+    """`(base_dir, {name: version folder})` of the seven modules."""
     from tf_models.export import export_saved_model
 
     base = tmp_path_factory.mktemp("saved_models")

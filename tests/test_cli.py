@@ -1,6 +1,7 @@
 """The command line, end to end on tiny data the tests write themselves."""
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -120,11 +121,62 @@ def test_build_job_merges_defaults_file_and_flags(tmp_path):
         build_job(TranslationJob, {"config": str(config)})
 
 
-def test_help_lists_every_command():
+def test_help_lists_every_command_without_importing_tensorflow():
     output = _run("--help", timeout=120)
     for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "export", "translate",
                     "predict", "demo"):
         assert command in output
+    # Every job's flags come from its config alone: TensorFlow is not imported for --help.
+    code = ("import sys\nfrom tf_models.cli import main\n"
+            "for command in ('train-translation', 'pretrain-bert', 'finetune-bert'):\n"
+            "    try:\n        main([command, '--help'])\n    except SystemExit:\n        pass\n"
+            "print('TF_IMPORTED' if {'tensorflow', 'keras'} & set(sys.modules) else 'TF_NOT_IMPORTED')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "--task" in result.stdout and result.stdout.strip().endswith("TF_NOT_IMPORTED"), result.stderr[-2000:]
+
+
+def test_finetune_regressor_on_sentence_pairs_then_predict_and_export(tmp_path, capsys):
+    # STS-B's shape: two sentences and a 0-5 similarity (here: 5 x the share of shared words).
+    rng = random.Random(4)
+    words = list(ENGLISH_TO_GERMAN)
+    rows = ["index\tsentence1\tsentence2\tscore"]
+    for i in range(160):
+        first = [rng.choice(words) for _ in range(5)]
+        second = [w if rng.random() < 0.5 else rng.choice(words) for w in first]
+        rows.append(f"{i}\t{' '.join(first)}\t{' '.join(second)}\t{5 * len(set(first) & set(second)) / len(set(first)):.2f}")
+    (tmp_path / "train.tsv").write_text("\n".join(rows[:121]) + "\n")
+    (tmp_path / "dev.tsv").write_text("\n".join(rows[:1] + rows[121:]) + "\n")
+    run, saved = tmp_path / "regressor", tmp_path / "saved_models"
+    output = _main(capsys, "finetune-bert", "--task", "regress", "--source", "files",
+                   "--train-file", tmp_path / "train.tsv", "--test-file", tmp_path / "dev.tsv",
+                   "--text-columns", "sentence1", "sentence2", "--label-column", "score", "--preset", "test",
+                   "--vocabulary-size", "100", "--max-sequence-length", "24", "--batch-size", "8", "--epochs", "2",
+                   "--peak-learning-rate", "1e-3", "--output-dir", run)
+    assert "test Pearson" in output and "TF-IDF + ridge regression" in output
+    results = json.loads((run / "results.json").read_text())
+    assert -1.0 <= results["pearson"] <= 1.0 and -1.0 <= results["spearman"] <= 1.0 and results["mse"] >= 0
+    for name in ("mean_score_mse", "tfidf_ridge_regression_pearson", "tfidf_ridge_regression_spearman"):
+        assert name in results["baselines"], name
+    assert (run / "regressor.keras").exists()
+    assert "test Pearson" in _main(capsys, "evaluate", run)
+    scored = _main(capsys, "predict", run, "the cat sat", "a dog ran", "--second", "the cat sat").splitlines()[-2:]
+    assert len(scored) == 2 and all(math.isfinite(float(line.split(":")[0])) for line in scored)
+    _main(capsys, "export", run, "--base-dir", saved)
+    assert (saved / "regressor" / "1" / "saved_model.pb").exists()
+    from_export = _main(capsys, "predict", saved / "regressor", "the cat sat", "a dog ran", "--second", "the cat sat")
+    assert from_export.splitlines()[-2:] == scored
+    with pytest.raises(SystemExit, match="--context is for question answering"):
+        main(["predict", str(run), "the cat", "--context", "a mat"])
+
+
+def test_every_finetuning_task_is_registered_once():
+    from tf_models.jobs import FINETUNING_TASKS, finetuning_task
+
+    tasks = [finetuning_task(name) for name in FINETUNING_TASKS]
+    assert [task.name for task in tasks] == list(FINETUNING_TASKS)
+    assert len({task.model_file for task in tasks}) == len({task.export_name for task in tasks}) == len(tasks)
+    with pytest.raises(ValueError, match="Unknown task 'summarize'"):
+        finetuning_task("summarize")
 
 
 ANIMALS = ["cat", "dog"]

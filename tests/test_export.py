@@ -109,7 +109,7 @@ def served(modules, exports, tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "name", ["translator", "classifier", "fill_mask", "sentence_encoder", "tagger", "question_answerer"]
+    "name", ["translator", "classifier", "regressor", "fill_mask", "sentence_encoder", "tagger", "question_answerer"]
 )
 def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, served):
     module, answers = modules[name], served[name]
@@ -139,6 +139,8 @@ def test_outputs_are_well_formed_for_bad_inputs(modules):
         assert translated["token_ids"].shape[1] <= MAX_LENGTH
         probabilities = classifier(batch)["probabilities"].numpy()
         np.testing.assert_allclose(probabilities.sum(-1), np.ones(len(texts)), rtol=1e-5)
+        scores = modules["regressor"](batch)["score"].numpy()
+        assert scores.shape == (len(texts),) and np.isfinite(scores).all()
         assert encoder(batch)["embedding"].shape == (len(texts), 16)
         filled = fill(batch)
         assert filled["tokens"].shape[:1] == (len(texts),) and filled["tokens"].shape[2:] == (3,)
@@ -192,6 +194,9 @@ SIGNATURES = {
     "classifier": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["label", "label_id", "probabilities"]),
                    "pairs": ("first", "DT_STRING", "(-1)", ["label", "label_id", "probabilities"]),
                    "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["label", "label_id", "probabilities"])},
+    "regressor": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["score"]),
+                  "pairs": ("first", "DT_STRING", "(-1)", ["score"]),
+                  "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["score"])},
     "fill_mask": {"serving_default": ("sentences", "DT_STRING", "(-1)",
                                       ["filled", "mask_count", "probabilities", "token_ids", "tokens"]),
                   "ids": ("mask_positions", "DT_INT32", "(-1, -1)", ["probabilities", "token_ids"])},

@@ -5,15 +5,16 @@ Training (each writes config, tokenizer, model, logs and results to
   train-translation   train a Transformer on sentence pairs, report BLEU
   pretrain-bert       pretrain BERT with masked LM + next-sentence prediction
   finetune-bert       fine-tune BERT (from a pretrain-bert run, a Hugging Face or
-                      Google checkpoint, or from scratch) to classify, tag or
-                      answer questions (--task classify|tag|qa)
+                      Google checkpoint, or from scratch) to classify, score,
+                      tag or answer questions (--task classify|regress|tag|qa)
 Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
   translate PATH TEXT..     translate sentences (a train-translation run)
-  predict PATH TEXT..       classify or tag texts, answer questions about
-                            --context (finetune-bert), or fill [MASK]s and
-                            embed sentences (pretrain-bert)
+  predict PATH TEXT..       classify, score or tag texts (pairs: each with
+                            --second TEXT), answer questions about --context
+                            (finetune-bert), or fill [MASK]s and embed
+                            sentences (pretrain-bert)
 The main job:
   demo                translate German to English (software messages), pretrain
                       BERT on fine-food reviews' text and fine-tune it on their
@@ -21,7 +22,8 @@ The main job:
                       offline data, every number beside its baseline
 
 Options can also come from a JSON or YAML file (--config FILE); flags given on
-the command line win over the file.
+the command line win over the file. TensorFlow is imported only once a
+command runs, so `--help` answers at once.
 """
 
 import argparse
@@ -33,15 +35,13 @@ import types
 import typing
 from pathlib import Path
 
+from tf_models.jobs.configs import FinetuningJob, PretrainingJob, TranslationJob, load_job
+
+# Each training command is a job class: its fields are the flags, `run()` the command.
 JOB_COMMANDS = {
-    "train-translation": "TranslationJob",
-    "pretrain-bert": "PretrainingJob",
-    "finetune-bert": "FinetuningJob",
-}
-JOB_FUNCTIONS = {
-    "TranslationJob": "train_translation",
-    "PretrainingJob": "pretrain_bert",
-    "FinetuningJob": "finetune_bert",
+    "train-translation": TranslationJob,
+    "pretrain-bert": PretrainingJob,
+    "finetune-bert": FinetuningJob,
 }
 
 
@@ -96,17 +96,6 @@ def build_job(job_class, arguments):
     return job_class(**merged)
 
 
-def _load_job(run_dir):
-    """The job config a run saved in its `config.json`."""
-    from tf_models import jobs
-
-    config = json.loads((Path(run_dir) / "config.json").read_text())
-    job_class = getattr(jobs, config.pop("job"))
-    known = {f.name for f in dataclasses.fields(job_class)}
-    config["output_dir"] = str(run_dir)  # where the run is now, even if it was moved
-    return job_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in known})
-
-
 def _decoding(args):
     """The decoding flags that were given, as `Translator` options."""
     names = {"method": "method", "beam_width": "beam_width", "alpha": "alpha", "temperature": "temperature",
@@ -118,65 +107,28 @@ def _decoding(args):
     return options
 
 
-def _inference_function(path, decoding):
-    """`(task, function)` for a run folder or an export: named string
-    tensors (`sentences`, or `questions` and `contexts`) -> outputs."""
-    from tf_models import jobs
+def apply(path, texts, decoding=None, context=None, second=None):
+    """Runs a run folder or an export on `texts`; returns the printable lines.
+
+    Args:
+        path: a run's output directory, or an export (`saved_models/NAME[/VERSION]`).
+        texts: the strings to ask about.
+        decoding: `Translator` options (run folders of translation jobs).
+        context: the text that a question-answering model answers from.
+        second: the second text of each pair (classifiers and regressors of pairs).
+    """
     from tf_models.export import load_export, read_export_info
+    from tf_models.inference import INFERENCE_MODULES
 
     if (Path(path) / "config.json").exists():
-        modules = jobs.inference_modules(path, _load_job(path), **decoding)
-        module = next(iter(modules.values()))
-        return module.settings["task"], module  # (not module.__call__: it holds the module weakly)
+        module = next(iter(load_job(path).inference_modules(**(decoding or {})).values()))
+        return type(module).query(lambda name: getattr(module, module.SERVING_SIGNATURES[name]),
+                                  texts, context, second)
     if decoding:
         print("note: an export decodes as it was exported; decoding options are ignored")
-    signature = load_export(path).signatures["serving_default"]
-    return read_export_info(path)["settings"]["task"], signature
-
-
-def format_outputs(task, texts, outputs):
-    """One printable line (or a few) per text."""
-    outputs = {k: v.numpy() for k, v in outputs.items()}
-    lines = []
-    for i, text in enumerate(texts):
-        if task == "translation":
-            lines.append(f"{text} -> {outputs['translation'][i].decode()}")
-        elif task == "classification":
-            p = outputs["probabilities"][i]
-            lines.append(f"{outputs['label'][i].decode()} ({p.max():.2f}): {text}")
-        elif task == "tagging":
-            words = outputs["words"][i][: outputs["word_count"][i]]
-            lines.append(" ".join(f"{w.decode()}/{t.decode() or '?'}" for w, t in zip(words, outputs["tags"][i])))
-        elif task == "question_answering":
-            answer = outputs["answer"][i].decode()
-            lines.append(f"{text} -> {answer} ({outputs['score'][i]:.2f})" if answer else f"{text} -> (no answer)")
-        elif task == "fill_mask":
-            count = outputs["mask_count"][i]
-            candidates = "; ".join(
-                " / ".join(f"{t.decode()} {p:.2f}" for t, p in zip(tokens, probabilities))
-                for tokens, probabilities in zip(outputs["tokens"][i][:count], outputs["probabilities"][i][:count])
-            )
-            lines.append(f"{outputs['filled'][i].decode()}   [{candidates or 'no [MASK] in the text'}]")
-        else:
-            vector = outputs["embedding"][i]
-            lines.append(f"{text}: [{', '.join(f'{x:.3f}' for x in vector[:4])}, ...] ({vector.size} dims)")
-    return lines
-
-
-def apply(path, texts, decoding=None, context=None):
-    """Runs a run or an export on `texts` (questions about `context` for a
-    question-answering model); returns the printable lines."""
-    import tensorflow as tf
-
-    task, function = _inference_function(path, decoding or {})
-    if task == "question_answering":
-        if context is None:
-            raise SystemExit("A question-answering model reads the questions' --context TEXT.")
-        inputs = {"questions": list(texts), "contexts": [context] * len(texts)}
-    else:
-        inputs = {"sentences": list(texts)}
-    outputs = function(**{name: tf.constant(value, tf.string) for name, value in inputs.items()})
-    return format_outputs(task, texts, outputs)
+    signatures = load_export(path).signatures
+    module_class = INFERENCE_MODULES[read_export_info(path)["settings"]["task"]]
+    return module_class.query(lambda name: signatures[name], texts, context, second)
 
 
 def _add_decoding_arguments(parser):
@@ -213,27 +165,25 @@ def demo_jobs(root, full=False):
         `{"pretrained": ..., "random": ...}`, which fine-tune from the
         pretraining run's weights and from random weights of its shape.
     """
-    from tf_models import jobs
-
     scale = 4 if full else 1
     root = Path(root)
     # No dropout: in six epochs this model is far from memorising 40,000 pairs
     # (its training BLEU stays within a few points of its test BLEU), and
     # dropout slows it down.
-    translation = jobs.TranslationJob(
+    translation = TranslationJob(
         output_dir=str(root / "translation"), source="software_de_en", preset="tiny", dropout=0.0,
         vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
         epochs=6 * scale, warmup_steps=400,
     )
     # Self-pretraining: BERT learns from the training reviews' own text
     # (labels dropped) with its own vocabulary, then fine-tunes on the labels.
-    pretraining = jobs.PretrainingJob(
+    pretraining = PretrainingJob(
         output_dir=str(root / "pretraining"), source="fine_food_reviews", preset="tiny",
         vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=250 * scale,
         held_out_documents=200,
     )
     finetuning = {
-        start: jobs.FinetuningJob(
+        start: FinetuningJob(
             output_dir=str(root / f"finetuning_{start}"), source="fine_food_reviews",
             init=str(root / "pretraining"), random_weights=start == "random",
             max_sequence_length=96, epochs=2 * scale, peak_learning_rate=rate,
@@ -280,20 +230,20 @@ def print_summary(summary):
 
 def demo(output_dir, full=False, saved_models="saved_models"):
     """The main job on offline data, sized for a 2-core CPU (14 to 16 minutes)."""
-    from tf_models import jobs
+    from tf_models.jobs.common import stage
 
     started = time.time()
     root = Path(output_dir)
     translation_job, pretraining_job, finetuning_jobs = demo_jobs(root, full)
-    translation = jobs.train_translation(translation_job)
-    pretraining = jobs.pretrain_bert(pretraining_job)
-    finetuning = {start: jobs.finetune_bert(job) for start, job in finetuning_jobs.items()}
-    with jobs.stage("export", f"check that {saved_models} is writable"):
+    translation = translation_job.run()
+    pretraining = pretraining_job.run()
+    finetuning = {start: job.run() for start, job in finetuning_jobs.items()}
+    with stage("export", f"check that {saved_models} is writable"):
         exports = {}
-        for run in ("translation", "pretraining", "finetuning_pretrained"):
-            for path in jobs.export_run(root / run, _load_job(root / run), saved_models):
+        for job in (translation_job, pretraining_job, finetuning_jobs["pretrained"]):
+            for path in job.export(saved_models):
                 exports[path.parent.name] = path
-    with jobs.stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
+    with stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
         for name, path in exports.items():
             print(f"{name} ({path}, loaded from disk):")
             for line in apply(path, DEMO_QUERIES[name]):
@@ -315,10 +265,7 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    from tf_models import jobs
-
-    for command, class_name in JOB_COMMANDS.items():
-        job_class = getattr(jobs, class_name)
+    for command, job_class in JOB_COMMANDS.items():
         add_job_arguments(commands.add_parser(command, help=job_class.__doc__), job_class)
     evaluate = commands.add_parser("evaluate", help="score a finished run on its test data")
     evaluate.add_argument("run_dir")
@@ -328,6 +275,7 @@ def main(argv=None):
         sub.add_argument("texts", nargs="+")
         if command == "predict":
             sub.add_argument("--context", help="the text that a question-answering model answers from")
+            sub.add_argument("--second", help="the second text of each pair (models of sentence pairs)")
         _add_decoding_arguments(sub)
     export = commands.add_parser("export", help="export a finished run for TF Serving")
     export.add_argument("run_dir")
@@ -343,20 +291,17 @@ def main(argv=None):
     command = args.pop("command")
 
     if command in JOB_COMMANDS:
-        job_class = getattr(jobs, JOB_COMMANDS[command])
-        job = build_job(job_class, args)
-        getattr(jobs, JOB_FUNCTIONS[job_class.__name__])(job)
+        build_job(JOB_COMMANDS[command], args).run()
     elif command == "demo":
         demo(args["output_dir"], args["full"], args["saved_models"])
     elif command == "evaluate":
-        jobs.evaluate_run(_load_job(args["run_dir"]))
+        load_job(args["run_dir"]).evaluate()
     elif command == "export":
         decoding = _decoding(args)
-        jobs.export_run(args["run_dir"], _load_job(args["run_dir"]), args["base_dir"], args["name"],
-                        args["version"], **decoding)
+        load_job(args["run_dir"]).export(args["base_dir"], args["name"], args["version"], **decoding)
     else:
-        context = args.pop("context", None)
-        for line in apply(args["path"], args["texts"], _decoding(args), context):
+        context, second = args.pop("context", None), args.pop("second", None)
+        for line in apply(args["path"], args["texts"], _decoding(args), context, second):
             print(line)
     return 0
 

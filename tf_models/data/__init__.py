@@ -40,6 +40,7 @@ from tf_models.data.sources import (
     software_de_en,
     squad,
     sst2,
+    stsb,
     tfds_source,
 )
 from tf_models.data.splits import SplitReport, drop_held_out_sources, source_key, split_by_source
@@ -109,6 +110,7 @@ __all__ = [
     "squad_predictions",
     "squad",
     "sst2",
+    "stsb",
     "tagging_dataset",
     "tagging_features",
     "tfds_source",

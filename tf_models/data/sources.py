@@ -10,7 +10,8 @@ sentence pairs, documents, `ClassificationData`, or SQuAD examples.
   `jane_austen` (six novels, chapters as documents) and `fine_food_reviews`
   (Amazon reviews, `great` / `other`).
 * Standard benchmarks read from a local folder (`data_dir`), or when it is
-  `None` are downloaded once into the cache: `multi30k`, `sst2` and `squad`.
+  `None` are downloaded once into the cache: `multi30k`, `sst2`, `stsb` and
+  `squad`.
 * `tfds_source` wraps TensorFlow Datasets, when it is installed.
 
 `load_source(name, **kwargs)` looks any of them up by name. The cache is
@@ -41,6 +42,7 @@ from tf_models.data.formats import (
     documents_dataset,
     load_classification_tsv,
     load_parallel_files,
+    load_regression_tsv,
     load_squad,
     pairs_dataset,
     read_r_lazyload,
@@ -666,8 +668,31 @@ def multi30k(data_dir=None, split="train", source_language="en", target_language
 
 # ------------------------------------------------------------------- SST-2
 
-SST2_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
+GLUE_URL = "https://dl.fbaipublicfiles.com/glue/data/{task}.zip"
 SST2_SPLITS = ("train", "dev", "test")
+STSB_SPLITS = ("train", "dev", "test")
+
+
+def _glue_file(task, data_dir, split, splits):
+    """`<data_dir>/<split>.tsv` of a GLUE task; with `data_dir=None`, GLUE's
+    zip of the task (e.g. "SST-2") is downloaded and unpacked into the cache once."""
+    if split not in splits:
+        raise CorpusError(f"unknown {task} split {split!r}; expected one of {list(splits)}")
+    name = f"{split}.tsv"
+    if data_dir is None:
+        data_dir = cache_dir() / task.lower().replace("-", "")
+        if not (data_dir / name).is_file():
+            archive = data_dir / f"{task}.zip"
+            _fetch(GLUE_URL.format(task=task), archive, f"{task}'s " + ", ".join(f"{s}.tsv" for s in splits))
+            with zipfile.ZipFile(archive) as zipped:
+                for member in splits:
+                    part = data_dir / f"{member}.tsv.part"
+                    part.write_bytes(zipped.read(f"{task}/{member}.tsv"))
+                    part.replace(data_dir / f"{member}.tsv")
+            archive.unlink()
+    path = Path(data_dir) / name
+    _require_files(path.parent, [name], task)
+    return path
 
 
 def sst2(data_dir=None, split="train"):
@@ -696,27 +721,38 @@ def sst2(data_dir=None, split="train"):
     >>> [(t[0].numpy(), data.label_names[l]) for t, l in data.dataset]
     [(b'a gem .', 'positive')]
     """
-    if split not in SST2_SPLITS:
-        raise CorpusError(f"unknown SST-2 split {split!r}; expected one of {list(SST2_SPLITS)}")
-    name = f"{split}.tsv"
-    if data_dir is None:
-        data_dir = cache_dir() / "sst2"
-        if not (data_dir / name).is_file():
-            archive = data_dir / "SST-2.zip"
-            _fetch(SST2_URL, archive, "SST-2's train.tsv, dev.tsv and test.tsv")
-            with zipfile.ZipFile(archive) as zipped:
-                for member in SST2_SPLITS:
-                    part = data_dir / f"{member}.tsv.part"
-                    part.write_bytes(zipped.read(f"SST-2/{member}.tsv"))
-                    part.replace(data_dir / f"{member}.tsv")
-            archive.unlink()
-    path = Path(data_dir) / name
-    _require_files(path.parent, [name], "SST-2")
+    path = _glue_file("SST-2", data_dir, split, SST2_SPLITS)
     with open(path, "rb") as file:
         header = file.readline().decode("utf-8", errors="replace").strip().split("\t")
     text_column = "content" if "content" in header else "sentence"
     data = load_classification_tsv(path, (text_column,), "label", label_names=("0", "1"))
     return dataclasses.replace(data, label_names=("negative", "positive"))
+
+
+def stsb(data_dir=None, split="train"):
+    """The Semantic Textual Similarity Benchmark (GLUE STS-B): sentence
+    pairs scored 0 (unrelated) to 5 (same meaning). 5,749 training and
+    1,500 development pairs.
+
+    Args:
+        data_dir: a folder with GLUE's `train.tsv`, `dev.tsv` and `test.tsv`
+            (columns `sentence1`, `sentence2`, `score`). When `None`, GLUE's
+            STS-B zip is downloaded into the cache once. GLUE's `test.tsv`
+            has no scores, so its test split raises.
+        split: `"train"`, `"dev"` or `"test"`.
+
+    Returns:
+        A `tf.data.Dataset` of `((sentence1, sentence2), score)`, as
+        `load_regression_tsv` reads it.
+
+    Example:
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "dev.tsv").write_text("sentence1\\tsentence2\\tscore\\nA dog.\\tA cat.\\t1.5\\n")
+    >>> [float(score) for _, score in stsb(folder, "dev")]
+    [1.5]
+    """
+    return load_regression_tsv(_glue_file("STS-B", data_dir, split, STSB_SPLITS))
 
 
 # ------------------------------------------------------------- SQuAD v1.1
@@ -834,6 +870,7 @@ SOURCES = {
     "multi30k": multi30k,
     "squad": squad,
     "sst2": sst2,
+    "stsb": stsb,
 }
 
 

@@ -5,9 +5,11 @@ from tf_models.inference.bert import (
     QuestionAnswerer,
     SentenceEncoder,
     TextClassifier,
+    TextRegressor,
     TokenTagger,
     tokenize_with_masks,
 )
+from tf_models.inference.base import ServingModule
 from tf_models.inference.decoding import (
     beam_search,
     beam_search_decode,
@@ -21,11 +23,20 @@ from tf_models.inference.decoding import (
 )
 from tf_models.inference.translator import Translator
 
+# `settings["task"]` of an export -> the module class that made it (how to query and print it).
+INFERENCE_MODULES = {
+    module.TASK: module
+    for module in (Translator, TextClassifier, TextRegressor, TokenTagger, QuestionAnswerer, FillMask, SentenceEncoder)
+}
+
 __all__ = [
+    "INFERENCE_MODULES",
     "FillMask",
     "QuestionAnswerer",
     "SentenceEncoder",
+    "ServingModule",
     "TextClassifier",
+    "TextRegressor",
     "TokenTagger",
     "Translator",
     "beam_search",

@@ -5,6 +5,7 @@ input signatures, tokenizer inside, so `tf_models.export` can save them
 for TF Serving unchanged:
 
 * `TextClassifier`: sentences or sentence pairs -> label, probabilities.
+* `TextRegressor`: sentences or sentence pairs -> a score.
 * `FillMask`: text with `[MASK]`s -> the likeliest tokens for each mask.
 * `SentenceEncoder`: sentences -> fixed-size embeddings.
 * `TokenTagger`: sentences -> one tag per (whitespace-separated) word.
@@ -17,6 +18,7 @@ are truncated, as BERT was trained.
 
 import tensorflow as tf
 
+from tf_models.inference.base import ServingModule
 from tf_models.data.pipelines import pack_segments
 from tf_models.data.tasks import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
 from tf_models.data.tokenizers import MASK
@@ -49,7 +51,7 @@ def clean_features(backbone, unk_id, token_ids, segment_ids, padding_mask):
     }
 
 
-class TextClassifier(tf.Module):
+class TextClassifier(ServingModule):
     """Classifies sentences or sentence pairs with a `BertClassifier`.
 
     Args:
@@ -71,6 +73,7 @@ class TextClassifier(tf.Module):
     (TensorShape([2]), TensorShape([2, 2]))
     """
 
+    TASK = "classification"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "classify_pairs", "ids": "classify_ids"}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
@@ -83,7 +86,7 @@ class TextClassifier(tf.Module):
 
     @property
     def settings(self):
-        return {"task": "classification", "label_names": self.label_names,
+        return {"task": self.TASK, "label_names": self.label_names,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
@@ -92,6 +95,12 @@ class TextClassifier(tf.Module):
             "serving_default": {"sentences": ["A short sentence.", ""]},
             "pairs": {"first": ["A short sentence."], "second": ["Another one."]},
         }
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """`label (probability): text` per text."""
+        return [f"{outputs['label'][i].decode()} ({outputs['probabilities'][i].max():.2f}): {text}"
+                for i, text in enumerate(texts)]
 
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def classify_ids(self, token_ids, segment_ids, padding_mask):
@@ -123,6 +132,71 @@ class TextClassifier(tf.Module):
         return self.classify_ids(**pack_segments(segments, self.tokenizer, self.max_sequence_length))
 
 
+class TextRegressor(ServingModule):
+    """Scores sentences or sentence pairs with a one-output `BertClassifier`
+    trained by `compile_bert_regressor` (e.g. STS-B's 0-5 similarity).
+
+    Args:
+        model: a trained `BertClassifier` with `num_classes=1`.
+        tokenizer: its `WordPieceTokenizer`.
+        max_sequence_length: packed length, special tokens included.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone, BertClassifier
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\na\\ncat\\n")
+    >>> model = BertClassifier(BertBackbone.from_preset("test", vocabulary_size=7), num_classes=1)
+    >>> regressor = TextRegressor(model, WordPieceTokenizer(path))
+    >>> regressor.score_pairs(tf.constant(["a cat"]), tf.constant(["cat"]))["score"].shape
+    TensorShape([1])
+    """
+
+    TASK = "regression"
+    SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "score_pairs", "ids": "score_ids"}
+
+    def __init__(self, model, tokenizer, max_sequence_length=128):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_sequence_length = max_sequence_length
+
+    @property
+    def settings(self):
+        return {"task": self.TASK, "max_sequence_length": self.max_sequence_length}
+
+    @property
+    def example_inputs(self):
+        return {
+            "serving_default": {"sentences": ["A short sentence.", ""]},
+            "pairs": {"first": ["A man is playing a guitar."], "second": ["A man plays the guitar."]},
+        }
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """`score: text` per text."""
+        return [f"{score:.3f}: {text}" for text, score in zip(texts, outputs["score"])]
+
+    @tf.function(input_signature=[_IDS, _IDS, _IDS])
+    def score_ids(self, token_ids, segment_ids, padding_mask):
+        """Packed ids in (as `pack_segments` makes them) -> `{"score": (batch,) float32}`."""
+        inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
+        return {"score": tf.cast(self.model(inputs)["logits"], tf.float32)[:, 0]}  # (B,)
+
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, sentences):
+        """`(batch,)` sentences -> the dict of `score_ids`."""
+        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        return self.score_ids(**features)
+
+    @tf.function(input_signature=[_STRINGS, _STRINGS])
+    def score_pairs(self, first, second):
+        """`(batch,)` first and second sentences -> the dict of `score_ids`."""
+        segments = [self.tokenizer.tokenize(first), self.tokenizer.tokenize(second)]
+        return self.score_ids(**pack_segments(segments, self.tokenizer, self.max_sequence_length))
+
+
 def tokenize_with_masks(tokenizer, strings):
     """Tokenizes text in which the literal `[MASK]` stands for masked words.
 
@@ -145,7 +219,7 @@ def tokenize_with_masks(tokenizer, strings):
     return token_ids[:, :-1]  # but the last
 
 
-class FillMask(tf.Module):
+class FillMask(ServingModule):
     """Predicts the words behind each `[MASK]` with a `BertPretrainer`.
 
     Args:
@@ -167,6 +241,7 @@ class FillMask(tf.Module):
     (TensorShape([3, 2, 3]), TensorShape([3]))
     """
 
+    TASK = "fill_mask"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "fill_ids"}
 
     def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128):
@@ -179,11 +254,24 @@ class FillMask(tf.Module):
 
     @property
     def settings(self):
-        return {"task": "fill_mask", "top_k": self.top_k, "max_sequence_length": self.max_sequence_length}
+        return {"task": self.TASK, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length}
 
     @property
     def example_inputs(self):
         return {"serving_default": {"sentences": ["A [MASK] sentence.", "No mask."]}}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """The filled text, then each mask's candidates with their probabilities."""
+        lines = []
+        for i in range(len(texts)):
+            count = outputs["mask_count"][i]
+            candidates = "; ".join(
+                " / ".join(f"{t.decode()} {p:.2f}" for t, p in zip(tokens, probabilities))
+                for tokens, probabilities in zip(outputs["tokens"][i][:count], outputs["probabilities"][i][:count])
+            )
+            lines.append(f"{outputs['filled'][i].decode()}   [{candidates or 'no [MASK] in the text'}]")
+        return lines
 
     @tf.function(input_signature=[_IDS, _IDS, _IDS, _IDS])
     def fill_ids(self, token_ids, segment_ids, padding_mask, mask_positions):
@@ -241,7 +329,7 @@ class FillMask(tf.Module):
         }
 
 
-class SentenceEncoder(tf.Module):
+class SentenceEncoder(ServingModule):
     """Turns sentences into fixed-size vectors with a `BertBackbone`.
 
     Args:
@@ -264,6 +352,7 @@ class SentenceEncoder(tf.Module):
     TensorShape([2, 16])
     """
 
+    TASK = "sentence_embedding"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "encode_ids"}
 
     def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128):
@@ -277,12 +366,18 @@ class SentenceEncoder(tf.Module):
 
     @property
     def settings(self):
-        return {"task": "sentence_embedding", "pooling": self.pooling,
+        return {"task": self.TASK, "pooling": self.pooling,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
     def example_inputs(self):
         return {"serving_default": {"sentences": ["A short sentence.", ""]}}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """The first values of each embedding, and its size."""
+        return [f"{text}: [{', '.join(f'{x:.3f}' for x in vector[:4])}, ...] ({vector.size} dims)"
+                for text, vector in zip(texts, outputs["embedding"])]
 
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def encode_ids(self, token_ids, segment_ids, padding_mask):
@@ -302,7 +397,7 @@ class SentenceEncoder(tf.Module):
         return self.encode_ids(**features)
 
 
-class TokenTagger(tf.Module):
+class TokenTagger(ServingModule):
     """Tags every word of sentences with a `BertTokenClassifier`.
 
     Words are the whitespace-separated parts of a sentence, as in CoNLL
@@ -329,6 +424,7 @@ class TokenTagger(tf.Module):
     ([[b'Paris', b'is', b'big'], [b'big', b'', b'']], [3, 1])
     """
 
+    TASK = "tagging"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
@@ -341,12 +437,21 @@ class TokenTagger(tf.Module):
 
     @property
     def settings(self):
-        return {"task": "tagging", "label_names": self.label_names,
+        return {"task": self.TASK, "label_names": self.label_names,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
     def example_inputs(self):
         return {"serving_default": {"sentences": ["John lives in Paris .", ""]}}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """`word/TAG` for every word (`?`: past `max_sequence_length`)."""
+        lines = []
+        for i in range(len(texts)):
+            words = outputs["words"][i][: outputs["word_count"][i]]
+            lines.append(" ".join(f"{w.decode()}/{t.decode() or '?'}" for w, t in zip(words, outputs["tags"][i])))
+        return lines
 
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
@@ -376,7 +481,7 @@ class TokenTagger(tf.Module):
         }
 
 
-class QuestionAnswerer(tf.Module):
+class QuestionAnswerer(ServingModule):
     """Answers questions with a span of a context, with a `BertSpanLabeler`.
 
     The context is read in windows as in training (`squad_features`: up to
@@ -407,6 +512,7 @@ class QuestionAnswerer(tf.Module):
     (['answer', 'begin', 'end', 'score'], TensorShape([1]))
     """
 
+    TASK = "question_answering"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
     NO_ANSWER_SCORE = -1e9  # JSON, and so TF Serving's REST API, has no -inf
 
@@ -428,7 +534,7 @@ class QuestionAnswerer(tf.Module):
 
     @property
     def settings(self):
-        return {"task": "question_answering", "max_sequence_length": self.max_sequence_length,
+        return {"task": self.TASK, "max_sequence_length": self.max_sequence_length,
                 "max_query_length": self.max_query_length, "doc_stride": self.doc_stride,
                 "max_answer_length": self.max_answer_length, "n_best_size": self.n_best_size}
 
@@ -436,6 +542,22 @@ class QuestionAnswerer(tf.Module):
     def example_inputs(self):
         return {"serving_default": {"questions": ["Who wrote it?", ""],
                                     "contexts": ["It was written by Jane Austen in 1813.", ""]}}
+
+    @classmethod
+    def request(cls, texts, context=None, second=None):
+        """The questions `texts`, each about `context`."""
+        if context is None:
+            raise SystemExit("A question-answering model reads the questions' --context TEXT.")
+        return "serving_default", {"questions": list(texts), "contexts": [context] * len(texts)}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """`question -> answer (score)` per question."""
+        lines = []
+        for i, text in enumerate(texts):
+            answer = outputs["answer"][i].decode()
+            lines.append(f"{text} -> {answer} ({outputs['score'][i]:.2f})" if answer else f"{text} -> (no answer)")
+        return lines
 
     @tf.function(input_signature=[_STRINGS, _STRINGS])
     def __call__(self, questions, contexts):

@@ -2,10 +2,11 @@
 
 import tensorflow as tf
 
+from tf_models.inference.base import ServingModule
 from tf_models.inference.decoding import check_decoding_options, decode
 
 
-class Translator(tf.Module):
+class Translator(ServingModule):
     """Translates batches of raw strings with a trained `Transformer`.
 
     Tokenization, decoding and detokenization all run in one `tf.function`,
@@ -40,6 +41,7 @@ class Translator(tf.Module):
     TensorShape([2])
     """
 
+    TASK = "translation"
     # Signature name -> method, for `tf_models.export`.
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
 
@@ -58,13 +60,18 @@ class Translator(tf.Module):
     @property
     def settings(self):
         """What the export records: the decoding method and limits."""
-        return {"task": "translation", "method": self.method, **self.options, "max_length": self.max_length,
+        return {"task": self.TASK, "method": self.method, **self.options, "max_length": self.max_length,
                 "extra_length": self.extra_length}
 
     @property
     def example_inputs(self):
         """Requests for the TF Serving warmup file."""
         return {"serving_default": {"sentences": ["A short sentence.", ""]}}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """`source -> translation` per sentence."""
+        return [f"{text} -> {translation.decode()}" for text, translation in zip(texts, outputs["translation"])]
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def translate_ids(self, encoder_token_ids):

@@ -1,7 +1,7 @@
 """Training pieces: schedules, optimizers, losses and metrics, hardware
 choices and callbacks, for `model.fit`."""
 
-from tf_models.training.baselines import majority_class, tfidf_logistic_regression
+from tf_models.training.baselines import majority_class, mean_score, tfidf_logistic_regression, tfidf_ridge_regression
 from tf_models.training.callbacks import FirstStepTimer, progress_verbosity, training_callbacks
 from tf_models.training.distribute import (
     choose_policy_name,
@@ -43,11 +43,13 @@ __all__ = [
     "compile_transformer",
     "fit_resumable",
     "majority_class",
+    "mean_score",
     "progress_verbosity",
     "choose_strategy_name",
     "select_policy",
     "select_strategy",
     "tfidf_logistic_regression",
+    "tfidf_ridge_regression",
     "training_callbacks",
     "transformer_optimizer",
 ]

@@ -31,19 +31,63 @@ def tfidf_logistic_regression(train_texts, train_labels, test_texts, seed=0):
     >>> tfidf_logistic_regression(texts, labels, ["good taste", "awful food"]).tolist()
     [1, 0]
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+
+    model = _tfidf(train_texts, LogisticRegression(C=10.0, max_iter=2000, random_state=seed))
+    model.fit(_joined(train_texts), np.asarray(train_labels))
+    return model.predict(_joined(test_texts))
+
+
+def tfidf_ridge_regression(train_texts, train_scores, test_texts):
+    """Test predictions of TF-IDF features + ridge regression (scikit-learn).
+
+    The regression twin of `tfidf_logistic_regression`, for real-valued
+    labels such as STS-B's similarity scores: the same features, a linear
+    model fitted by L2-regularised least squares.
+
+    Args:
+        train_texts: a list of strings, or of tuples of strings (pairs).
+        train_scores: their float scores.
+        test_texts: texts to predict, shaped like `train_texts`.
+
+    Returns:
+        A float array of predicted scores for `test_texts`.
+
+    Example:
+    >>> texts = ["good food", "great taste", "bad smell", "awful taste"] * 5
+    >>> scores = [4.5, 4.0, 1.0, 0.5] * 5
+    >>> [round(float(s)) for s in tfidf_ridge_regression(texts, scores, ["good food", "bad smell"])]
+    [4, 1]
+    """
+    from sklearn.linear_model import Ridge
+
+    model = _tfidf(train_texts, Ridge(alpha=1.0))
+    model.fit(_joined(train_texts), np.asarray(train_scores, np.float64))
+    return model.predict(_joined(test_texts))
+
+
+def _joined(texts):
+    """Texts as single strings: a pair's two sides joined with a separator."""
+    return [" | ".join(text) if isinstance(text, (tuple, list)) else text for text in texts]
+
+
+def _tfidf(train_texts, estimator):
+    """Word unigram and bigram TF-IDF features (sublinear term frequency) into `estimator`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
-    def joined(texts):
-        return [" | ".join(text) if isinstance(text, (tuple, list)) else text for text in texts]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(train_texts) > 1000 else 1, sublinear_tf=True)
+    return make_pipeline(vectorizer, estimator)
 
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(train_texts) > 1000 else 1, sublinear_tf=True),
-        LogisticRegression(C=10.0, max_iter=2000, random_state=seed),
-    )
-    model.fit(joined(train_texts), np.asarray(train_labels))
-    return model.predict(joined(test_texts))
+
+def mean_score(train_scores):
+    """The mean training score: the regressor that reads nothing.
+
+    Example:
+    >>> mean_score([1.0, 2.0, 4.5])
+    2.5
+    """
+    return float(np.mean(np.asarray(train_scores, np.float64)))
 
 
 def majority_class(train_labels):

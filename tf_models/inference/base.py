@@ -1,0 +1,47 @@
+"""What every inference module shares: its task name, its serving
+signatures, how a command-line request is made and how results print."""
+
+import tensorflow as tf
+
+
+class ServingModule(tf.Module):
+    """A `tf.Module` that `tf_models.export` saves for TF Serving.
+
+    Subclasses set `TASK` (recorded as `settings["task"]` in the export, so
+    the command line knows how to query and print any export) and
+    `SERVING_SIGNATURES` (signature name -> method), and implement
+    `format_outputs`.
+    """
+
+    TASK = None
+    SERVING_SIGNATURES = {"serving_default": "__call__"}
+
+    @classmethod
+    def request(cls, texts, context=None, second=None):
+        """`(signature name, inputs)` that ask this model about `texts`.
+
+        Args:
+            texts: the strings given on the command line.
+            context: the text questions are answered from (question answering).
+            second: the second text of every pair (models of text pairs).
+        """
+        if context is not None:
+            raise SystemExit(f"--context is for question answering, not {cls.TASK}.")
+        if second is not None:
+            if "pairs" not in cls.SERVING_SIGNATURES:
+                raise SystemExit(f"--second is for models of text pairs, not {cls.TASK}.")
+            return "pairs", {"first": list(texts), "second": [second] * len(texts)}
+        return "serving_default", {"sentences": list(texts)}
+
+    @staticmethod
+    def format_outputs(texts, outputs):
+        """One printable line per text, from the NumPy `outputs` of `request`."""
+        raise NotImplementedError
+
+    @classmethod
+    def query(cls, function_for, texts, context=None, second=None):
+        """Printable lines of a request; `function_for(signature name)` runs it."""
+        signature, inputs = cls.request(texts, context, second)
+        tensors = {name: tf.constant(values, tf.string, shape=[len(values)]) for name, values in inputs.items()}
+        outputs = function_for(signature)(**tensors)
+        return cls.format_outputs(texts, {name: value.numpy() for name, value in outputs.items()})

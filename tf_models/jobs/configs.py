@@ -1,0 +1,221 @@
+"""The jobs' configs: frozen dataclasses whose fields are the command-line options.
+
+This module imports neither TensorFlow nor Keras, so the command line can
+list every option (`--help`) at once. A job's methods import the module
+that runs it (`tf_models.jobs.translation`, `.pretraining` or
+`.finetuning`) only when they are called.
+
+Example:
+>>> job = TranslationJob(output_dir="runs/tiny", preset="tiny", epochs=1)
+>>> job.preset, job.decoding_options
+('tiny', {'method': 'beam', 'beam_width': 4, 'alpha': 0.6})
+"""
+
+import dataclasses
+import importlib
+import json
+from pathlib import Path
+from typing import ClassVar
+
+# The fine-tuning tasks: `--task` value -> the class that implements it. Adding
+# a task is one class (see `finetuning_tasks.FinetuningTask`) and one line here.
+FINETUNING_TASKS = {
+    "classify": "tf_models.jobs.finetuning_tasks.Classify",
+    "regress": "tf_models.jobs.finetuning_tasks.Regress",
+    "tag": "tf_models.jobs.finetuning_tasks.Tag",
+    "qa": "tf_models.jobs.finetuning_tasks.AnswerQuestions",
+}
+
+
+def option(default, help):
+    """A config field with its command-line help."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def finetuning_task(name):
+    """The `FinetuningTask` named `name` (a key of `FINETUNING_TASKS`)."""
+    if name not in FINETUNING_TASKS:
+        raise ValueError(f"Unknown task {name!r}; expected one of {', '.join(FINETUNING_TASKS)}.")
+    module, class_name = FINETUNING_TASKS[name].rsplit(".", 1)
+    return getattr(importlib.import_module(module), class_name)()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Options every job shares, and what every job can do.
+
+    Subclasses name the module that runs them (`runner`); it provides
+    `train(job)`, `evaluate(job)` and `inference_modules(job, **decoding)`.
+    """
+
+    runner: ClassVar[str] = ""
+    # The casing of runs saved before `tokenizer_config.json` existed.
+    legacy_lower_case: ClassVar[bool] = True
+
+    output_dir: str = option("runs/job", "where the run's files go")
+    precision: str = option("auto", "auto, float32, mixed_float16 or mixed_bfloat16")
+    strategy: str = option("auto", "auto, default, one_device, mirrored, multi_worker or tpu")
+    jit_compile: bool = option(False, "compile training steps with XLA")
+    steps_per_execution: int = option(1, "training steps per tf.function call")
+    seed: int = option(0, "random seed of data order, initialisation and masking")
+    verbose: int | None = option(
+        None, "training progress: 1 a progress bar, 2 one line per epoch, 0 none; "
+        "default: a bar on a terminal, one line per epoch in logs and notebooks"
+    )
+
+    def _runner(self):
+        return importlib.import_module(f"tf_models.jobs.{self.runner}")
+
+    def run(self):
+        """Trains, evaluates and saves everything under `output_dir`; returns the results."""
+        return self._runner().train(self)
+
+    def evaluate(self):
+        """Scores the finished run in `output_dir` again on its test data; returns the scores."""
+        return self._runner().evaluate(self)
+
+    def inference_modules(self, **decoding):
+        """The finished run's inference modules (`tf.Module`s), by default export name."""
+        return self._runner().inference_modules(self, **decoding)
+
+    def export(self, base_dir="saved_models", name=None, version=None, **decoding):
+        """Exports the finished run for TF Serving; returns the version folders.
+
+        Args:
+            base_dir: the model base path (TF Serving's layout).
+            name: the model name; a run that exports several models uses
+                it as a prefix. Default: each module's export name.
+            version: an int; default: the next free version.
+            **decoding: decoding options (translation runs).
+        """
+        from tf_models.jobs.common import export_modules
+
+        return export_modules(self.inference_modules(**decoding), base_dir, name, version)
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationJob(RunOptions):
+    """Train a `Transformer` on sentence pairs; report BLEU."""
+
+    runner: ClassVar[str] = "translation"
+    legacy_lower_case: ClassVar[bool] = False
+
+    source: str = option(
+        "software_de_en",
+        "software_de_en, ding_de_en, multi30k, files, or tfds:NAME (e.g. tfds:ted_hrlr_translate/pt_to_en)",
+    )
+    data_dir: str | None = option(None, "folder of multi30k files (e.g. ../shared/data/multi30k)")
+    train_files: tuple[str, ...] = option((), "with source=files: SOURCE_FILE TARGET_FILE, line-aligned")
+    source_language: str = option("de", "source language (software_de_en, ding_de_en: de or en; multi30k: en, de or fr)")
+    target_language: str = option("en", "target language")
+    preset: str = option("small", "Transformer preset: test, tiny, small, base, big")
+    dropout: float | None = option(None, "dropout rate (default: the preset's, 0.1 in the paper)")
+    vocabulary_size: int = option(8000, "shared WordPiece vocabulary size")
+    max_length: int = option(48, "longest sentence kept, in tokens")
+    batch_size: int = option(64, "global batch size, in sentences")
+    bucket_boundaries: tuple[int, ...] = option((), "batch sentences of similar length: e.g. 8 16 32")
+    epochs: int = option(8, "passes over the training pairs")
+    warmup_steps: int = option(1000, "warm-up steps of the Noam schedule")
+    label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
+    max_train_pairs: int | None = option(None, "use at most this many training pairs")
+    test_size: int = option(1000, "held-out test pairs when the source has no test split")
+    decoding: str = option("beam", "decoding of the test set and of exports: greedy, beam or sample")
+    beam_width: int = option(4, "beam search width (the paper: 4)")
+    alpha: float = option(0.6, "beam search length penalty exponent (the paper: 0.6)")
+
+    @property
+    def decoding_options(self):
+        """The `Translator` arguments of the chosen decoding."""
+        if self.decoding == "beam":
+            return {"method": "beam", "beam_width": self.beam_width, "alpha": self.alpha}
+        if self.decoding == "sample":
+            return {"method": "sample", "seed": self.seed}
+        return {"method": self.decoding}
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingJob(RunOptions):
+    """Pretrain BERT with masked LM + next-sentence prediction."""
+
+    runner: ClassVar[str] = "pretraining"
+
+    source: str = option(
+        "jane_austen", "jane_austen, fine_food_reviews (the training reviews' text, labels dropped), "
+        "or files (plain text, blank line between documents)"
+    )
+    document_files: tuple[str, ...] = option((), "with source=files: the text files")
+    preset: str = option("tiny", "BERT preset: test, tiny, mini, small, medium, base, large")
+    vocabulary_size: int = option(8000, "WordPiece vocabulary size")
+    max_sequence_length: int = option(128, "packed sequence length")
+    max_predictions_per_sequence: int = option(20, "most masked tokens per sequence")
+    whole_word_masking: bool = option(False, "mask all pieces of a word together")
+    batch_size: int = option(32, "global batch size")
+    steps: int = option(600, "training steps")
+    peak_learning_rate: float = option(1e-3, "peak learning rate (BERT-Base used 1e-4)")
+    held_out_documents: int = option(10, "documents kept aside for evaluation")
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuningJob(RunOptions):
+    """Fine-tune BERT: classify texts or pairs, score pairs, tag words, or answer questions."""
+
+    runner: ClassVar[str] = "finetuning"
+
+    task: str = option(
+        "classify", "classify (texts or pairs), regress (a score per text or pair, e.g. STS-B), "
+        "tag (one tag per word) or qa (answer spans)"
+    )
+    source: str = option(
+        "fine_food_reviews", "classify: fine_food_reviews, sst2 or files (GLUE-style TSV); "
+        "regress: stsb or files (TSV); tag: files (CoNLL); qa: squad or files (SQuAD v1.1 JSON)"
+    )
+    data_dir: str | None = option(None, "folder of sst2, stsb or squad files (none: download them)")
+    train_file: str | None = option(None, "with source=files: the training file")
+    test_file: str | None = option(None, "with source=files: the test file")
+    text_columns: tuple[str, ...] = option(
+        ("sentence",), "classify, regress, files: text column(s) (regress: e.g. sentence1 sentence2)"
+    )
+    label_column: str = option("label", "classify, regress, files: label or score column")
+    word_column: int = option(0, "tag: column of the words")
+    tag_column: int = option(-1, "tag: column of the tags")
+    init: str | None = option(
+        None, "start from: a pretrain-bert run, a Hugging Face BERT folder (config.json, model.safetensors, "
+        "vocab.txt) or a Google BERT folder (bert_config.json, bert_model.ckpt.*, vocab.txt); none: from scratch"
+    )
+    random_weights: bool = option(
+        False, "with --init: keep its architecture and tokenizer but start from random weights "
+        "(the controlled twin that shows what pretraining contributes)"
+    )
+    lower_case: bool | None = option(
+        None, "lower-case the text (default: a Google checkpoint's folder name says, else uncased)"
+    )
+    preset: str = option("tiny", "BERT preset when training from scratch")
+    vocabulary_size: int = option(8000, "vocabulary size when training from scratch")
+    max_sequence_length: int = option(128, "packed sequence length (qa: 384 in BERT)")
+    batch_size: int = option(32, "global batch size")
+    epochs: int = option(3, "passes over the training set")
+    peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
+    max_train_examples: int | None = option(None, "use at most this many training examples")
+    max_query_length: int = option(64, "qa: most question pieces")
+    doc_stride: int = option(128, "qa: distance between the windows over a long context, in pieces")
+    max_answer_length: int = option(30, "qa: longest answer, in pieces")
+
+    @property
+    def finetuning_task(self):
+        """The `FinetuningTask` that `task` names."""
+        return finetuning_task(self.task)
+
+
+# What `config.json`'s "job" names, for `load_job`.
+JOB_CLASSES = {cls.__name__: cls for cls in (TranslationJob, PretrainingJob, FinetuningJob)}
+
+
+def load_job(run_dir):
+    """The job config a run saved in its `config.json`, pointing at where
+    the run is now (it may have been moved). Options that this version no
+    longer knows are dropped."""
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    job_class = JOB_CLASSES[config.pop("job")]
+    known = {f.name for f in dataclasses.fields(job_class)}
+    config["output_dir"] = str(run_dir)
+    return job_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in known})

@@ -1,0 +1,374 @@
+"""The fine-tuning tasks: what each adds to the shared fine-tuning job.
+
+The fine-tuning job (`tf_models.jobs.finetuning`) is the same for every
+task: initial weights, `fit`, save, score, export. A `FinetuningTask`
+supplies the rest: its data, its batches, its model and compile settings,
+its scores (beside baselines) and its inference module. Adding a task is a
+subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
+
+* `Classify`: a label per text or text pair (`BertClassifier`).
+* `Regress`: a real score per text or text pair, e.g. STS-B similarity
+  (`BertClassifier` with one output).
+* `Tag`: a tag per word, CoNLL files (`BertTokenClassifier`).
+* `AnswerQuestions`: an answer span in a context, SQuAD (`BertSpanLabeler`).
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from tf_models.data import load_classification_tsv, load_conll, load_regression_tsv, load_source, load_squad
+from tf_models.data.pipelines import classification_dataset
+from tf_models.data.tasks import squad_dataset, squad_predictions, tagging_dataset, word_predictions
+from tf_models.inference import QuestionAnswerer, TextClassifier, TextRegressor, TokenTagger
+from tf_models.models import BertClassifier, BertSpanLabeler, BertTokenClassifier
+from tf_models.training import (
+    compile_bert_classifier,
+    compile_bert_regressor,
+    compile_bert_span_labeler,
+    compile_bert_token_classifier,
+)
+from tf_models.training.baselines import (
+    majority_class,
+    mean_score,
+    tfidf_logistic_regression,
+    tfidf_ridge_regression,
+)
+from tf_models.training.evaluation import classification_scores, regression_scores, squad_scores, tagging_scores
+
+
+class FinetuningTask:
+    """One fine-tuning task.
+
+    Attributes:
+        name: the `--task` value.
+        model_file: the file a run saves the trained model in.
+        export_name: the default name of its TF Serving export.
+    """
+
+    name = model_file = export_name = None
+
+    def splits(self, job):
+        """`(train, test)` examples of `job.source`."""
+        raise NotImplementedError
+
+    def take(self, train, count):
+        """The first `count` training examples."""
+        raise NotImplementedError
+
+    def vocabulary_texts(self, train):
+        """A `tf.data.Dataset` of training strings, to learn a vocabulary from."""
+        raise NotImplementedError
+
+    def dataset(self, job, examples, tokenizer, training):
+        """Batches for `fit` (`training`: shuffled) or for evaluation."""
+        raise NotImplementedError
+
+    def model(self, backbone, train):
+        """The task's model on `backbone`."""
+        raise NotImplementedError
+
+    def compile(self, model, total_steps, **options):
+        """Compiles `model` for `total_steps` (options: `peak_rate`, `compile` arguments)."""
+        raise NotImplementedError
+
+    def evaluate(self, model, tokenizer, train, test, job):
+        """The scores of `model` on `test`, with baselines trained on `train`."""
+        raise NotImplementedError
+
+    def inference_module(self, model, tokenizer, job, results):
+        """The `tf.Module` that serves the trained model (`results`: the run's scores)."""
+        raise NotImplementedError
+
+    def describe(self, train):
+        """A few words about the training examples, for the log."""
+        return ""
+
+    @staticmethod
+    def _batches(job, training):
+        shuffle = dict(shuffle_buffer_size=10_000, seed=job.seed) if training else {}
+        return dict(batch_size=job.batch_size, max_sequence_length=job.max_sequence_length, **shuffle)
+
+
+def _first_text(texts, label):
+    return texts[0]
+
+
+def texts_and_labels(data):
+    """`ClassificationData` as Python values: a list of texts (str, or tuples
+    for pairs) and an int array of labels, for the classical baselines.
+
+    Example:
+    >>> from tf_models.data import classification_data
+    >>> texts_and_labels(classification_data(["good", "bad"], [1, 0], ("neg", "pos")))
+    (['good', 'bad'], array([1, 0]))
+    """
+    texts, labels = _texts_and_values(data.dataset)
+    return texts, labels.astype(int)
+
+
+def _texts_and_values(dataset):
+    """A `(texts, label)` dataset as a list of texts (str, or tuples for pairs) and an array of labels."""
+    texts, labels = [], []
+    for columns, label in dataset.as_numpy_iterator():
+        decoded = tuple(column.decode("utf-8") for column in columns)
+        texts.append(decoded[0] if len(decoded) == 1 else decoded)
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+def classification_baselines(train, test, model_accuracy=None):
+    """Accuracy and macro F1 of the majority class and of TF-IDF + logistic
+    regression, trained on `train` and scored on `test` (`ClassificationData`)."""
+    train_texts, train_labels = texts_and_labels(train)
+    test_texts, test_labels = texts_and_labels(test)
+    predictions = {
+        "majority_class": np.full(len(test_labels), majority_class(train_labels)),
+        "tfidf_logistic_regression": tfidf_logistic_regression(train_texts, train_labels, test_texts),
+    }
+    baselines = {}
+    for name, predicted in predictions.items():
+        scores = classification_scores(test_labels, predicted)
+        baselines[f"{name}_accuracy"], baselines[f"{name}_macro_f1"] = scores["accuracy"], scores["macro_f1"]
+    print(f"  baselines on the same test set: majority class {baselines['majority_class_accuracy']:.1%}, "
+          f"TF-IDF + logistic regression {baselines['tfidf_logistic_regression_accuracy']:.1%}")
+    if model_accuracy is not None:
+        beaten = [name for name in predictions if model_accuracy <= baselines[f"{name}_accuracy"]]
+        if beaten:
+            print(f"  the model does NOT beat: {', '.join(beaten)}")
+    return baselines
+
+
+def evaluate_classifier(model, data, label_names):
+    """Accuracy, macro F1 and MCC of `model` on a classification dataset."""
+    labels, predictions = [], []
+    for features, targets in data:
+        logits = model.predict_on_batch(features)["logits"]
+        predictions.append(np.argmax(logits, axis=-1))
+        labels.append(targets["logits"].numpy())
+    scores = classification_scores(np.concatenate(labels), np.concatenate(predictions))
+    scores["label_names"] = list(label_names)
+    print(
+        f"test accuracy {scores['accuracy']:.1%} (majority baseline {scores['majority_baseline']:.1%}), "
+        f"macro F1 {scores['macro_f1']:.3f}, MCC {scores['mcc']:.3f}"
+    )
+    return scores
+
+
+class Classify(FinetuningTask):
+    """A label per text or text pair: fine-food reviews, SST-2 or GLUE-style TSV files."""
+
+    name, model_file, export_name = "classify", "classifier.keras", "classifier"
+
+    def splits(self, job):
+        if job.source == "fine_food_reviews":
+            return load_source("fine_food_reviews", split="train"), load_source("fine_food_reviews", split="test")
+        if job.source == "sst2":
+            return (load_source("sst2", data_dir=job.data_dir, split="train"),
+                    load_source("sst2", data_dir=job.data_dir, split="dev"))
+        if job.source == "files":
+            columns = dict(text_columns=job.text_columns, label_column=job.label_column)
+            train = load_classification_tsv(job.train_file, **columns)
+            return train, load_classification_tsv(job.test_file, label_names=train.label_names, **columns)
+        raise ValueError(f"Unknown classification source {job.source!r}; expected fine_food_reviews, sst2 or files.")
+
+    def take(self, train, count):
+        return dataclasses.replace(train, dataset=train.dataset.take(count))
+
+    def vocabulary_texts(self, train):
+        return train.dataset.map(_first_text)
+
+    def dataset(self, job, examples, tokenizer, training):
+        return classification_dataset(examples.dataset, tokenizer, **self._batches(job, training))
+
+    def model(self, backbone, train):
+        return BertClassifier(backbone, train.num_classes)
+
+    def compile(self, model, total_steps, **options):
+        return compile_bert_classifier(model, total_steps, **options)
+
+    def evaluate(self, model, tokenizer, train, test, job):
+        scores = evaluate_classifier(model, self.dataset(job, test, tokenizer, training=False), test.label_names)
+        scores["baselines"] = classification_baselines(train, test, scores["accuracy"])
+        return scores
+
+    def inference_module(self, model, tokenizer, job, results):
+        return TextClassifier(model, tokenizer, results["label_names"], job.max_sequence_length)
+
+    def describe(self, train):
+        return f", labels {list(train.label_names)}"
+
+
+class Regress(FinetuningTask):
+    """A real-valued score per text or text pair (STS-B's 0-5 similarity), by mean squared error.
+
+    Scored with Pearson and Spearman correlation (as GLUE reports STS-B)
+    beside two baselines trained on the same examples: predicting the
+    training mean everywhere, and TF-IDF + ridge regression.
+    """
+
+    name, model_file, export_name = "regress", "regressor.keras", "regressor"
+
+    def splits(self, job):
+        if job.source == "stsb":
+            return (load_source("stsb", data_dir=job.data_dir, split="train"),
+                    load_source("stsb", data_dir=job.data_dir, split="dev"))
+        if job.source == "files":
+            columns = dict(text_columns=job.text_columns, label_column=job.label_column)
+            return load_regression_tsv(job.train_file, **columns), load_regression_tsv(job.test_file, **columns)
+        raise ValueError(f"Unknown regression source {job.source!r}; expected stsb or files "
+                         "(e.g. --text-columns sentence1 sentence2 --label-column score).")
+
+    def take(self, train, count):
+        return train.take(count)
+
+    def vocabulary_texts(self, train):
+        return train.map(_first_text)
+
+    def dataset(self, job, examples, tokenizer, training):
+        return classification_dataset(examples, tokenizer, **self._batches(job, training))
+
+    def model(self, backbone, train):
+        return BertClassifier(backbone, num_classes=1)
+
+    def compile(self, model, total_steps, **options):
+        return compile_bert_regressor(model, total_steps, **options)
+
+    def evaluate(self, model, tokenizer, train, test, job):
+        labels, predictions = [], []
+        for features, targets in self.dataset(job, test, tokenizer, training=False):
+            predictions.append(np.asarray(model.predict_on_batch(features)["logits"])[:, 0])
+            labels.append(targets["logits"].numpy())
+        labels, predictions = np.concatenate(labels), np.concatenate(predictions)
+        scores = regression_scores(labels, predictions)
+        train_texts, train_scores = _texts_and_values(train)
+        test_texts, _ = _texts_and_values(test)
+        baselines = {
+            "mean_score": np.full(len(labels), mean_score(train_scores)),
+            "tfidf_ridge_regression": tfidf_ridge_regression(train_texts, train_scores, test_texts),
+        }
+        scores["baselines"] = {f"{name}_{metric}": value for name, predicted in baselines.items()
+                               for metric, value in regression_scores(labels, predicted).items()}
+        base = scores["baselines"]
+        print(f"test Pearson {scores['pearson']:.3f}, Spearman {scores['spearman']:.3f}, "
+              f"mean squared error {scores['mse']:.3f} ({len(labels)} examples)")
+        print(f"  baselines on the same test set: the training mean (MSE {base['mean_score_mse']:.3f}), "
+              f"TF-IDF + ridge regression (Pearson {base['tfidf_ridge_regression_pearson']:.3f}, "
+              f"Spearman {base['tfidf_ridge_regression_spearman']:.3f}, MSE {base['tfidf_ridge_regression_mse']:.3f})")
+        if scores["pearson"] <= base["tfidf_ridge_regression_pearson"]:
+            print("  the model does NOT beat TF-IDF + ridge regression")
+        return scores
+
+    def inference_module(self, model, tokenizer, job, results):
+        return TextRegressor(model, tokenizer, job.max_sequence_length)
+
+
+class Tag(FinetuningTask):
+    """A tag per word (named entities, parts of speech): CoNLL files."""
+
+    name, model_file, export_name = "tag", "tagger.keras", "tagger"
+
+    def splits(self, job):
+        if job.source != "files":
+            raise ValueError("--task tag reads CoNLL files: --source files --train-file F --test-file F.")
+        columns = dict(word_column=job.word_column, tag_column=job.tag_column)
+        train = load_conll(job.train_file, **columns)
+        return train, load_conll(job.test_file, label_names=train.label_names, **columns)
+
+    def take(self, train, count):
+        return dataclasses.replace(train, sentences=train.sentences[:count], tags=train.tags[:count])
+
+    def vocabulary_texts(self, train):
+        return tf.data.Dataset.from_tensor_slices([" ".join(words) for words in train.sentences])
+
+    def dataset(self, job, examples, tokenizer, training):
+        return tagging_dataset(examples, tokenizer, **self._batches(job, training))
+
+    def model(self, backbone, train):
+        return BertTokenClassifier(backbone, train.num_classes)
+
+    def compile(self, model, total_steps, **options):
+        return compile_bert_token_classifier(model, total_steps, **options)
+
+    def evaluate(self, model, tokenizer, train, test, job):
+        """Word accuracy and entity F1 (conlleval) on `TaggingData`, in order.
+
+        Words cut off by `max_sequence_length` count as tagged "O" (or the
+        first tag when there is no "O"), so every word of the test set counts.
+        """
+        fill = test.label_names.index("O") if "O" in test.label_names else 0
+        predicted = []
+        for features, targets in self.dataset(job, test, tokenizer, training=False):
+            logits = model.predict_on_batch(features)["logits"]
+            first = len(predicted)
+            num_words = [len(words) for words in test.sentences[first : first + len(logits)]]
+            predicted += word_predictions(np.argmax(logits, axis=-1), targets["logits"], num_words, fill)
+        scores = tagging_scores(test.tag_names(), test.tag_names(predicted))
+        scores["label_names"] = list(test.label_names)
+        print(f"test word accuracy {scores['accuracy']:.1%}, entity precision {scores['precision']:.3f}, "
+              f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}")
+        return scores
+
+    def inference_module(self, model, tokenizer, job, results):
+        return TokenTagger(model, tokenizer, results["label_names"], job.max_sequence_length)
+
+    def describe(self, train):
+        return f", tags {list(train.label_names)}"
+
+
+class AnswerQuestions(FinetuningTask):
+    """An answer span in a context: SQuAD v1.1, or files in its JSON format."""
+
+    name, model_file, export_name = "qa", "span_labeler.keras", "question_answerer"
+
+    def splits(self, job):
+        if job.source == "squad":
+            return load_source("squad", data_dir=job.data_dir, split="train"), load_source(
+                "squad", data_dir=job.data_dir, split="dev")
+        if job.source == "files":
+            return load_squad(job.train_file), load_squad(job.test_file)
+        raise ValueError("--task qa reads SQuAD v1.1: --source squad, or --source files --train-file F --test-file F.")
+
+    def take(self, train, count):
+        return train[:count]
+
+    def vocabulary_texts(self, train):
+        return tf.data.Dataset.from_tensor_slices(
+            [text for example in train for text in (example.question, example.context)])
+
+    def dataset(self, job, examples, tokenizer, training):
+        return squad_dataset(examples, tokenizer, max_query_length=job.max_query_length,
+                             doc_stride=job.doc_stride, training=training, **self._batches(job, training))
+
+    def model(self, backbone, train):
+        return BertSpanLabeler(backbone)
+
+    def compile(self, model, total_steps, **options):
+        return compile_bert_span_labeler(model, total_steps, **options)
+
+    def evaluate(self, model, tokenizer, train, test, job):
+        """Exact match and F1 (SQuAD v1.1's script) of the best span of each question."""
+        logits, metadata = {"start_logits": [], "end_logits": []}, {}
+        for inputs, window_metadata in self.dataset(job, test, tokenizer, training=False):
+            outputs = model.predict_on_batch(inputs)
+            for key in logits:
+                logits[key].append(outputs[key])
+            for key, value in window_metadata.items():
+                metadata.setdefault(key, []).append(value.numpy())
+        metadata = {key: np.concatenate(value) for key, value in metadata.items()}
+        predictions = squad_predictions(
+            test, metadata, np.concatenate(logits["start_logits"]), np.concatenate(logits["end_logits"]),
+            max_answer_length=job.max_answer_length,
+        )
+        scores = squad_scores(predictions, test)
+        scores["samples"] = [
+            {"question": e.question, "prediction": predictions[e.id], "answers": [a for a, _ in e.answers]}
+            for e in test[:5]
+        ]
+        print(f"test exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} ({len(test)} questions)")
+        return scores
+
+    def inference_module(self, model, tokenizer, job, results):
+        return QuestionAnswerer(model, tokenizer, job.max_sequence_length, job.max_query_length, job.doc_stride,
+                                job.max_answer_length)

@@ -1,0 +1,199 @@
+"""The pretraining job: BERT with masked LM and next-sentence prediction on
+documents, scored on held-out documents beside its baselines
+(`PretrainingJob.run()`)."""
+
+import random
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_models.data import documents_dataset, load_documents, load_source, split_sentences
+from tf_models.data.pipelines import bert_pretraining_dataset
+from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer
+from tf_models.inference import FillMask, SentenceEncoder
+from tf_models.jobs.common import (
+    DATA_ADVICE,
+    compile_options,
+    finish_run,
+    fit_options,
+    run_tokenizer,
+    save_tokenizer,
+    stage,
+    start_run,
+)
+from tf_models.jobs.finetuning_tasks import texts_and_labels
+from tf_models.models import BertBackbone, BertPretrainer
+from tf_models.training import compile_bert_pretrainer
+
+
+def review_documents(data):
+    """The texts of `ClassificationData` as documents of sentences, labels
+    dropped: the unlabelled in-domain text of self-pretraining."""
+    texts, _ = texts_and_labels(data)
+    return [split_sentences(" ".join(text) if isinstance(text, tuple) else text) for text in texts]
+
+
+def job_documents(job):
+    """`(training, held_out)` documents (lists of sentences) of a `PretrainingJob`."""
+    if job.source == "jane_austen":
+        documents = load_source("jane_austen")
+    elif job.source == "fine_food_reviews":  # the training reviews only: test texts stay unseen
+        documents = review_documents(load_source("fine_food_reviews", split="train"))
+    elif job.source == "files":
+        documents = load_documents(list(job.document_files))
+    else:
+        raise ValueError(f"Unknown pretraining source {job.source!r}.")
+    if isinstance(documents, tf.data.Dataset):
+        documents = [[s.decode("utf-8") for s in doc] for doc in documents.as_numpy_iterator()]
+    random.Random(job.seed).shuffle(documents)
+    return documents[job.held_out_documents :], documents[: job.held_out_documents]
+
+
+def _pretraining_data(job, documents, tokenizer, seed):
+    return bert_pretraining_dataset(
+        documents_dataset(documents), tokenizer, seed=seed, batch_size=job.batch_size,
+        max_sequence_length=job.max_sequence_length,
+        max_predictions_per_sequence=job.max_predictions_per_sequence,
+        whole_word_masking=job.whole_word_masking,
+    )
+
+
+def train(job):
+    """Runs a `PretrainingJob`; returns its results dict."""
+    output_dir, strategy = start_run(job)
+    with stage("data", DATA_ADVICE):
+        documents, held_out = job_documents(job)
+        sentences = sum(len(d) for d in documents)
+        print(f"documents: {len(documents)} for training ({sentences} sentences), {len(held_out)} held out")
+    with stage("tokenizer"):
+        texts = tf.data.Dataset.from_tensor_slices([s for d in documents for s in d])
+        tokenizer = train_wordpiece_tokenizer(
+            texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
+        )
+        save_tokenizer(tokenizer, output_dir)
+        print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
+    with stage("pipeline"):
+        train_data = _pretraining_data(job, documents, tokenizer, job.seed).repeat()
+        eval_data = _pretraining_data(job, held_out, tokenizer, job.seed + 1)
+    with strategy.scope():
+        backbone = BertBackbone.from_preset(
+            job.preset, vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=job.max_sequence_length,
+        )
+        model = BertPretrainer(backbone)
+        compile_bert_pretrainer(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
+    print(f"BERT '{job.preset}' with MLM and NSP heads: {model.count_params():,} parameters")
+    steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
+    with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
+        model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
+                  **fit_options(job, output_dir, monitor="loss"))
+        backbone.save(output_dir / "backbone.keras")
+        model.save(output_dir / "pretrainer.keras")
+    with stage("evaluate"):
+        frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
+        results = evaluate_pretrainer(model, eval_data, frequent, tokenizer)
+    return finish_run(output_dir, results)
+
+
+def token_counts(texts, tokenizer):
+    """How often each token id occurs in `texts` (a list of strings)."""
+    counts = np.zeros(tokenizer.vocabulary_size, np.int64)
+    batches = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024).map(tokenizer.tokenize)
+    for ids in batches:
+        counts += np.bincount(ids.flat_values.numpy(), minlength=tokenizer.vocabulary_size)
+    return counts
+
+
+def most_frequent_token(texts, tokenizer):
+    """The id of the most frequent non-special token in `texts`."""
+    counts = token_counts(texts, tokenizer)
+    counts[[i for i, token in enumerate(tokenizer.vocabulary) if token.startswith("[")]] = 0
+    return int(np.argmax(counts))
+
+
+def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
+    """Masked-LM and NSP accuracy on a pretraining dataset, with baselines.
+
+    One pass over `data`: the model and the baselines are scored on the
+    same masked positions and the same sentence pairs (the pipeline draws
+    new masks on every pass, so two passes would not compare).
+
+    Args:
+        model: a `BertPretrainer`.
+        data: a `bert_pretraining_dataset`.
+        most_frequent_id: the most frequent token of the training text;
+            the masked-LM baseline predicts it at every masked position.
+        tokenizer: names that token in the results.
+
+    Returns:
+        `mlm_logits_accuracy`, `nsp_logits_accuracy`, `mlm_loss` (mean
+        cross-entropy per masked token, in nats) and `baselines`:
+        `mlm_most_frequent_token_accuracy`, `nsp_chance_accuracy` (0.5) and
+        `nsp_majority_accuracy`, each on the same examples.
+    """
+    correct = total = baseline_correct = 0
+    log_loss = 0.0
+    nsp_correct, nsp_labels = 0, []
+    for features, labels, weights in data:
+        outputs = model.predict_on_batch(features)
+        mlm = np.asarray(outputs["mlm_logits"], np.float64)  # (B, P, V)
+        targets, mask = labels["mlm_logits"].numpy(), weights["mlm_logits"].numpy() > 0  # (B, P)
+        peak = mlm.max(-1, keepdims=True)
+        log_probabilities = mlm - peak - np.log(np.exp(mlm - peak).sum(-1, keepdims=True))
+        target_log_probabilities = np.take_along_axis(log_probabilities, targets[..., None], -1)[..., 0]
+        correct += int(((mlm.argmax(-1) == targets) & mask).sum())
+        baseline_correct += int(((targets == most_frequent_id) & mask).sum())
+        log_loss -= float(target_log_probabilities[mask].sum())
+        total += int(mask.sum())
+        nsp = labels["nsp_logits"].numpy()
+        nsp_correct += int((np.argmax(outputs["nsp_logits"], -1) == nsp).sum())
+        nsp_labels.append(nsp)
+    nsp_labels = np.concatenate(nsp_labels)
+    results = {
+        "mlm_logits_accuracy": correct / max(total, 1),
+        "nsp_logits_accuracy": nsp_correct / max(len(nsp_labels), 1),
+        "mlm_loss": log_loss / max(total, 1),
+        "masked_tokens": total,
+        "sentence_pairs": len(nsp_labels),
+        "baselines": {
+            "mlm_most_frequent_token_accuracy": baseline_correct / max(total, 1),
+            "nsp_chance_accuracy": 0.5,
+            "nsp_majority_accuracy": float(max(np.mean(nsp_labels), 1 - np.mean(nsp_labels))),
+        },
+    }
+    if tokenizer is not None and most_frequent_id is not None:
+        results["baselines"]["most_frequent_token"] = tokenizer.vocabulary[most_frequent_id]
+    base = results["baselines"]
+    print(f"held-out documents: masked-LM accuracy {results['mlm_logits_accuracy']:.1%} "
+          f"(baseline, always the most frequent token: {base['mlm_most_frequent_token_accuracy']:.1%}), "
+          f"NSP accuracy {results['nsp_logits_accuracy']:.1%} (chance 50%, majority "
+          f"{base['nsp_majority_accuracy']:.1%}); {total} masked tokens, {len(nsp_labels)} pairs")
+    for name, value, baseline in (("masked-LM", results["mlm_logits_accuracy"],
+                                   base["mlm_most_frequent_token_accuracy"]),
+                                  ("NSP", results["nsp_logits_accuracy"], base["nsp_majority_accuracy"])):
+        if value <= baseline:
+            print(f"  {name} does NOT beat its baseline")
+    return results
+
+
+def evaluate(job):
+    """Scores a finished pretraining run again on its held-out documents."""
+    run = Path(job.output_dir)
+    tokenizer = run_tokenizer(run, job)
+    documents, held_out = job_documents(job)
+    frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
+    return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"),
+                               _pretraining_data(job, held_out, tokenizer, job.seed + 1), frequent, tokenizer)
+
+
+def inference_modules(job, **decoding):
+    """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`."""
+    run = Path(job.output_dir)
+    tokenizer = run_tokenizer(run, job)
+    pretrainer = keras.saving.load_model(run / "pretrainer.keras")
+    return {
+        "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length),
+        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
+                                            max_sequence_length=job.max_sequence_length),
+    }

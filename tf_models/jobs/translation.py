@@ -1,0 +1,181 @@
+"""The translation job: a `Transformer` trained on sentence pairs, scored
+with BLEU beside its baselines (`TranslationJob.run()`)."""
+
+import dataclasses
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tf_models.data import load_parallel_files, load_source
+from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
+from tf_models.data.splits import drop_held_out_sources, split_by_source
+from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, train_wordpiece_tokenizer
+from tf_models.inference import Translator
+from tf_models.jobs.common import (
+    DATA_ADVICE,
+    compile_options,
+    finish_run,
+    fit_options,
+    run_tokenizer,
+    save_tokenizer,
+    stage,
+    start_run,
+)
+from tf_models.models import Transformer
+from tf_models.training import compile_transformer
+from tf_models.training.evaluation import corpus_bleu
+
+MODEL_FILE = "transformer.keras"
+
+
+def _as_lists(pairs):
+    return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in pairs.as_numpy_iterator()]
+
+
+def _pairs_dataset(pairs):
+    sources, targets = zip(*pairs)
+    return tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+
+
+def translation_splits(job):
+    """(train, validation, test, report): lists of (source, target) strings
+    with no held-out source in training, and the `SplitReport`."""
+    if job.source == "multi30k":
+        def load(split):
+            return _as_lists(load_source("multi30k", data_dir=job.data_dir, split=split,
+                                         source_language=job.source_language,
+                                         target_language=job.target_language))
+
+        val, test = load("val"), load("test_2016_flickr")
+        train, report = drop_held_out_sources(load("train"), val, test)  # published splits kept
+    else:
+        if job.source in ("ding_de_en", "software_de_en"):
+            if {job.source_language, job.target_language} != {"de", "en"}:
+                raise ValueError(f"{job.source} is German-English: use languages de and en.")
+            pairs = _as_lists(load_source(job.source, reverse=job.source_language == "en"))
+        elif job.source == "files":
+            if len(job.train_files) != 2:
+                raise ValueError("source=files needs --train-files SOURCE_FILE TARGET_FILE.")
+            pairs = _as_lists(load_parallel_files(*job.train_files))
+        elif job.source.startswith("tfds:"):
+            pairs = _as_lists(load_source(job.source, split="train"))
+        else:
+            raise ValueError(f"Unknown translation source {job.source!r}.")
+        train, val, test, report = split_by_source(pairs, job.test_size, job.test_size // 2, seed=job.seed)
+    if job.max_train_pairs:
+        train = train[: job.max_train_pairs]
+    return train, val, test, report
+
+
+def train(job):
+    """Runs a `TranslationJob`; returns its results dict."""
+    output_dir, strategy = start_run(job)
+    with stage("data", DATA_ADVICE):
+        train_pairs, val, test, split_report = translation_splits(job)
+        print(f"pairs: {len(train_pairs)} train, {len(val)} validation, {len(test)} test; "
+              f"split by source sentence: {split_report}")
+    with stage("tokenizer"):
+        texts = tf.data.Dataset.from_tensor_slices([s for pair in train_pairs for s in pair])
+        tokenizer = train_wordpiece_tokenizer(
+            texts, job.vocabulary_size, output_dir / "vocab.txt",
+            reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
+        )
+        save_tokenizer(tokenizer, output_dir)
+        print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
+    counter = DropCounter()
+    train_data = translation_dataset(
+        _pairs_dataset(train_pairs), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
+    )
+    train_data = with_known_length(train_data)  # one pass to count the batches,
+    counter.reset()  # which the length filter must not count as an epoch
+    val_data = with_known_length(translation_dataset(
+        _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        shuffle_buffer_size=0,
+    ))
+    with strategy.scope():
+        overrides = {} if job.dropout is None else {"dropout": job.dropout}
+        model = Transformer.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
+        compile_transformer(model, warmup_steps=job.warmup_steps, label_smoothing=job.label_smoothing,
+                            **compile_options(job))
+    print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
+    with stage("train", "lower --batch-size or --max-length if memory ran out"):
+        model.fit(train_data, validation_data=val_data, epochs=job.epochs, **fit_options(job, output_dir))
+        print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
+        model.save(output_dir / MODEL_FILE)
+    with stage("evaluate"):
+        results = evaluate_translation(model, tokenizer, test, job.max_length, train_pairs=train_pairs,
+                                       **job.decoding_options)
+        results["split"] = dataclasses.asdict(split_report)
+    return finish_run(output_dir, results)
+
+
+def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method="greedy",
+                         train_pairs=(), **options):
+    """Decodes the sources of `pairs`; BLEU against their targets, with baselines.
+
+    Beside the test BLEU stand, from the same run: the BLEU of copying the
+    source unchanged (what a model scores that learned nothing but to
+    echo; names and numbers make it non-zero), and the BLEU on as many
+    training pairs (the gap to the test BLEU is what memorising costs).
+
+    Args:
+        model: a trained `Transformer`.
+        tokenizer: its tokenizer.
+        pairs: the test `(source, target)` strings.
+        max_length: the longest translation, in tokens.
+        samples: how many translations to print and return.
+        method: the `Translator`'s decoding (e.g. "beam").
+        train_pairs: training pairs; up to `len(pairs)` of them, evenly
+            spaced, are decoded for the training BLEU (none: not computed).
+        **options: more `Translator` options (e.g. beam_width=4, alpha=0.6).
+    """
+    translator = Translator(model, tokenizer, max_length=max_length, method=method, **options)
+    sources, references = zip(*pairs)
+    started = time.time()
+    hypotheses = translator.translate(list(sources))
+    seconds = time.time() - started
+    bleu, signature = corpus_bleu(hypotheses, references)
+    baselines = {"copy_source_bleu": corpus_bleu(list(sources), references)[0]}
+    if train_pairs:
+        seen = list(train_pairs)[:: max(len(train_pairs) // len(pairs), 1)][: len(pairs)]
+        baselines["train_bleu"] = corpus_bleu(translator.translate([s for s, _ in seen]),
+                                              [t for _, t in seen])[0]
+    decoding = ", ".join(f"{k} {v}" for k, v in translator.settings.items() if k != "task")
+    print(f"test BLEU {bleu:.1f} ({len(pairs)} sentences; {decoding}; {signature})")
+    print(f"  baseline, copy the source: BLEU {baselines['copy_source_bleu']:.1f}"
+          + (f"; same model on training pairs: BLEU {baselines['train_bleu']:.1f}" if train_pairs else ""))
+    if bleu <= baselines["copy_source_bleu"]:
+        print("  the model does NOT beat copying the source: it has not learned to translate")
+    for source, hypothesis, reference in list(zip(sources, hypotheses, references))[:samples]:
+        print(f"  source:     {source}\n  translated: {hypothesis}\n  reference:  {reference}")
+    return {
+        "bleu": bleu,
+        "bleu_signature": signature,
+        "baselines": baselines,
+        "decoding": translator.settings,
+        "test_sentences": len(pairs),
+        "decode_seconds_per_sentence": seconds / max(len(pairs), 1),
+        "samples": [{"source": s, "translation": h, "reference": r}
+                    for s, h, r in list(zip(sources, hypotheses, references))[:samples]],
+    }
+
+
+def evaluate(job):
+    """Scores a finished translation run again on its test pairs."""
+    run = Path(job.output_dir)
+    model = keras.saving.load_model(run / MODEL_FILE)
+    train_pairs, _, test, _ = translation_splits(job)
+    return evaluate_translation(model, run_tokenizer(run, job), test, job.max_length, train_pairs=train_pairs,
+                                **job.decoding_options)
+
+
+def inference_modules(job, **decoding):
+    """`{"translator": Translator}`, decoding as the run was evaluated
+    unless `decoding` overrides it."""
+    run = Path(job.output_dir)
+    model = keras.saving.load_model(run / MODEL_FILE)
+    options = decoding or job.decoding_options
+    return {"translator": Translator(model, run_tokenizer(run, job), max_length=job.max_length, **options)}
