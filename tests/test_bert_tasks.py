@@ -1,6 +1,8 @@
 """BERT's token tagging and span labelling heads, their losses, and short
 fits through the task pipelines."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -65,6 +67,26 @@ def test_configs_and_keras_files_round_trip(tmp_path):
         expected, outputs = model(_batch()), restored(_batch())
         for key in expected:
             assert max_abs_diff(outputs[key], expected[key]) == 0.0, (model.name, key)
+
+
+def test_models_of_token_outputs_train_everything_but_the_unused_pooler():
+    ids = keras.ops.array([[2, 7, 8, 3]])
+    features = {"token_ids": ids, "segment_ids": ids * 0, "padding_mask": ids != 0}
+    for model, compile_model, labels in (
+        (BertTokenClassifier(BertBackbone.from_preset("test"), num_classes=3), compile_bert_token_classifier,
+         {"logits": np.array([[-1, 1, 2, -1]])}),
+        (BertSpanLabeler(BertBackbone.from_preset("test")), compile_bert_span_labeler,
+         {"start_logits": np.array([1]), "end_logits": np.array([2])}),
+    ):
+        names = {v.path for v in model.trainable_variables}
+        assert not any(name.startswith("pooler/") for name in names), names
+        assert {v.path for v in model.backbone.weights} - names == {"pooler/kernel", "pooler/bias"}
+        compile_model(model, total_steps=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "Gradients do not exist for variables [...pooler...]"
+            model.fit(features, labels, epochs=1, verbose=0)
+    classifier = BertClassifier(BertBackbone.from_preset("test"), num_classes=2)
+    assert {"pooler/kernel", "pooler/bias"} <= {v.path for v in classifier.trainable_variables}
 
 
 def test_tagging_loss_ignores_labels_of_minus_one():

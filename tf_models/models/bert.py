@@ -245,6 +245,14 @@ class MaskedLMHead(keras.layers.Layer):
         return config
 
 
+def freeze_unused_pooler(backbone):
+    """Marks the pooler of `backbone` not trainable, for task models that
+    read only the token outputs: it gets no gradient, and the optimizer
+    would warn about it at every run. Its weights stay in the backbone (a
+    classifier on this backbone can unfreeze them: `pooler.trainable = True`)."""
+    backbone.pooler.trainable = False
+
+
 class _BertTask(keras.Model):
     """Shared (de)serialisation of models that wrap a `BertBackbone`."""
 
@@ -371,7 +379,8 @@ class BertTokenClassifier(_BertTask):
 
     Words are tagged through their first WordPiece; the other pieces, the
     special tokens and padding get logits too, which the loss ignores (see
-    `tf_models.data.tasks.tagging_dataset`).
+    `tf_models.data.tasks.tagging_dataset`). The backbone's pooler, which
+    this model does not read, is frozen (`freeze_unused_pooler`).
 
     Inputs (a dict): the backbone's `token_ids`, `segment_ids`, `padding_mask`.
 
@@ -404,6 +413,7 @@ class BertTokenClassifier(_BertTask):
         sequence = backbone(inputs)["sequence_output"]  # (B, T, H)
         logits = classifier(dropout_layer(sequence))  # (B, T, C)
         super().__init__(inputs=inputs, outputs={"logits": logits}, **kwargs)
+        freeze_unused_pooler(backbone)
         self.backbone = backbone
         self.num_classes = num_classes
         self.dropout = dropout
@@ -420,7 +430,8 @@ class BertSpanLabeler(_BertTask):
     The input is `[CLS] question [SEP] context [SEP]`; the answer is the
     context span from the best start to the best end (see
     `tf_models.data.tasks.squad_predictions`). As in the paper the head has
-    no dropout.
+    no dropout. The backbone's pooler, which this model does not read, is
+    frozen (`freeze_unused_pooler`).
 
     Inputs (a dict): the backbone's `token_ids`, `segment_ids`, `padding_mask`.
 
@@ -452,5 +463,6 @@ class BertSpanLabeler(_BertTask):
             outputs={"start_logits": logits[..., 0], "end_logits": logits[..., 1]},
             **kwargs,
         )
+        freeze_unused_pooler(backbone)
         self.backbone = backbone
         self.span_head = span_head
