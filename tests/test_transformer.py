@@ -125,3 +125,21 @@ def test_preset_parameter_counts_match_the_paper(name, paper_count):
     assert count == _analytic_count(**vars(TRANSFORMER_PRESETS[name]))
     # Vaswani et al. 2017, Table 3 (37k shared BPE vocabulary).
     assert abs(count - paper_count) / paper_count < 0.04, count
+
+
+@pytest.mark.parametrize("options", [{}, {"normalize_first": True, "share_embeddings": False,
+                                          "tie_output_embeddings": False, "target_vocabulary_size": 40}])
+def test_decode_step_token_by_token_equals_the_full_pass(options):
+    # The model's own incremental step (what every decoder uses) must give the
+    # logits of the functional graph at every position, whatever the config.
+    model = Transformer.from_preset("test", **options)
+    source = keras.ops.array([[5, 6, 7, 8, 0], [9, 10, 0, 0, 0]])
+    target = keras.ops.array([[1, 11, 12, 13], [1, 14, 15, 16]])
+    full = model({"encoder_token_ids": source, "decoder_token_ids": target})["logits"]  # (B, T, V)
+    output, mask = model.encode(source)
+    cross = model.cross_attention_caches(output)
+    caches = model.empty_self_attention_caches(2, max_length=4)
+    for index in range(4):
+        logits, caches = model.decode_step(target[:, index], index, caches, cross, mask)
+        assert logits.dtype == "float32"
+        np.testing.assert_allclose(logits, full[:, index], atol=1e-5, err_msg=f"position {index}")

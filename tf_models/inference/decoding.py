@@ -15,49 +15,29 @@ takes the `(rows,)` tokens at position `index` and returns float32
 `(rows, vocabulary)` logits for position `index + 1` with the updated cache
 (a tuple of tensors whose first axis is the row). `greedy_search`,
 `sample` and `beam_search` drive such a function; `greedy_decode`,
-`sample_decode` and `beam_search_decode` build it from a `Transformer`.
+`sample_decode` and `beam_search_decode` build it from a `Transformer`'s
+own incremental step (`Transformer.encode` and `Transformer.decode_step`).
 The padding id is never generated. `max_length` everywhere is a scalar or a `(batch,)` vector: each example
 stops at its own limit, so a batch decodes exactly like its examples one
 by one.
 """
 
 import inspect
+from typing import NamedTuple
 
 import tensorflow as tf
-
-from tf_models.layers import padding_mask_from_ids
 
 NEG_INF = float("-inf")
 
 
 def encode(model, encoder_token_ids):
-    """Runs the encoder of a `Transformer` once.
-
-    Args:
-        model: a `Transformer`.
-        encoder_token_ids: `(batch, source_length)` int32.
+    """Runs the encoder of a `Transformer` once: `model.encode`.
 
     Returns:
         `(encoder_output, encoder_padding_mask)`: `(batch, source_length,
         hidden_dim)` and `(batch, source_length)` bool.
     """
-    mask = padding_mask_from_ids(encoder_token_ids, model.padding_id)
-    x = model.encoder_embedding(encoder_token_ids)
-    for layer in model.encoder_layers:
-        x = layer(x, padding_mask=mask)
-    if model.encoder_final_norm is not None:
-        x = model.encoder_final_norm(x)
-    return x, mask
-
-
-def _logits(model, hidden):
-    # Restates the end of the model graph (a functional graph cannot call a
-    # method): final norm, then the tied or separate output projection.
-    if model.decoder_final_norm is not None:
-        hidden = model.decoder_final_norm(hidden)
-    if model.output_projection is None:
-        return model.decoder_embedding.token_embedding(hidden, reverse=True)
-    return model.output_projection(hidden)
+    return model.encode(encoder_token_ids)
 
 
 def _limits(max_length, batch):
@@ -81,34 +61,14 @@ def cached_step_function(model, encoder_token_ids, max_length, repeat=1):
         `(next_logits, cache)`: the cache is one `(rows, 2, max_length,
         num_heads, head_dim)` self-attention cache per decoder layer.
     """
-    encoder_output, encoder_mask = encode(model, encoder_token_ids)
-    # Cross-attention keys and values depend on the encoder output only.
-    cross_caches = [
-        tf.repeat(layer.cross_attention.compute_key_value_cache(encoder_output), repeat, axis=0)
-        for layer in model.decoder_layers
-    ]
+    encoder_output, encoder_mask = model.encode(encoder_token_ids)
+    # Beams of one example share its source: its rows repeat the cross-attention caches.
+    cross_caches = tuple(tf.repeat(c, repeat, axis=0) for c in model.cross_attention_caches(encoder_output))
     encoder_mask = tf.repeat(encoder_mask, repeat, axis=0)
-    rows = tf.shape(encoder_mask)[0]
-    head_dim = model.hidden_dim // model.num_heads
-    cache = tuple(
-        tf.zeros([rows, 2, max_length, model.num_heads, head_dim], encoder_output.dtype)
-        for _ in model.decoder_layers
-    )
+    cache = model.empty_self_attention_caches(tf.shape(encoder_mask)[0], max_length, encoder_output.dtype)
 
     def next_logits(tokens, index, cache):
-        x = model.decoder_embedding(tokens[:, None], start_index=index)  # (rows, 1, D)
-        new_cache = []
-        for layer, self_cache, cross_cache in zip(model.decoder_layers, cache, cross_caches):
-            x, self_cache, _ = layer(
-                x,
-                encoder_padding_mask=encoder_mask,
-                self_attention_cache=self_cache,
-                cross_attention_cache=cross_cache,
-                cache_update_index=index,
-            )
-            new_cache.append(self_cache)
-        logits = tf.cast(_logits(model, x)[:, 0], tf.float32)  # (rows, V)
-        return logits, tuple(new_cache)
+        return model.decode_step(tokens, index, cache, cross_caches, encoder_mask)
 
     return next_logits, cache
 
@@ -267,6 +227,20 @@ def length_penalty(length, alpha):
     return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, alpha)
 
 
+class BeamState(NamedTuple):
+    """The loop state of `beam_search`, for `B` examples of `W` beams and `T` positions."""
+
+    index: tf.Tensor  # () the position generated next
+    alive_ids: tf.Tensor  # (B, W, T) the live prefixes, padded
+    alive_scores: tf.Tensor  # (B, W) their log-probabilities (-inf: not a beam yet)
+    finished_ids: tf.Tensor  # (B, W, T) the best ended hypotheses
+    finished_scores: tf.Tensor  # (B, W) their length-penalized scores (-inf: none)
+    cache: tuple  # the step function's cache; row b * W + k is beam k of example b
+
+    # The fields that an example past its own limit keeps unchanged.
+    PER_EXAMPLE = ("alive_ids", "alive_scores", "finished_ids", "finished_scores")
+
+
 def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0):
     """Keeps the `beam_width` best prefixes; returns the best finished one.
 
@@ -316,59 +290,64 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     def gather_beams(values, indices):  # (B, N, ...) by (B, M) -> (B, M, ...)
         return tf.gather(values, indices, batch_dims=1)
 
-    def step(index, alive_ids, alive_scores, finished_ids, finished_scores, cache):
-        last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(alive_ids[:, :, index - 1], [-1]))
+    def step(state):
+        index, cache = state.index, state.cache
+        last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(state.alive_ids[:, :, index - 1], [-1]))
         logits, cache = next_logits(last, index, cache)  # (B * W, V)
         logits = _never_pad(logits, pad_id)
         vocabulary = tf.shape(logits)[-1]
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, vocabulary])
-        log_probs = tf.reshape(log_probs + alive_scores[:, :, None], [batch, width * vocabulary])
+        log_probs = tf.reshape(log_probs + state.alive_scores[:, :, None], [batch, width * vocabulary])
         # 2W candidates: at most W of them end here, so W stay alive.
         top_scores, top_indices = tf.math.top_k(log_probs, k=2 * width)  # (B, 2W)
         parents, tokens = top_indices // vocabulary, top_indices % vocabulary
         position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
-        candidates = tf.where(position, tokens[:, :, None], gather_beams(alive_ids, parents))  # (B, 2W, T)
+        candidates = tf.where(position, tokens[:, :, None], gather_beams(state.alive_ids, parents))  # (B, 2W, T)
         ended = tf.equal(tokens, end_id)
 
         # The finished set: the best W of the old ones and those ending now.
         new_finished = tf.where(ended, penalized(top_scores, index + 1), NEG_INF)
-        finished_scores, best = tf.math.top_k(tf.concat([finished_scores, new_finished], 1), k=width)
-        finished_ids = gather_beams(tf.concat([finished_ids, candidates], 1), best)
+        finished_scores, best = tf.math.top_k(tf.concat([state.finished_scores, new_finished], 1), k=width)
+        finished_ids = gather_beams(tf.concat([state.finished_ids, candidates], 1), best)
 
         # The live set: the best W candidates that did not end.
         alive_scores, best = tf.math.top_k(tf.where(ended, NEG_INF, top_scores), k=width)
-        alive_ids = gather_beams(candidates, best)
         rows = tf.range(batch)[:, None] * width + gather_beams(parents, best)  # (B, W)
-        cache = tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache)
-        return index + 1, alive_ids, alive_scores, finished_ids, finished_scores, cache
+        return BeamState(
+            index=index + 1,
+            alive_ids=gather_beams(candidates, best),
+            alive_scores=alive_scores,
+            finished_ids=finished_ids,
+            finished_scores=finished_scores,
+            cache=tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache),
+        )
 
-    def not_done(index, alive_ids, alive_scores, finished_ids, finished_scores, cache):
+    def not_done(state):
         # Scores only fall as a beam grows, so this bounds every live beam.
-        best_alive = penalized(alive_scores[:, 0], limits)
-        done = (finished_scores[:, -1] >= best_alive) | (index >= limits)
-        return tf.logical_and(index < bound, tf.logical_not(tf.reduce_all(done)))
+        best_alive = penalized(state.alive_scores[:, 0], limits)
+        done = (state.finished_scores[:, -1] >= best_alive) | (state.index >= limits)
+        return tf.logical_and(state.index < bound, tf.logical_not(tf.reduce_all(done)))
 
-    def freeze_done_examples(new, old, index):
-        # An example past its own limit keeps its state while others go on.
-        active = index < limits  # (B,)
-        return [tf.where(tf.reshape(active, [-1] + [1] * (n.shape.rank - 1)), n, o) for n, o in zip(new, old)]
+    def guarded_step(state):
+        # An example past its own limit keeps its beams while others go on.
+        new = step(state)
+        active = state.index < limits  # (B,)
 
-    def guarded_step(index, *state):
-        new_index, *new_state = step(index, *state)
-        kept = freeze_done_examples(new_state[:4], state[:4], index)
-        return (new_index, *kept, new_state[4])
+        def kept(new_value, old_value):
+            return tf.where(tf.reshape(active, [-1] + [1] * (new_value.shape.rank - 1)), new_value, old_value)
+
+        return new._replace(**{name: kept(getattr(new, name), getattr(state, name)) for name in BeamState.PER_EXAMPLE})
 
     empty_ids = tf.fill([batch, width, bound], tf.constant(pad_id, tf.int32))
     # At the start only the first beam is live (the others are copies of it).
     first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
-    _, alive_ids, alive_scores, finished_ids, finished_scores, _ = tf.while_loop(
-        not_done,
-        guarded_step,
-        (tf.constant(0), empty_ids, first_live, empty_ids, tf.fill([batch, width], NEG_INF), cache),
-    )
-    has_finished = finished_scores[:, 0] > NEG_INF
-    token_ids = tf.where(has_finished[:, None], finished_ids[:, 0], alive_ids[:, 0])
-    scores = tf.where(has_finished, finished_scores[:, 0], penalized(alive_scores[:, 0], limits))
+    start = BeamState(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live,
+                      finished_ids=empty_ids, finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
+    # One loop variable (the whole state): tf.while_loop would unpack a bare namedtuple.
+    (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (guarded_step(state),), (start,))
+    has_finished = final.finished_scores[:, 0] > NEG_INF
+    token_ids = tf.where(has_finished[:, None], final.finished_ids[:, 0], final.alive_ids[:, 0])
+    scores = tf.where(has_finished, final.finished_scores[:, 0], penalized(final.alive_scores[:, 0], limits))
     return token_ids, scores
 
 

@@ -3,6 +3,7 @@
 import dataclasses
 
 import keras
+from keras import ops
 
 from tf_models.layers import (
     TransformerDecoderLayer,
@@ -13,6 +14,27 @@ from tf_models.layers import (
 from tf_models.models.configs import TransformerConfig
 
 
+def run_encoder(embedding, layers, final_norm, token_ids, padding_mask):
+    """The encoder stack: embedding, layers, then the final norm (pre-norm only).
+
+    The functional graph and `Transformer.encode` both call this, so
+    decoding can never drift from training.
+    """
+    x = embedding(token_ids)  # (B, S, D)
+    for layer in layers:
+        x = layer(x, padding_mask=padding_mask)
+    return final_norm(x) if final_norm else x
+
+
+def output_logits(final_norm, embedding, projection, hidden):
+    """The decoder's end: final norm (pre-norm only), then the tied or separate
+    output projection: `(B, T, D) -> (B, T, V)` float32."""
+    hidden = final_norm(hidden) if final_norm else hidden
+    if projection is None:
+        return embedding.token_embedding(hidden, reverse=True)
+    return projection(hidden)
+
+
 @keras.saving.register_keras_serializable(package="tf_models")
 class Transformer(keras.Model):
     """Encoder-decoder Transformer returning next-token logits.
@@ -21,6 +43,10 @@ class Transformer(keras.Model):
     `BertBackbone` stacks; the decoder stacks `TransformerDecoderLayer`.
     Padding masks are derived from the token ids (`padding_id`) and passed
     explicitly to every layer.
+
+    For decoding the model also runs step by step, from the same parts and
+    helpers as its graph: `encode` once, then `decode_step` per token with
+    key/value caches (`cross_attention_caches`, `empty_self_attention_caches`).
 
     Inputs (a dict):
         encoder_token_ids: `(batch, source_length)` int32 source tokens.
@@ -130,11 +156,8 @@ class Transformer(keras.Model):
         encoder_mask = padding_mask_from_ids(encoder_token_ids, padding_id)  # (B, S)
         decoder_mask = padding_mask_from_ids(decoder_token_ids, padding_id)  # (B, T)
 
-        x = encoder_embedding(encoder_token_ids)  # (B, S, D)
-        for layer in encoder_layers:
-            x = layer(x, padding_mask=encoder_mask)
-        encoder_output = encoder_norm(x) if encoder_norm else x
-
+        encoder_output = run_encoder(encoder_embedding, encoder_layers, encoder_norm, encoder_token_ids,
+                                     encoder_mask)  # (B, S, D)
         y = decoder_embedding(decoder_token_ids)  # (B, T, D)
         for layer in decoder_layers:
             y = layer(
@@ -143,11 +166,7 @@ class Transformer(keras.Model):
                 decoder_padding_mask=decoder_mask,
                 encoder_padding_mask=encoder_mask,
             )
-        y = decoder_norm(y) if decoder_norm else y
-        if output_projection is None:
-            logits = decoder_embedding.token_embedding(y, reverse=True)  # (B, T, V)
-        else:
-            logits = output_projection(y)  # (B, T, V)
+        logits = output_logits(decoder_norm, decoder_embedding, output_projection, y)  # (B, T, V)
 
         super().__init__(
             inputs={
@@ -173,7 +192,7 @@ class Transformer(keras.Model):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.padding_id = padding_id
 
-        # === Parts, for step-by-step decoding and inspection ===
+        # === Parts, for step-by-step decoding (`decode_step`) and inspection ===
         self.encoder_embedding = encoder_embedding
         self.decoder_embedding = decoder_embedding
         self.encoder_layers = encoder_layers
@@ -181,6 +200,71 @@ class Transformer(keras.Model):
         self.encoder_final_norm = encoder_norm
         self.decoder_final_norm = decoder_norm
         self.output_projection = output_projection
+
+    def encode(self, encoder_token_ids):
+        """Runs the encoder once, for decoding.
+
+        Args:
+            encoder_token_ids: `(batch, source_length)` int32.
+
+        Returns:
+            `(encoder_output, encoder_padding_mask)`: `(batch, source_length,
+            hidden_dim)` and `(batch, source_length)` bool.
+        """
+        mask = padding_mask_from_ids(encoder_token_ids, self.padding_id)
+        output = run_encoder(self.encoder_embedding, self.encoder_layers, self.encoder_final_norm,
+                             encoder_token_ids, mask)
+        return output, mask
+
+    def cross_attention_caches(self, encoder_output):
+        """Each decoder layer's cross-attention keys and values, computed once
+        per source: a tuple of `(batch, 2, source_length, num_heads, head_dim)`."""
+        return tuple(layer.cross_attention.compute_key_value_cache(encoder_output) for layer in self.decoder_layers)
+
+    def empty_self_attention_caches(self, rows, max_length, dtype="float32"):
+        """Zeroed self-attention caches for `decode_step`: a tuple of
+        `(rows, 2, max_length, num_heads, head_dim)`, one per decoder layer."""
+        shape = (rows, 2, max_length, self.num_heads, self.hidden_dim // self.num_heads)
+        return tuple(ops.zeros(shape, dtype) for _ in self.decoder_layers)
+
+    def decode_step(self, tokens, index, self_attention_caches, cross_attention_caches, encoder_padding_mask):
+        """One decoding step: the logits of the token after `tokens`.
+
+        Args:
+            tokens: `(rows,)` int32, the target tokens at position `index`.
+            index: scalar int32 position of `tokens`.
+            self_attention_caches: as `empty_self_attention_caches` made them,
+                filled by the steps before.
+            cross_attention_caches: `cross_attention_caches(encoder_output)`.
+            encoder_padding_mask: `(rows, source_length)` bool.
+
+        Returns:
+            `(logits, self_attention_caches)`: `(rows, target_vocabulary_size)`
+            float32 logits for position `index + 1`, and the updated caches.
+
+        Example:
+        >>> model = Transformer.from_preset("test")
+        >>> source = keras.ops.array([[5, 6, 7]])
+        >>> output, mask = model.encode(source)
+        >>> caches = model.empty_self_attention_caches(1, max_length=4)
+        >>> logits, caches = model.decode_step(keras.ops.array([1]), 0, caches,
+        ...                                    model.cross_attention_caches(output), mask)
+        >>> logits.shape
+        TensorShape([1, 50])
+        """
+        x = self.decoder_embedding(tokens[:, None], start_index=index)  # (rows, 1, D)
+        updated = []
+        for layer, self_cache, cross_cache in zip(self.decoder_layers, self_attention_caches, cross_attention_caches):
+            x, self_cache, _ = layer(
+                x,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=self_cache,
+                cross_attention_cache=cross_cache,
+                cache_update_index=index,
+            )
+            updated.append(self_cache)
+        logits = output_logits(self.decoder_final_norm, self.decoder_embedding, self.output_projection, x)
+        return ops.cast(logits[:, 0], "float32"), tuple(updated)  # (rows, V)
 
     @classmethod
     def from_preset(cls, name, **overrides):
