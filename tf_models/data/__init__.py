@@ -44,7 +44,7 @@ from tf_models.data.sources import (
     tfds_source,
 )
 from tf_models.data.splits import SplitReport, drop_held_out_sources, source_key, split_by_source
-from tf_models.data.tasks import (
+from tf_models.data.tagging_and_squad import (
     IGNORED_LABEL,
     answer_byte_span,
     squad_best_spans,

@@ -11,7 +11,7 @@ The rest of the package consumes exactly these element formats:
   (`load_regression_tsv`: a float32 score instead, as STS-B has).
 
 Fine-tuning tasks beyond classification read into Python objects, which
-`tf_models.data.tasks` turns into model inputs:
+`tf_models.data.tagging_and_squad` turns into model inputs:
 
 * **tagged words** (CoNLL): `TaggingData`, sentences as word lists and a tag
   index per word;

@@ -6,7 +6,7 @@
 * `classification_dataset`: labelled single sentences or pairs ->
   `BertClassifier` inputs and labels.
 
-Token tagging and question answering (SQuAD) are in `tf_models.data.tasks`.
+Token tagging and question answering (SQuAD) are in `tf_models.data.tagging_and_squad`.
 
 `batch_size` is always the global batch size: under a `tf.distribute`
 strategy Keras splits each batch across the replicas, so use

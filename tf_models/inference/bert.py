@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from tf_models.inference.base import ServingModule
 from tf_models.data.pipelines import pack_segments
-from tf_models.data.tasks import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
+from tf_models.data.tagging_and_squad import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
 from tf_models.data.tokenizers import MASK
 
 _STRINGS = tf.TensorSpec([None], tf.string)

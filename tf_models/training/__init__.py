@@ -17,7 +17,7 @@ from tf_models.training.losses import (
 from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
 from tf_models.training.resume import fit_resumable
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
-from tf_models.training.tasks import (
+from tf_models.training.compiling import (
     compile_bert_classifier,
     compile_bert_pretrainer,
     compile_bert_regressor,

@@ -6,7 +6,7 @@ optimizer's variables live where the model's do.
 
 import keras
 
-from tf_models.data.tasks import IGNORED_LABEL
+from tf_models.data.tagging_and_squad import IGNORED_LABEL
 from tf_models.training.losses import (
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,

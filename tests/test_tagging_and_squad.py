@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tf_models.data.formats import SquadExample, TaggingData
-from tf_models.data.tasks import (
+from tf_models.data.tagging_and_squad import (
     IGNORED_LABEL,
     answer_byte_span,
     squad_dataset,
