@@ -7,7 +7,7 @@ from keras import ops
 
 from tf_models.layers import BertEmbedding, Dropout, TransformerEncoderLayer, get_activation
 from tf_models.layers.activations import serialize_initializer
-from tf_models.models.configs import BertConfig
+from tf_models.models.configs import BertConfig, config_values
 
 
 def bert_initializer():
@@ -149,20 +149,7 @@ class BertBackbone(keras.Model):
         return cls(**dataclasses.asdict(BertConfig.preset(name, **overrides)))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "max_sequence_length": self.max_sequence_length,
-            "num_segments": self.num_segments,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
+        return {"name": self.name, "trainable": self.trainable, **config_values(self, BertConfig)}
 
 
 @keras.saving.register_keras_serializable(package="tf_models")

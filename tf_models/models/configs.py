@@ -94,6 +94,19 @@ class BertConfig:
         return dataclasses.replace(_lookup(BERT_PRESETS, name), **overrides)
 
 
+def config_values(model, config_class):
+    """The values of `config_class`'s fields on `model`: what its `get_config`
+    records besides the name, so that the field list is written once.
+
+    Example:
+    >>> class Model: pass
+    >>> model = Model(); model.__dict__.update(dataclasses.asdict(TransformerConfig.preset("test")))
+    >>> config_values(model, TransformerConfig)["num_layers"]
+    2
+    """
+    return {field.name: getattr(model, field.name) for field in dataclasses.fields(config_class)}
+
+
 def _lookup(presets, name):
     if name not in presets:
         raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(presets)}.")

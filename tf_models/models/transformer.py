@@ -11,7 +11,7 @@ from tf_models.layers import (
     TransformerEncoderLayer,
     padding_mask_from_ids,
 )
-from tf_models.models.configs import TransformerConfig
+from tf_models.models.configs import TransformerConfig, config_values
 
 
 def run_encoder(embedding, layers, final_norm, token_ids, padding_mask):
@@ -279,20 +279,4 @@ class Transformer(keras.Model):
         return cls(**dataclasses.asdict(config))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "target_vocabulary_size": self.target_vocabulary_size,
-            "share_embeddings": self.share_embeddings,
-            "tie_output_embeddings": self.tie_output_embeddings,
-            "normalize_first": self.normalize_first,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "padding_id": self.padding_id,
-        }
+        return {"name": self.name, "trainable": self.trainable, **config_values(self, TransformerConfig)}
