@@ -164,17 +164,22 @@ def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
     }
     if tokenizer is not None and most_frequent_id is not None:
         results["baselines"]["most_frequent_token"] = tokenizer.vocabulary[most_frequent_id]
+    _print_pretraining_scores(results)
+    return results
+
+
+def _print_pretraining_scores(results):
     base = results["baselines"]
     print(f"held-out documents: masked-LM accuracy {results['mlm_logits_accuracy']:.1%} "
           f"(baseline, always the most frequent token: {base['mlm_most_frequent_token_accuracy']:.1%}), "
           f"NSP accuracy {results['nsp_logits_accuracy']:.1%} (chance 50%, majority "
-          f"{base['nsp_majority_accuracy']:.1%}); {total} masked tokens, {len(nsp_labels)} pairs")
+          f"{base['nsp_majority_accuracy']:.1%}); {results['masked_tokens']} masked tokens, "
+          f"{results['sentence_pairs']} pairs")
     for name, value, baseline in (("masked-LM", results["mlm_logits_accuracy"],
                                    base["mlm_most_frequent_token_accuracy"]),
                                   ("NSP", results["nsp_logits_accuracy"], base["nsp_majority_accuracy"])):
         if value <= baseline:
             print(f"  {name} does NOT beat its baseline")
-    return results
 
 
 def evaluate(job):
