@@ -21,6 +21,7 @@ punctuation or sub-word pieces) on held-out reviews, beside the
 most-frequent-word baseline, with a few local-context prompts.
 
     python -m benchmarks.pretraining_curve                     # about 30 min on 2 CPU cores
+    python -m benchmarks.pretraining_curve --steps 5000        # the measured run, about 75 min
     python -m benchmarks.pretraining_curve --budgets 100 300 --seeds 0 --steps 200   # a quick look
 
 Writes `results.json` and `pretraining_curve.png` under --output-dir, and
