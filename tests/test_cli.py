@@ -140,17 +140,17 @@ def test_finetune_regressor_on_sentence_pairs_then_predict_and_export(tmp_path, 
     rng = random.Random(4)
     words = list(ENGLISH_TO_GERMAN)
     rows = ["index\tsentence1\tsentence2\tscore"]
-    for i in range(160):
+    for i in range(130):
         first = [rng.choice(words) for _ in range(5)]
         second = [w if rng.random() < 0.5 else rng.choice(words) for w in first]
         rows.append(f"{i}\t{' '.join(first)}\t{' '.join(second)}\t{5 * len(set(first) & set(second)) / len(set(first)):.2f}")
-    (tmp_path / "train.tsv").write_text("\n".join(rows[:121]) + "\n")
-    (tmp_path / "dev.tsv").write_text("\n".join(rows[:1] + rows[121:]) + "\n")
+    (tmp_path / "train.tsv").write_text("\n".join(rows[:101]) + "\n")
+    (tmp_path / "dev.tsv").write_text("\n".join(rows[:1] + rows[101:]) + "\n")
     run, saved = tmp_path / "regressor", tmp_path / "saved_models"
     output = _main(capsys, "finetune-bert", "--task", "regress", "--source", "files",
                    "--train-file", tmp_path / "train.tsv", "--test-file", tmp_path / "dev.tsv",
                    "--text-columns", "sentence1", "sentence2", "--label-column", "score", "--preset", "test",
-                   "--vocabulary-size", "100", "--max-sequence-length", "24", "--batch-size", "8", "--epochs", "2",
+                   "--vocabulary-size", "100", "--max-sequence-length", "24", "--batch-size", "16", "--epochs", "1",
                    "--peak-learning-rate", "1e-3", "--output-dir", run)
     assert "test Pearson" in output and "TF-IDF + ridge regression" in output
     results = json.loads((run / "results.json").read_text())

@@ -438,5 +438,5 @@ def test_load_source(tmp_path):
     dataset = sources.load_source("multi30k", data_dir=tmp_path, split="val")
     assert batched_texts(dataset) == [("A dog.", "Ein Hund.")]
     with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, software_de_en, jane_austen, "
-                       "fine_food_reviews, multi30k, squad, sst2, or 'tfds:<name>'"):
+                       "fine_food_reviews, multi30k, squad, sst2, stsb, or 'tfds:<name>'"):
         sources.load_source("wiki")
