@@ -229,7 +229,7 @@ def print_summary(summary):
 
 
 def demo(output_dir, full=False, saved_models="saved_models"):
-    """The main job on offline data, sized for a 2-core CPU (14 to 16 minutes)."""
+    """The main job on offline data, sized for a 2-core CPU (14 to 21 minutes measured)."""
     from tf_models.jobs.common import stage
 
     started = time.time()
