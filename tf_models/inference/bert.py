@@ -51,6 +51,12 @@ def clean_features(backbone, unk_id, token_ids, segment_ids, padding_mask):
     }
 
 
+def pack_texts(tokenizer, max_sequence_length, *columns):
+    """`(batch,)` string columns (one text, or the two of a pair) -> the
+    packed `[CLS] A [SEP] (B [SEP])` features of `pack_segments`."""
+    return pack_segments([tokenizer.tokenize(column) for column in columns], tokenizer, max_sequence_length)
+
+
 class TextClassifier(ServingModule):
     """Classifies sentences or sentence pairs with a `BertClassifier`.
 
@@ -122,14 +128,13 @@ class TextClassifier(ServingModule):
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> the dict of `classify_ids`."""
-        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
         return self.classify_ids(**features)
 
     @tf.function(input_signature=[_STRINGS, _STRINGS])
     def classify_pairs(self, first, second):
         """`(batch,)` first and second sentences -> the dict of `classify_ids`."""
-        segments = [self.tokenizer.tokenize(first), self.tokenizer.tokenize(second)]
-        return self.classify_ids(**pack_segments(segments, self.tokenizer, self.max_sequence_length))
+        return self.classify_ids(**pack_texts(self.tokenizer, self.max_sequence_length, first, second))
 
 
 class TextRegressor(ServingModule):
@@ -187,14 +192,13 @@ class TextRegressor(ServingModule):
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> the dict of `score_ids`."""
-        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
         return self.score_ids(**features)
 
     @tf.function(input_signature=[_STRINGS, _STRINGS])
     def score_pairs(self, first, second):
         """`(batch,)` first and second sentences -> the dict of `score_ids`."""
-        segments = [self.tokenizer.tokenize(first), self.tokenizer.tokenize(second)]
-        return self.score_ids(**pack_segments(segments, self.tokenizer, self.max_sequence_length))
+        return self.score_ids(**pack_texts(self.tokenizer, self.max_sequence_length, first, second))
 
 
 def tokenize_with_masks(tokenizer, strings):
@@ -393,7 +397,7 @@ class SentenceEncoder(ServingModule):
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> `{"embedding": (batch, hidden_dim) float32}`."""
-        features = pack_segments([self.tokenizer.tokenize(sentences)], self.tokenizer, self.max_sequence_length)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
         return self.encode_ids(**features)
 
 
