@@ -86,14 +86,14 @@ def fine_tune(start, pretraining_dir, tokenizer, train, test, peak_rate, seed, a
     """
     keras.utils.set_random_seed(seed)
     options = dict(batch_size=args.batch_size, max_sequence_length=args.max_sequence_length)
-    train_data = classification_dataset(as_data(*train).dataset, tokenizer, shuffle_buffer_size=10_000,
+    train_data = classification_dataset(as_data(*train), tokenizer, shuffle_buffer_size=10_000,
                                         seed=seed, **options)
     steps_per_epoch = -(-len(train[0]) // args.batch_size)
     epochs = int(np.clip(-(-args.min_steps // steps_per_epoch), args.epochs, 50))
     model = BertClassifier(backbone_for(start, pretraining_dir, seed), num_classes=2)
     compile_bert_classifier(model, steps_per_epoch * epochs, peak_rate=peak_rate)
     model.fit(train_data, epochs=epochs, verbose=0, shuffle=False)
-    test_data = classification_dataset(as_data(*test).dataset, tokenizer, **options)
+    test_data = classification_dataset(as_data(*test), tokenizer, **options)
     predictions = np.concatenate([np.argmax(model.predict_on_batch(x)["logits"], -1) for x, _ in test_data])
     return float(np.mean(predictions == np.asarray(test[1])))
 

@@ -38,7 +38,7 @@ def main():
 
     work = Path(args.output_dir)
     work.mkdir(parents=True, exist_ok=True)
-    phrases = [texts[0].decode() for texts, _ in sst2(args.data_dir, "train").dataset.as_numpy_iterator()]
+    phrases = list(sst2(args.data_dir, "train").texts[0])
     documents = ["\n".join(phrases[i : i + 8]) for i in range(0, len(phrases), 8)]
     (work / "sst2_text.txt").write_text("\n\n".join(documents) + "\n")
 

@@ -1,6 +1,7 @@
 """Shared fixtures. TensorFlow's C++ logging is quieted before it is imported."""
 
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -24,6 +25,22 @@ def policy(request):
     """Runs a test under each dtype policy, set globally as a user would."""
     keras.config.set_dtype_policy(request.param)
     return keras.mixed_precision.Policy(request.param)
+
+
+@pytest.fixture(scope="session")
+def debian_cache(tmp_path_factory):
+    """A corpus cache for the Debian packages of the offline sources, fetched
+    into it with apt-get once per session (test_debian.py, test_sources.py)."""
+    if shutil.which("apt-get") is None:
+        pytest.skip("apt-get is not available: the offline corpora come from Debian packages")
+    return tmp_path_factory.mktemp("debian_cache")
+
+
+@pytest.fixture
+def with_debian_cache(debian_cache, monkeypatch):
+    from tf_models.data import downloads
+
+    monkeypatch.setenv(downloads.CACHE_ENVIRONMENT_VARIABLE, str(debian_cache))
 
 
 # The seven inference modules on tiny models, and their exports, shared by

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from helpers import max_abs_diff, random_ids
 
-from tf_models.data.formats import SquadExample, TaggingData
+from tf_models.data.records import SquadExample, TaggingData
 from tf_models.data.pipelines import classification_dataset
 from tf_models.data.tagging_and_squad import IGNORED_LABEL, squad_dataset, tagging_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, WordPieceTokenizer

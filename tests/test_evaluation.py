@@ -142,7 +142,7 @@ def test_squad_scores_take_the_best_reference_in_percent(caplog):
 
 
 def test_squad_scores_read_examples():
-    from tf_models.data.formats import SquadExample
+    from tf_models.data.records import SquadExample
 
     examples = [SquadExample("q1", "", "Who?", "The Beatles sang.", (("The Beatles", 0), ("Beatles", 4)))]
     assert squad_scores({"q1": "beatles"}, examples) == {"exact_match": 100.0, "f1": 100.0}

@@ -8,11 +8,15 @@ from tf_models.data.pipelines import (
     DropCounter,
     bert_pretraining_dataset,
     classification_dataset,
+    documents_dataset,
     global_batch_size,
+    labelled_text_dataset,
+    pairs_dataset,
     translation_dataset,
     trim_round_robin,
     with_known_length,
 )
+from tf_models.data.records import ClassificationData, CorpusError, RegressionData
 from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, WordPieceTokenizer
 from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
 
@@ -45,8 +49,7 @@ def tokenizer(corpus, tmp_path_factory):
     return WordPieceTokenizer(path)
 
 
-def _documents_dataset(documents):
-    return tf.data.Dataset.from_tensor_slices(tf.ragged.constant(documents))
+STRING = tf.TensorSpec([], tf.string)
 
 
 def _word_position(tokenizer, token_id):
@@ -56,13 +59,34 @@ def _word_position(tokenizer, token_id):
     return int(d), int(s), int(w)
 
 
+# --- Records -> string datasets ---------------------------------------------
+
+
+def test_records_become_string_datasets():
+    pairs = pairs_dataset([("Hallo.", "Hello."), ("Ja!", "Yes!")])
+    assert pairs.element_spec == (STRING, STRING)
+    assert [(s.numpy(), t.numpy()) for s, t in pairs] == [(b"Hallo.", b"Hello."), (b"Ja!", b"Yes!")]
+    assert pairs_dataset([]).cardinality() == 0
+
+    documents = documents_dataset([["One.", "Two."], [], ["Three."]])
+    assert documents.element_spec == tf.TensorSpec([None], tf.string)
+    assert next(iter(documents.padded_batch(2))).shape == (2, 2)  # plain tensors, as padded_batch needs
+    with pytest.raises(CorpusError, match="no non-empty documents"):
+        documents_dataset([[]])
+
+    labelled = labelled_text_dataset(ClassificationData.from_lists((["a", "b"], ["c", "d"]), [1, 0], ("x", "y")))
+    assert labelled.element_spec == ((STRING, STRING), tf.TensorSpec([], tf.int32))
+    (first, second), label = next(iter(labelled))
+    assert (first.numpy(), second.numpy(), int(label)) == (b"a", b"c", 1)
+    scored = labelled_text_dataset(RegressionData.from_lists(["a"], [2.5]))
+    assert scored.element_spec == ((STRING,), tf.TensorSpec([], tf.float32))
+
+
 # --- Translation -----------------------------------------------------------
 
 
 def _pairs(n=40):
-    source = [" ".join(["a"] * (1 + i % 7)) for i in range(n)]
-    target = [" ".join(["b"] * (1 + (i * 3) % 9)) for i in range(n)]
-    return tf.data.Dataset.from_tensor_slices((source, target))
+    return [(" ".join(["a"] * (1 + i % 7)), " ".join(["b"] * (1 + (i * 3) % 9))) for i in range(n)]
 
 
 def test_translation_batches_are_framed_shifted_and_padded(tokenizer):
@@ -136,7 +160,7 @@ def test_translation_feeds_the_transformer(tokenizer):
 
 def test_classification_packs_single_sentences_and_pairs(tokenizer):
     cls, sep = tokenizer.cls_id, tokenizer.sep_id
-    single = tf.data.Dataset.from_tensor_slices(((["a a a", "b"],), [0, 1]))
+    single = ClassificationData.from_lists(["a a a", "b"], [0, 1], ("no", "yes"))
     features, labels = next(iter(classification_dataset(single, tokenizer, batch_size=2)))
     np.testing.assert_array_equal(features["token_ids"][1], [cls, tokenizer.token_to_id("b"), sep, 0, 0])
     np.testing.assert_array_equal(features["padding_mask"][1], [1, 1, 1, 0, 0])
@@ -164,7 +188,7 @@ def _pretraining_batches(corpus, tokenizer, epochs=1, **kwargs):
     documents, _ = corpus
     options = dict(batch_size=16, max_sequence_length=64, max_predictions_per_sequence=20, seed=0)
     options.update(kwargs)
-    dataset = bert_pretraining_dataset(_documents_dataset(documents), tokenizer, **options)
+    dataset = bert_pretraining_dataset(documents, tokenizer, **options)
     return [batch for _ in range(epochs) for batch in dataset]
 
 
@@ -245,7 +269,7 @@ def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer, tmp_path):
     continuation = {tokenizer.token_to_id("##ger"), tokenizer.token_to_id("##gest")}
     chosen_pieces = 0
     dataset = bert_pretraining_dataset(
-        _documents_dataset(documents), tokenizer, batch_size=8, max_sequence_length=48,
+        documents_dataset(documents), tokenizer, batch_size=8, max_sequence_length=48,
         max_predictions_per_sequence=30, whole_word_masking=True, masking_rate=0.3, seed=3,
     )
     for _ in range(5):
@@ -264,7 +288,7 @@ def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer, tmp_path):
 
 def test_pretraining_masks_change_every_epoch(corpus, tokenizer):
     documents, _ = corpus
-    dataset = bert_pretraining_dataset(_documents_dataset(documents), tokenizer, batch_size=64, seed=0)
+    dataset = bert_pretraining_dataset(documents_dataset(documents), tokenizer, batch_size=64, seed=0)
     first, second = next(iter(dataset)), next(iter(dataset))
     assert not np.array_equal(first[0]["token_ids"], second[0]["token_ids"])
 
@@ -281,7 +305,7 @@ def test_pretraining_feeds_the_pretrainer(corpus, tokenizer):
 
 def test_pretraining_needs_two_documents(tokenizer):
     with pytest.raises(ValueError, match="at least two documents"):
-        bert_pretraining_dataset(_documents_dataset([["d0s0w0 d0s0w1"]]), tokenizer)
+        bert_pretraining_dataset(documents_dataset([["d0s0w0 d0s0w1"]]), tokenizer)
 
 
 def test_global_batch_size_scales_with_replicas():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_models.data.formats import SquadExample, TaggingData
+from tf_models.data.records import SquadExample, TaggingData
 from tf_models.data.tagging_and_squad import (
     IGNORED_LABEL,
     answer_byte_span,

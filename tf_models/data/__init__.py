@@ -1,16 +1,14 @@
-"""Data: corpora (file formats and named sources), tokenizers and pipelines.
+"""Data: corpora (records, readers and named sources), tokenizers and pipelines.
 
-Data flows one way: corpora -> tokenizers -> pipelines (and the task
-inputs of `tasks`) -> models.
+Data flows one way: files and named sources -> plain Python records
+(`records`) -> tokenizers -> `tf.data` pipelines (and the task inputs of
+`tagging_and_squad`) -> models. Only the pipelines build `tf.data`.
 """
 
-from tf_models.data.formats import (
-    ClassificationData,
-    CorpusError,
-    SquadExample,
-    TaggingData,
-    classification_data,
-    documents_dataset,
+from tf_models.data.debian import debian_package
+from tf_models.data.downloads import cache_dir, cached_download
+from tf_models.data.r_data import read_r_lazyload
+from tf_models.data.readers import (
     load_classification_tsv,
     load_conll,
     load_documents,
@@ -18,20 +16,30 @@ from tf_models.data.formats import (
     load_parallel_tsv,
     load_regression_tsv,
     load_squad,
-    pairs_dataset,
-    split_sentences,
+    read_lines,
 )
+from tf_models.data.records import (
+    ClassificationData,
+    CorpusError,
+    RegressionData,
+    SquadExample,
+    TaggingData,
+    classification_data,
+)
+from tf_models.data.sentences import split_sentences
 from tf_models.data.pipelines import (
     DropCounter,
     bert_pretraining_dataset,
     classification_dataset,
+    documents_dataset,
     global_batch_size,
+    labelled_text_dataset,
     pack_segments,
+    pairs_dataset,
     translation_dataset,
 )
 from tf_models.data.sources import (
     SOURCES,
-    cache_dir,
     ding_de_en,
     fine_food_reviews,
     jane_austen,
@@ -68,6 +76,7 @@ from tf_models.data.tokenizers import (
 __all__ = [
     "BERT_RESERVED_TOKENS",
     "ClassificationData",
+    "RegressionData",
     "CorpusError",
     "DropCounter",
     "IGNORED_LABEL",
@@ -81,8 +90,10 @@ __all__ = [
     "answer_byte_span",
     "bert_pretraining_dataset",
     "cache_dir",
+    "cached_download",
     "classification_data",
     "classification_dataset",
+    "debian_package",
     "ding_de_en",
     "documents_dataset",
     "drop_held_out_sources",
@@ -90,6 +101,7 @@ __all__ = [
     "global_batch_size",
     "pack_segments",
     "jane_austen",
+    "labelled_text_dataset",
     "load_classification_tsv",
     "load_conll",
     "load_documents",
@@ -100,6 +112,8 @@ __all__ = [
     "load_squad",
     "multi30k",
     "pairs_dataset",
+    "read_lines",
+    "read_r_lazyload",
     "software_de_en",
     "source_key",
     "split_by_source",

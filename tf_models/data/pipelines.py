@@ -1,5 +1,9 @@
 """tf.data pipelines that turn corpora into exactly what the models take.
 
+This is where the plain Python records of `tf_models.data.records` become
+`tf.data`: first as datasets of strings (`pairs_dataset`,
+`documents_dataset`, `labelled_text_dataset`), then as model batches:
+
 * `translation_dataset`: sentence pairs -> `Transformer` inputs and labels.
 * `bert_pretraining_dataset`: documents -> `BertPretrainer` inputs, masked-LM
   and next-sentence labels, with masking redone every epoch.
@@ -18,6 +22,8 @@ import logging
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+
+from tf_models.data.records import CorpusError, RegressionData
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +93,77 @@ def with_known_length(dataset):
     return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
+# ------------------------------------------------------ records -> strings
+
+
+def pairs_dataset(pairs):
+    """A dataset of `(source, target)` scalar strings from a list of string pairs.
+
+    Example:
+    >>> [(s.numpy(), t.numpy()) for s, t in pairs_dataset([("Hallo!", "Hello!")])]
+    [(b'Hallo!', b'Hello!')]
+    """
+    pairs = list(pairs)
+    sources = tf.constant([source for source, _ in pairs], tf.string, shape=[len(pairs)])
+    targets = tf.constant([target for _, target in pairs], tf.string, shape=[len(pairs)])
+    return tf.data.Dataset.from_tensor_slices((sources, targets))
+
+
+def documents_dataset(documents):
+    """A dataset with one element per document: a 1-D string tensor of sentences.
+
+    Empty documents are dropped and their number logged.
+
+    Example:
+    >>> ds = documents_dataset([["One.", "Two."], [], ["Three."]])
+    >>> [doc.numpy().tolist() for doc in ds]
+    [[b'One.', b'Two.'], [b'Three.']]
+    """
+    documents = [list(document) for document in documents]
+    kept = [document for document in documents if document]
+    if len(kept) < len(documents):
+        logger.info("dropped %d empty documents", len(documents) - len(kept))
+    if not kept:
+        raise CorpusError("no non-empty documents")
+    # Flat values plus row lengths: much faster than tf.ragged.constant on
+    # nested Python lists, which walks every string in Python.
+    sentences = tf.constant([sentence for document in kept for sentence in document], tf.string)
+    lengths = tf.constant([len(document) for document in kept], tf.int64)
+    ragged = tf.RaggedTensor.from_row_lengths(sentences, lengths)  # (documents, None)
+    documents = tf.data.Dataset.from_tensor_slices(ragged)
+    # Slices of a ragged tensor come typed as RaggedTensorSpec, which
+    # padded_batch and friends refuse; tf.identity makes them plain tensors.
+    return documents.map(tf.identity)
+
+
+def labelled_text_dataset(data):
+    """A dataset of `(texts, label)` from `ClassificationData` or `RegressionData`.
+
+    `texts` is a tuple of one or two scalar strings; `label` an int32 class
+    index, or a float32 score for `RegressionData`.
+
+    Example:
+    >>> from tf_models.data.records import ClassificationData
+    >>> data = ClassificationData.from_lists(["good", "bad"], [1, 0], ("neg", "pos"))
+    >>> (texts, label), = labelled_text_dataset(data).take(1)
+    >>> texts[0].numpy(), int(label)
+    (b'good', 1)
+    """
+    count = len(data)
+    columns = tuple(tf.constant(list(column), tf.string, shape=[count]) for column in data.texts)
+    label_type = tf.float32 if isinstance(data, RegressionData) else tf.int32
+    labels = tf.constant(list(data.labels), label_type, shape=[count])
+    return tf.data.Dataset.from_tensor_slices((columns, labels))
+
+
+def _as_dataset(records, to_dataset):
+    """`records` as a `tf.data.Dataset` (a dataset passes through unchanged)."""
+    return records if isinstance(records, tf.data.Dataset) else to_dataset(records)
+
+
+# ------------------------------------------------------ strings -> batches
+
+
 def _tokenize_unbatched(dataset, tokenize):
     """Maps a per-example tokenizer over a dataset, tokenizing in batches."""
     return (
@@ -115,7 +192,8 @@ def translation_dataset(
     reads `[START] tokens` and learns to predict `tokens [END]`.
 
     Args:
-        pairs: a `tf.data.Dataset` of `(source, target)` scalar strings.
+        pairs: a list of `(source, target)` strings, or a `tf.data.Dataset`
+            of such scalar string pairs.
         source_tokenizer: tokenizer of the source language.
         target_tokenizer: tokenizer of the target language (with `[START]`
             and `[END]`); defaults to `source_tokenizer`.
@@ -142,7 +220,7 @@ def translation_dataset(
     ...     tf.data.Dataset.from_tensor_slices(texts * 10), 60,
     ...     tempfile.mkdtemp() + "/vocab.txt",
     ...     reserved_tokens=["[PAD]", "[UNK]", "[START]", "[END]"])
-    >>> pairs = tf.data.Dataset.from_tensor_slices((texts, texts))
+    >>> pairs = list(zip(texts, texts))
     >>> inputs, labels = next(iter(translation_dataset(pairs, tokenizer, batch_size=3)))
     >>> inputs["decoder_token_ids"].shape, labels["logits"].shape
     (TensorShape([3, 4]), TensorShape([3, 4]))
@@ -172,6 +250,7 @@ def translation_dataset(
         labels = tf.concat([target_ids, [end]], axis=0)  # (T + 1,)
         return {"encoder_token_ids": source_ids, "decoder_token_ids": decoder_inputs}, labels
 
+    pairs = _as_dataset(pairs, pairs_dataset)
     if shuffle_buffer_size:
         pairs = pairs.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
     examples = _tokenize_unbatched(pairs, tokenize)
@@ -210,9 +289,9 @@ def classification_dataset(
     tokens from the longer segment first (round-robin trimming).
 
     Args:
-        data: a `tf.data.Dataset` of `(texts, label)`, `texts` a tuple of one
-            or two scalar strings, `label` an int (a class index), or a float
-            (a regression score, as `load_regression_tsv` reads for STS-B).
+        data: `ClassificationData` or `RegressionData` (a regression score
+            per example, as STS-B has), or a `tf.data.Dataset` of `(texts,
+            label)` as `labelled_text_dataset` makes.
         tokenizer: a `WordPieceTokenizer` with `[CLS]` and `[SEP]`.
         batch_size: global batch size.
         max_sequence_length: packed length, special tokens included.
@@ -225,6 +304,7 @@ def classification_dataset(
         {"logits": label})`, int32 (float32 scores), padded to the longest in
         the batch.
     """
+    data = _as_dataset(data, labelled_text_dataset)
     if shuffle_buffer_size:
         data = data.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
 
@@ -354,8 +434,9 @@ def bert_pretraining_dataset(
        `whole_word_masking`, all pieces of a word are chosen together.
 
     Args:
-        documents: a `tf.data.Dataset` of documents, each a 1-D string tensor
-            of sentences. At least two documents are needed.
+        documents: a list of documents, each a list of sentence strings (or
+            a `tf.data.Dataset` of 1-D string tensors). At least two
+            documents are needed.
         tokenizer: a `WordPieceTokenizer` with `[CLS]`, `[SEP]`, `[MASK]`.
         batch_size: global batch size.
         max_sequence_length: packed length, special tokens included.
@@ -376,7 +457,7 @@ def bert_pretraining_dataset(
         is 1 for real predictions and 0 for padding. All int32 but the
         float32 weights.
     """
-    tokenized = _tokenize_documents(documents, tokenizer)
+    tokenized = _tokenize_documents(_as_dataset(documents, documents_dataset), tokenizer)
     if len(tokenized) < 2:
         raise ValueError("BERT pretraining needs at least two documents for NSP.")
     max_tokens = max_sequence_length - 3  # room for [CLS] A [SEP] B [SEP]

@@ -137,7 +137,7 @@ def tagging_dataset(
     Example:
     >>> import tempfile
     >>> from tf_models.data import WordPieceTokenizer
-    >>> from tf_models.data.formats import TaggingData
+    >>> from tf_models.data.records import TaggingData
     >>> path = tempfile.mkdtemp() + "/vocab.txt"
     >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\neu\\nre\\n##jects\\n")
     >>> data = TaggingData([["EU", "rejects"]], [[1, 0]], ("O", "B-ORG"))
@@ -419,7 +419,7 @@ def squad_dataset(
     Example:
     >>> import tempfile
     >>> from tf_models.data import WordPieceTokenizer
-    >>> from tf_models.data.formats import SquadExample
+    >>> from tf_models.data.records import SquadExample
     >>> path = tempfile.mkdtemp() + "/vocab.txt"
     >>> vocabulary = "[PAD] [UNK] [CLS] [SEP] who sang ? the beatles .".split()
     >>> _ = open(path, "w").write("\\n".join(vocabulary) + "\\n")
@@ -573,7 +573,7 @@ def squad_predictions(
         window had a valid span.
 
     Example:
-    >>> from tf_models.data.formats import SquadExample
+    >>> from tf_models.data.records import SquadExample
     >>> example = SquadExample("q1", "", "Who?", "The Beatles sang.", (("The Beatles", 0),))
     >>> metadata = {"example_index": [0], "token_begin": [[-1, -1, -1, 0, 4, 12, -1]],
     ...             "token_end": [[-1, -1, -1, 3, 11, 16, -1]],

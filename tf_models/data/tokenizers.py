@@ -8,7 +8,7 @@ at serving time.
 * `WordPieceTokenizer` (BERT's) wraps tensorflow-text's `BertTokenizer`:
   lower-casing and accent stripping, punctuation and CJK characters split
   off, then greedy longest-match WordPiece. `train_wordpiece_vocabulary`
-  learns a vocabulary from a `tf.data.Dataset` of strings (with the Hugging
+  learns a vocabulary from a list of strings (with the Hugging
   Face `tokenizers` trainer by default, which is 60x faster than
   tensorflow-text's Python learner; both are available).
 * `SentencePieceTokenizer` wraps tensorflow-text's `SentencepieceTokenizer`
@@ -295,6 +295,14 @@ def _row_ids(row_splits):
     return rows[0] - 1
 
 
+def _text_dataset(texts):
+    """Strings as a dataset, which both learners stream through `clean_utf8`."""
+    if isinstance(texts, tf.data.Dataset):
+        return texts
+    texts = list(texts)
+    return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string, shape=[len(texts)]))
+
+
 def train_wordpiece_vocabulary(
     texts,
     vocabulary_size,
@@ -316,7 +324,7 @@ def train_wordpiece_vocabulary(
       (pure Python; about a minute for the same corpus).
 
     Args:
-        texts: a `tf.data.Dataset` of scalar strings.
+        texts: a list of strings, or a `tf.data.Dataset` of scalar strings.
         vocabulary_size: the target size (`"tensorflow_text"` can end a
             little below: it works by word-count thresholds).
         reserved_tokens: tokens put first, in order; `[PAD]` must be first.
@@ -328,14 +336,13 @@ def train_wordpiece_vocabulary(
         The vocabulary, a list of tokens, reserved tokens first.
 
     Example:
-    >>> texts = tf.data.Dataset.from_tensor_slices(["a cat sat", "the cats"] * 10)
-    >>> vocabulary = train_wordpiece_vocabulary(texts, 50)
+    >>> vocabulary = train_wordpiece_vocabulary(["a cat sat", "the cats"] * 10, 50)
     >>> vocabulary[:5], "cat" in vocabulary
     (['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'], True)
     """
     if reserved_tokens[0] != PAD:
         raise ValueError(f"reserved_tokens must start with {PAD}.")
-    texts = texts.map(clean_utf8).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    texts = _text_dataset(texts).map(clean_utf8).batch(batch_size).prefetch(tf.data.AUTOTUNE)
     if learner == "tensorflow_text":
         return bert_vocab.bert_vocab_from_dataset(
             texts,
@@ -365,7 +372,7 @@ def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs)
     """Trains a vocabulary, writes it to `vocabulary_file`, returns the tokenizer.
 
     Args:
-        texts: a `tf.data.Dataset` of scalar strings.
+        texts: a list of strings, or a `tf.data.Dataset` of scalar strings.
         vocabulary_size: target vocabulary size.
         vocabulary_file: where `vocab.txt` goes.
         **kwargs: `reserved_tokens`, `lower_case`, `learner`, `batch_size`
@@ -441,7 +448,7 @@ def train_sentencepiece_tokenizer(
     """Trains a SentencePiece model with the reserved tokens first.
 
     Args:
-        texts: a `tf.data.Dataset` of scalar strings.
+        texts: a list of strings, or a `tf.data.Dataset` of scalar strings.
         vocabulary_size: exact vocabulary size.
         model_file: where the `.model` file goes.
         reserved_tokens: `[PAD]`, `[UNK]`, then control tokens, in order.
@@ -455,7 +462,7 @@ def train_sentencepiece_tokenizer(
 
     if tuple(reserved_tokens[:2]) != (PAD, UNK):
         raise ValueError(f"reserved_tokens must start with {PAD}, {UNK}.")
-    sentences = (t.decode("utf-8") for t in texts.map(clean_utf8).as_numpy_iterator())
+    sentences = (t.decode("utf-8") for t in _text_dataset(texts).map(clean_utf8).as_numpy_iterator())
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=sentences,

@@ -13,7 +13,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_models.data.formats import classification_data
+from tf_models.data.records import classification_data
 from tf_models.data.pipelines import classification_dataset
 from tf_models.inference.bert import tokenize_with_masks
 
@@ -126,7 +126,7 @@ def fill_mask_words(pretrainer, tokenizer, prompts, top_k=5):
 
 def mean_pooled_features(backbone, tokenizer, texts, max_sequence_length=128, batch_size=64):
     """`(len(texts), hidden_dim)` float32: the last layer averaged over real tokens."""
-    data = classification_dataset(classification_data(list(texts), [0] * len(texts), ("x",)).dataset,
+    data = classification_dataset(classification_data(list(texts), [0] * len(texts), ("x",)),
                                   tokenizer, batch_size=batch_size, max_sequence_length=max_sequence_length)
     features = []
     for inputs, _ in data:

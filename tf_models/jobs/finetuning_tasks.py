@@ -16,7 +16,6 @@ subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 
 from tf_models.data import load_classification_tsv, load_conll, load_regression_tsv, load_source, load_squad
 from tf_models.data.pipelines import classification_dataset
@@ -58,7 +57,7 @@ class FinetuningTask:
         raise NotImplementedError
 
     def vocabulary_texts(self, train):
-        """A `tf.data.Dataset` of training strings, to learn a vocabulary from."""
+        """A list of training strings, to learn a vocabulary from."""
         raise NotImplementedError
 
     def dataset(self, job, examples, tokenizer, training):
@@ -91,31 +90,23 @@ class FinetuningTask:
         return dict(batch_size=job.batch_size, max_sequence_length=job.max_sequence_length, **shuffle)
 
 
-def _first_text(texts, label):
-    return texts[0]
+def _examples_and_labels(data):
+    """A list of texts (str, or tuples for pairs) and an array of the labels."""
+    texts = list(data.texts[0]) if len(data.texts) == 1 else list(zip(*data.texts))
+    return texts, np.array(data.labels)
 
 
 def texts_and_labels(data):
-    """`ClassificationData` as Python values: a list of texts (str, or tuples
-    for pairs) and an int array of labels, for the classical baselines.
+    """`ClassificationData` as the classical baselines take it: a list of
+    texts (str, or tuples for pairs) and an int array of labels.
 
     Example:
     >>> from tf_models.data import classification_data
     >>> texts_and_labels(classification_data(["good", "bad"], [1, 0], ("neg", "pos")))
     (['good', 'bad'], array([1, 0]))
     """
-    texts, labels = _texts_and_values(data.dataset)
+    texts, labels = _examples_and_labels(data)
     return texts, labels.astype(int)
-
-
-def _texts_and_values(dataset):
-    """A `(texts, label)` dataset as a list of texts (str, or tuples for pairs) and an array of labels."""
-    texts, labels = [], []
-    for columns, label in dataset.as_numpy_iterator():
-        decoded = tuple(column.decode("utf-8") for column in columns)
-        texts.append(decoded[0] if len(decoded) == 1 else decoded)
-        labels.append(label)
-    return texts, np.array(labels)
 
 
 def classification_baselines(train, test, model_accuracy=None):
@@ -174,13 +165,13 @@ class Classify(FinetuningTask):
         raise ValueError(f"Unknown classification source {job.source!r}; expected fine_food_reviews, sst2 or files.")
 
     def take(self, train, count):
-        return dataclasses.replace(train, dataset=train.dataset.take(count))
+        return train.take(count)
 
     def vocabulary_texts(self, train):
-        return train.dataset.map(_first_text)
+        return [text for column in train.texts for text in column]
 
     def dataset(self, job, examples, tokenizer, training):
-        return classification_dataset(examples.dataset, tokenizer, **self._batches(job, training))
+        return classification_dataset(examples, tokenizer, **self._batches(job, training))
 
     def model(self, backbone, train):
         return BertClassifier(backbone, train.num_classes)
@@ -224,7 +215,7 @@ class Regress(FinetuningTask):
         return train.take(count)
 
     def vocabulary_texts(self, train):
-        return train.map(_first_text)
+        return [text for column in train.texts for text in column]
 
     def dataset(self, job, examples, tokenizer, training):
         return classification_dataset(examples, tokenizer, **self._batches(job, training))
@@ -242,8 +233,8 @@ class Regress(FinetuningTask):
             labels.append(targets["logits"].numpy())
         labels, predictions = np.concatenate(labels), np.concatenate(predictions)
         scores = regression_scores(labels, predictions)
-        train_texts, train_scores = _texts_and_values(train)
-        test_texts, _ = _texts_and_values(test)
+        train_texts, train_scores = _examples_and_labels(train)
+        test_texts, _ = _examples_and_labels(test)
         baselines = {
             "mean_score": np.full(len(labels), mean_score(train_scores)),
             "tfidf_ridge_regression": tfidf_ridge_regression(train_texts, train_scores, test_texts),
@@ -280,7 +271,7 @@ class Tag(FinetuningTask):
         return dataclasses.replace(train, sentences=train.sentences[:count], tags=train.tags[:count])
 
     def vocabulary_texts(self, train):
-        return tf.data.Dataset.from_tensor_slices([" ".join(words) for words in train.sentences])
+        return [" ".join(words) for words in train.sentences]
 
     def dataset(self, job, examples, tokenizer, training):
         return tagging_dataset(examples, tokenizer, **self._batches(job, training))
@@ -334,8 +325,7 @@ class AnswerQuestions(FinetuningTask):
         return train[:count]
 
     def vocabulary_texts(self, train):
-        return tf.data.Dataset.from_tensor_slices(
-            [text for example in train for text in (example.question, example.context)])
+        return [text for example in train for text in (example.question, example.context)]
 
     def dataset(self, job, examples, tokenizer, training):
         return squad_dataset(examples, tokenizer, max_query_length=job.max_query_length,

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_models.data import documents_dataset, load_documents, load_source, split_sentences
+from tf_models.data import load_documents, load_source, split_sentences
 from tf_models.data.pipelines import bert_pretraining_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer
 from tf_models.inference import FillMask, SentenceEncoder
@@ -45,15 +45,13 @@ def job_documents(job):
         documents = load_documents(list(job.document_files))
     else:
         raise ValueError(f"Unknown pretraining source {job.source!r}.")
-    if isinstance(documents, tf.data.Dataset):
-        documents = [[s.decode("utf-8") for s in doc] for doc in documents.as_numpy_iterator()]
     random.Random(job.seed).shuffle(documents)
     return documents[job.held_out_documents :], documents[: job.held_out_documents]
 
 
 def _pretraining_data(job, documents, tokenizer, seed):
     return bert_pretraining_dataset(
-        documents_dataset(documents), tokenizer, seed=seed, batch_size=job.batch_size,
+        documents, tokenizer, seed=seed, batch_size=job.batch_size,
         max_sequence_length=job.max_sequence_length,
         max_predictions_per_sequence=job.max_predictions_per_sequence,
         whole_word_masking=job.whole_word_masking,
@@ -68,9 +66,8 @@ def train(job):
         sentences = sum(len(d) for d in documents)
         print(f"documents: {len(documents)} for training ({sentences} sentences), {len(held_out)} held out")
     with stage("tokenizer"):
-        texts = tf.data.Dataset.from_tensor_slices([s for d in documents for s in d])
         tokenizer = train_wordpiece_tokenizer(
-            texts, job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
+            [s for d in documents for s in d], job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
         )
         save_tokenizer(tokenizer, output_dir)
         print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from tf_models.data import load_parallel_files, load_source
 from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
@@ -30,23 +29,13 @@ from tf_models.training.evaluation import corpus_bleu
 MODEL_FILE = "transformer.keras"
 
 
-def _as_lists(pairs):
-    return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in pairs.as_numpy_iterator()]
-
-
-def _pairs_dataset(pairs):
-    sources, targets = zip(*pairs)
-    return tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
-
-
 def translation_splits(job):
     """(train, validation, test, report): lists of (source, target) strings
     with no held-out source in training, and the `SplitReport`."""
     if job.source == "multi30k":
         def load(split):
-            return _as_lists(load_source("multi30k", data_dir=job.data_dir, split=split,
-                                         source_language=job.source_language,
-                                         target_language=job.target_language))
+            return load_source("multi30k", data_dir=job.data_dir, split=split,
+                               source_language=job.source_language, target_language=job.target_language)
 
         val, test = load("val"), load("test_2016_flickr")
         train, report = drop_held_out_sources(load("train"), val, test)  # published splits kept
@@ -54,13 +43,13 @@ def translation_splits(job):
         if job.source in ("ding_de_en", "software_de_en"):
             if {job.source_language, job.target_language} != {"de", "en"}:
                 raise ValueError(f"{job.source} is German-English: use languages de and en.")
-            pairs = _as_lists(load_source(job.source, reverse=job.source_language == "en"))
+            pairs = load_source(job.source, reverse=job.source_language == "en")
         elif job.source == "files":
             if len(job.train_files) != 2:
                 raise ValueError("source=files needs --train-files SOURCE_FILE TARGET_FILE.")
-            pairs = _as_lists(load_parallel_files(*job.train_files))
+            pairs = load_parallel_files(*job.train_files)
         elif job.source.startswith("tfds:"):
-            pairs = _as_lists(load_source(job.source, split="train"))
+            pairs = load_source(job.source, split="train")
         else:
             raise ValueError(f"Unknown translation source {job.source!r}.")
         train, val, test, report = split_by_source(pairs, job.test_size, job.test_size // 2, seed=job.seed)
@@ -77,22 +66,21 @@ def train(job):
         print(f"pairs: {len(train_pairs)} train, {len(val)} validation, {len(test)} test; "
               f"split by source sentence: {split_report}")
     with stage("tokenizer"):
-        texts = tf.data.Dataset.from_tensor_slices([s for pair in train_pairs for s in pair])
         tokenizer = train_wordpiece_tokenizer(
-            texts, job.vocabulary_size, output_dir / "vocab.txt",
+            [s for pair in train_pairs for s in pair], job.vocabulary_size, output_dir / "vocab.txt",
             reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
         )
         save_tokenizer(tokenizer, output_dir)
         print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     counter = DropCounter()
     train_data = translation_dataset(
-        _pairs_dataset(train_pairs), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
         bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
     )
     train_data = with_known_length(train_data)  # one pass to count the batches,
     counter.reset()  # which the length filter must not count as an epoch
     val_data = with_known_length(translation_dataset(
-        _pairs_dataset(val), tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+        val, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
         shuffle_buffer_size=0,
     ))
     with strategy.scope():

@@ -1,21 +1,12 @@
-"""File formats: element shapes, sentence splitting, and one test per bad-file error."""
+"""Readers: the records they return, and one test per bad-file error."""
 
-import bz2
 import dataclasses
 import json
 import logging
-import lzma
-import struct
-import zlib
 
-import numpy as np
 import pytest
-import tensorflow as tf
 
-from tf_models.data.formats import (
-    ClassificationData,
-    CorpusError,
-    TaggingData,
+from tf_models.data.readers import (
     load_classification_tsv,
     load_conll,
     load_documents,
@@ -24,42 +15,13 @@ from tf_models.data.formats import (
     load_regression_tsv,
     load_squad,
     read_lines,
-    read_r_lazyload,
-    split_sentences,
 )
-
-STRING = tf.TensorSpec([], tf.string)
+from tf_models.data.records import ClassificationData, CorpusError, RegressionData, TaggingData
 
 
 def write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def as_pairs(dataset):
-    return [(s.numpy().decode(), t.numpy().decode()) for s, t in dataset]
-
-
-# ------------------------------------------------------------- splitting
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("It rained. We stayed in.", ["It rained.", "We stayed in."]),
-        ("Mr. and Mrs. Smith met Dr. Jones at St. Paul's. Then they left.",
-         ["Mr. and Mrs. Smith met Dr. Jones at St. Paul's.", "Then they left."]),
-        ("J. R. R. Tolkien wrote. Yes!", ["J. R. R. Tolkien wrote.", "Yes!"]),
-        ('"Why?" she asked. "Because." He left.', ['"Why?" she asked.', '"Because."', "He left."]),
-        ("Is it? Yes! No... Maybe.", ["Is it?", "Yes!", "No...", "Maybe."]),
-        ("it was--Mrs. Elton. Ärger folgte.", ["it was--Mrs. Elton.", "Ärger folgte."]),
-        ("Pi is 3.14 today. e.g. this stays.", ["Pi is 3.14 today. e.g. this stays."]),
-        ("No end in sight", ["No end in sight"]),
-        ("   ", []),
-    ],
-)
-def test_split_sentences(text, expected):
-    assert split_sentences(text) == expected
 
 
 # ------------------------------------------------------------ plain lines
@@ -105,9 +67,7 @@ def test_binary_file_with_invalid_utf8(tmp_path):
 def test_parallel_files(tmp_path):
     source = write(tmp_path / "train.en", "A dog runs.\nTwo cats sleep.\n")
     target = write(tmp_path / "train.de", "Ein Hund rennt.\nZwei Katzen schlafen.\n")
-    dataset = load_parallel_files(source, target)
-    assert dataset.element_spec == (STRING, STRING)
-    assert as_pairs(dataset) == [
+    assert load_parallel_files(source, target) == [
         ("A dog runs.", "Ein Hund rennt."),
         ("Two cats sleep.", "Zwei Katzen schlafen."),
     ]
@@ -116,8 +76,8 @@ def test_parallel_files(tmp_path):
 def test_parallel_files_skip_and_count_empty_sides(tmp_path, caplog):
     source = write(tmp_path / "train.en", "One.\n\nThree.\nFour.\n")
     target = write(tmp_path / "train.de", "Eins.\nZwei.\n\nVier.\n")
-    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
-        pairs = as_pairs(load_parallel_files(source, target))
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.readers"):
+        pairs = load_parallel_files(source, target)
     assert pairs == [("One.", "Eins."), ("Four.", "Vier.")]
     assert "skipped 2 pairs with an empty side" in caplog.text
     assert "train.en" in caplog.text and "train.de" in caplog.text
@@ -132,10 +92,9 @@ def test_parallel_files_with_different_line_counts(tmp_path):
 
 def test_parallel_tsv(tmp_path, caplog):
     path = write(tmp_path / "pairs.tsv", "1\tHello.\tHallo.\n\n2\tYes!\tJa!\n3\t\tLeer.\n")
-    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
-        dataset = load_parallel_tsv(path, source_column=2, target_column=1)
-    assert dataset.element_spec == (STRING, STRING)
-    assert as_pairs(dataset) == [("Hallo.", "Hello."), ("Ja!", "Yes!")]
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.readers"):
+        pairs = load_parallel_tsv(path, source_column=2, target_column=1)
+    assert pairs == [("Hallo.", "Hello."), ("Ja!", "Yes!")]
     assert "skipped 1 blank lines" in caplog.text
     assert "skipped 1 pairs with an empty side" in caplog.text
 
@@ -160,10 +119,8 @@ def test_documents_in_bert_pretraining_format(tmp_path, caplog):
         tmp_path / "a.txt", "Doc one, sentence one.\nDoc one, sentence two.\n\n\n\nDoc two.\n"
     )
     second = write(tmp_path / "b.txt", "\nDoc three.\nStill three.")
-    with caplog.at_level(logging.INFO, logger="tf_models.data.formats"):
-        dataset = load_documents([first, second])
-    assert dataset.element_spec == tf.TensorSpec([None], tf.string)
-    documents = [[s.decode() for s in d.numpy()] for d in dataset]
+    with caplog.at_level(logging.INFO, logger="tf_models.data.readers"):
+        documents = load_documents([first, second])
     assert documents == [
         ["Doc one, sentence one.", "Doc one, sentence two."],
         ["Doc two."],
@@ -171,16 +128,11 @@ def test_documents_in_bert_pretraining_format(tmp_path, caplog):
     ]
     # Two extra blank lines in a.txt, a leading one in b.txt.
     assert "dropped 3 empty documents" in caplog.text
-    # What BERT pretraining pipelines do with documents: pad them in batches.
-    batch = next(iter(dataset.padded_batch(3)))
-    assert batch.shape == (3, 2)
 
 
 def test_documents_with_sentence_splitting(tmp_path):
     path = write(tmp_path / "novel.txt", "Mr. Darcy bowed. She smiled! Did he see?\n\nThe end.\n")
-    dataset = load_documents(path, split_sentences=True)
-    documents = [[s.decode() for s in d.numpy()] for d in dataset]
-    assert documents == [["Mr. Darcy bowed.", "She smiled!", "Did he see?"], ["The end."]]
+    assert load_documents(path, split_sentences=True) == [["Mr. Darcy bowed.", "She smiled!", "Did he see?"], ["The end."]]
 
 
 # -------------------------------------------------------- classification
@@ -191,11 +143,7 @@ def test_classification_single_sentence(tmp_path):
     data = load_classification_tsv(path)
     assert isinstance(data, ClassificationData)
     assert data.label_names == ("0", "1", "10")  # numeric labels sort as numbers
-    assert data.dataset.element_spec == ((STRING,), tf.TensorSpec([], tf.int32))
-    examples = [
-        (tuple(t.numpy().decode() for t in texts), int(label)) for texts, label in data.dataset
-    ]
-    assert examples == [(("a gem .",), 1), (("dull",), 0), (("weird",), 2)]
+    assert data.texts == (("a gem .", "dull", "weird"),) and data.labels == (1, 0, 2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.label_names = ()
 
@@ -208,18 +156,15 @@ def test_classification_sentence_pair_with_explicit_labels(tmp_path, caplog):
         "2\tA man sleeps.\t\tneutral\n"
         "3\tA dog barks.\tA cat meows.\tcontradiction\n",
     )
-    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.readers"):
         data = load_classification_tsv(
             path, ("premise", "hypothesis"), "gold",
             label_names=("entailment", "neutral", "contradiction"),
         )
     assert data.label_names == ("entailment", "neutral", "contradiction")
     assert data.num_classes == 3
-    assert data.dataset.element_spec == ((STRING, STRING), tf.TensorSpec([], tf.int32))
-    (first, second), labels = next(iter(data.dataset.batch(8)))
-    assert first.numpy().tolist() == [b"A man sleeps.", b"A dog barks."]
-    assert second.numpy().tolist() == [b"A person rests.", b"A cat meows."]
-    assert labels.numpy().tolist() == [0, 2]
+    assert data.texts == (("A man sleeps.", "A dog barks."), ("A person rests.", "A cat meows."))
+    assert data.labels == (0, 2) and len(data) == 2
     assert "skipped 1 rows" in caplog.text
 
 
@@ -248,52 +193,6 @@ def test_classification_header_only(tmp_path):
         load_classification_tsv(path)
 
 
-# ------------------------------------------------------ R lazy-load data
-
-
-def compress_like_r(serialized, compressed, kind=None):
-    """Stores one object as R's lazyLoadDBinsertValue does."""
-    header = struct.pack(">I", len(serialized))
-    if compressed == 1:
-        return header + zlib.compress(serialized)
-    packers = {
-        b"Z": lambda data: lzma.compress(
-            data, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6}]
-        ),
-        b"2": bz2.compress,
-        b"1": zlib.compress,
-        b"0": lambda data: data,
-    }
-    return header + kind + packers[kind](serialized)
-
-
-@pytest.mark.parametrize(
-    "compressed, kind", [(1, None), (3, b"Z"), (2, b"2"), (3, b"1"), (3, b"0")]
-)
-def test_read_r_lazyload(tmp_path, compressed, kind):
-    rdata = pytest.importorskip("rdata")
-    # A character vector (how janeaustenr stores a novel) and a numeric one.
-    objects = {"novel": np.array(["CHAPTER 1", "", "It began."]), "scores": np.array([1.5, 2.5])}
-    blobs, variables, offset = [], {}, 0
-    for name, value in objects.items():
-        rdata.write_rds(tmp_path / f"{name}.rds", value, compression=None)
-        blob = compress_like_r((tmp_path / f"{name}.rds").read_bytes(), compressed, kind)
-        variables[name] = np.array([offset, len(blob)], np.int32)
-        blobs.append(blob)
-        offset += len(blob)
-    (tmp_path / "Rdata.rdb").write_bytes(b"".join(blobs))
-    flag = np.array([compressed], np.int32)
-    index = {"variables": variables, "references": {}, "compressed": flag}
-    rdata.write_rds(tmp_path / "Rdata.rdx", index)  # gzip, as R writes it
-
-    database = tmp_path / "Rdata"
-    assert read_r_lazyload(database) == ["novel", "scores"]
-    assert read_r_lazyload(database, "novel").tolist() == ["CHAPTER 1", "", "It began."]
-    assert read_r_lazyload(database, "scores").tolist() == [1.5, 2.5]
-    with pytest.raises(CorpusError, match="no object 'poems'; it holds novel, scores"):
-        read_r_lazyload(database, "poems")
-
-
 # ------------------------------------------------------- regression (STS-B)
 
 
@@ -303,11 +202,11 @@ def test_regression_tsv_reads_float_scores(tmp_path, caplog):
         "index\tsentence1\tsentence2\tscore\n0\tA man.\tA man.\t5.000\n1\tA dog.\t\t1.0\n"
         "2\tA cat.\tA car.\t0.6\n",
     )
-    with caplog.at_level(logging.WARNING, logger="tf_models.data.formats"):
-        dataset = load_regression_tsv(path)
-    assert dataset.element_spec == ((STRING, STRING), tf.TensorSpec([], tf.float32))
-    rows = [(a.numpy().decode(), b.numpy().decode(), float(s)) for (a, b), s in dataset]
-    assert rows == [("A man.", "A man.", 5.0), ("A cat.", "A car.", pytest.approx(0.6))]
+    with caplog.at_level(logging.WARNING, logger="tf_models.data.readers"):
+        data = load_regression_tsv(path)
+    assert isinstance(data, RegressionData)
+    assert data.texts == (("A man.", "A cat."), ("A man.", "A car."))
+    assert data.labels == (5.0, pytest.approx(0.6))
     assert "skipped 1 rows" in caplog.text
 
 

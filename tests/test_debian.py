@@ -1,0 +1,199 @@
+"""Debian-shipped corpora: fetching a package, the Ding (dictd) parser and
+gettext catalogues. The integration tests fetch dict-de-en and the software
+packages with apt-get into a temporary cache."""
+
+import gzip
+import logging
+import shutil
+
+import pytest
+
+from tf_models.data import debian, downloads, sources
+from tf_models.data.records import CorpusError
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(downloads.CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# ------------------------------------------------------------- Ding parser
+
+
+def dictd_number(value):
+    digits = ""
+    while True:
+        digits = debian._DICTD_BASE64[value % 64] + digits
+        value //= 64
+        if not value:
+            return digits
+
+
+def write_dictd(folder, entries):
+    """Writes a dictd dictionary of (headword, notes, english) like Debian's dict-de-en."""
+    data, index = b"", []
+    for headword, notes, english in entries:
+        text = f"{headword}\n{notes}\n   {english}\n".encode()
+        normalized = "".join(c for c in headword.lower() if c.isalnum() or c.isspace())
+        offset, length = dictd_number(len(data)), dictd_number(len(text))
+        index.append(f"{' '.join(normalized.split())}\t{offset}\t{length}")
+        data += text
+    with gzip.open(folder / "german-english.dict.dz", "wb") as file:
+        file.write(data)
+    # The index is sorted by headword, not by position in the dictionary.
+    (folder / "german-english.index").write_text("\n".join(sorted(index)) + "\n", encoding="utf-8")
+    return folder / "german-english.dict.dz", folder / "german-english.index"
+
+
+DING_ENTRIES = [
+    ("Hund", " {m}", "dog"),
+    ("Das ist ein starkes Stück!", " [ugs.]", "That’s pretty steep!"),
+    ("Es regnet in Strömen.", "", "It’s pouring.; It is raining heavily. [Br.]"),
+    ("Dieses Wort kommt/stammt aus dem Lateinischen.", "", "This word comes from Latin."),
+    ("Es fehlt an etw.", "", "There is a lack of sth."),
+    ("Wie weit ist … gediehen?", "", "How far has … progressed?"),
+    ("Reg dich nicht so auf!", "", "Don’t get (yourself) so worked up!"),
+    # Long entries wrap without indentation.
+    ("Es war ein richtig schöner Tag, der nur durch einen kleinen Streit auf\n"
+     "dem Heimweg getrübt wurde.",
+     "", "It was a really nice day, marred only by a little argument on the way\nhome."),
+    ("Kann in Gewässern längerfristig schädliche Wirkungen haben.", "",
+     "May cause long-term adverse effects in the aquatic environment. (hazard note)"),
+    ("Das ist ein starkes Stück!", " [ugs.]", "That’s pretty steep!"),
+    ("Nichts zu danken!", "", "Not at all! (response to thanks)"),
+]
+
+
+def test_extract_ding_pairs(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="tf_models.data.debian"):
+        pairs = debian.extract_ding_pairs(*write_dictd(tmp_path, DING_ENTRIES))
+    assert pairs == [
+        ("Das ist ein starkes Stück!", "That’s pretty steep!"),
+        ("Es regnet in Strömen.", "It is raining heavily."),
+        ("Es war ein richtig schöner Tag, der nur durch einen kleinen Streit auf dem Heimweg "
+         "getrübt wurde.",
+         "It was a really nice day, marred only by a little argument on the way home."),
+        ("Kann in Gewässern längerfristig schädliche Wirkungen haben.",
+         "May cause long-term adverse effects in the aquatic environment."),
+        ("Nichts zu danken!", "Not at all!"),
+    ]
+    assert "kept 5 sentence pairs" in caplog.text
+    assert "4 (alternatives, optional parts, gaps or placeholders)" in caplog.text
+    assert "1 (the English is not a sentence)" in caplog.text  # "It’s pouring."
+    assert "1 (duplicates)" in caplog.text
+
+
+# ------------------------------------------------------- software messages
+
+
+def write_catalogue(path, entries):
+    """A German .mo catalogue of `(msgid, msgstr)` or `(msgid, plural, msgstr)` entries."""
+    import polib
+
+    catalogue = polib.POFile()
+    catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
+    for entry in entries:
+        if len(entry) == 3:
+            catalogue.append(polib.POEntry(msgid=entry[0], msgid_plural=entry[1],
+                                           msgstr_plural={0: entry[2], 1: entry[2]}))
+        else:
+            catalogue.append(polib.POEntry(msgid=entry[0], msgstr=entry[1]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalogue.save_as_mofile(str(path))
+    return path
+
+
+def test_software_message_pairs(tmp_path, caplog):
+    first = write_catalogue(tmp_path / "a.mo", [
+        ("_Save As", "Speichern _unter"),                       # accelerators removed
+        ("~Open the  file", "Datei ~öffnen"),                   # LibreOffice's, whitespace folded
+        ("Could not open %s", "Konnte %s nicht öffnen"),        # a placeholder
+        ("Show <b>bold</b> text", "<b>Fett</b> zeigen"),        # markup
+        ("--verbose print more", "--verbose mehr ausgeben"),    # a command-line option
+        ("%d file", "%d files", "%d Dateien"),                   # plural forms
+        ("Cancel", "Abbrechen"),                                # one word
+        ("Print Preview", "Print Preview"),                     # untranslated
+        ("Untranslated message", ""),
+        ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen",
+         "zu lang"),
+    ])
+    second = write_catalogue(tmp_path / "b.mo", [("Save As", "Sichern als"), ("Close Window", "Fenster schließen")])
+    broken = tmp_path / "broken.mo"
+    broken.write_bytes(b"not a catalogue")
+    with caplog.at_level(logging.INFO, logger="tf_models.data.debian"):
+        pairs = debian.software_message_pairs([first, broken, second])
+    # The first catalogue's translation of an English message wins (a .mo
+    # file stores its entries sorted by msgid).
+    assert sorted(pairs) == [("Close Window", "Fenster schließen"), ("Open the file", "Datei öffnen"),
+                             ("Save As", "Speichern unter")]
+    assert "skipped unreadable catalogue" in caplog.text and "kept 3 pairs" in caplog.text
+    assert ("Cancel", "Abbrechen") in debian.software_message_pairs([first], min_words=1)
+
+
+def test_software_catalogues_leave_out_name_lists(cache):
+    tree = cache / "debian" / "some-program"
+    write_catalogue(tree / "usr/share/locale/de/LC_MESSAGES/program.mo", [("Save As", "Speichern unter")])
+    write_catalogue(tree / "usr/share/locale/de/LC_MESSAGES/program-timezones.mo", [("New York", "New York")])
+    write_catalogue(tree / "usr/share/locale/fr/LC_MESSAGES/program.mo", [("Save As", "Enregistrer sous")])
+    assert [p.name for p in debian.software_catalogues(["some-program"])] == ["program.mo"]
+    with pytest.raises(CorpusError, match="no 'es' catalogues"):
+        debian.software_catalogues(["some-program"], language="es")
+
+
+# --------------------------------------------------------- Debian packages
+
+
+def test_debian_package_reuses_the_unpacked_tree(cache, monkeypatch):
+    (cache / "debian" / "dict-de-en" / "usr").mkdir(parents=True)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("the cached package was fetched again")
+
+    monkeypatch.setattr(debian.subprocess, "run", no_subprocess)
+    assert debian.debian_package("dict-de-en") == cache / "debian" / "dict-de-en"
+
+
+def test_debian_package_without_apt(cache, monkeypatch):
+    monkeypatch.setattr(debian.shutil, "which", lambda tool: None)
+    with pytest.raises(CorpusError, match="apt-get not found.*your own files"):
+        debian.debian_package("dict-de-en")
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get")
+def test_debian_package_that_apt_cannot_download(cache):
+    message = r"(?s)apt-get download tf-models-no-such-package.*apt-get update"
+    with pytest.raises(CorpusError, match=message):
+        debian.debian_package("tf-models-no-such-package")
+    assert list((cache / "debian").iterdir()) == []  # no half-unpacked state left behind
+
+
+# Integration: the real packages, fetched with apt-get into a temporary cache
+# once per test session (the `with_debian_cache` fixture of conftest.py).
+
+
+def test_ding_de_en(with_debian_cache):
+    pairs = sources.ding_de_en()
+    assert all(isinstance(german, str) and isinstance(english, str) for german, english in pairs)
+    # dict-de-en 1.9-6 (Ding devel 2023-01-30) gives 18,707 pairs.
+    assert 17_500 <= len(pairs) <= 20_000
+    assert len(set(pairs)) == len(pairs)
+    example = ("Von der Vermissten fehlt jede Spur.", "There is no trace of the missing woman.")
+    assert example in pairs
+    for german, english in pairs:
+        assert german[-1] in ".!?\"'’”“" and english[-1] in ".!?\"'’”“"
+        assert not any(mark in german + english for mark in "/{}[]()…")
+    reversed_pairs = sources.ding_de_en(reverse=True)[:10]
+    assert reversed_pairs == [(english, german) for german, english in pairs[:10]]
+
+
+def test_software_de_en(with_debian_cache):
+    pairs = sources.software_de_en()
+    # The 15 packages of Debian 12 give 41,143 pairs.
+    assert 35_000 <= len(pairs) <= 50_000
+    english = [e for _, e in pairs]
+    assert len(set(english)) == len(english)
+    assert ("Datei öffnen", "Open File") in pairs or ("Datei öffnen", "Open file") in pairs
+    for german, english in pairs[:2000]:
+        assert german != english and 2 <= len(english.split()) <= 15
+        assert not any(mark in german + english for mark in "%{}<>")

@@ -1,0 +1,323 @@
+"""Corpora that Debian ships: fetching a package, and reading the two
+formats the offline translation sources come in (dictd dictionaries,
+gettext catalogues).
+
+Packages are fetched with the machine's own package manager (`apt-get
+download`, then `dpkg-deb -x`) into the cache, so no data is committed and no
+internet beyond the package mirror is needed.
+"""
+
+import gzip
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from tf_models.data.downloads import cache_dir
+from tf_models.data.records import CorpusError
+
+logger = logging.getLogger(__name__)
+
+
+def debian_package(package):
+    """Downloads and unpacks a Debian package into the cache, once.
+
+    Runs `apt-get download <package>` and `dpkg-deb -x` in a temporary folder
+    inside the cache, then renames the unpacked tree into place: a crash
+    leaves no half-unpacked package, and later calls reuse the tree. Needs no
+    root rights, only readable package lists.
+
+    Args:
+        package: the Debian package name, e.g. `"dict-de-en"`.
+
+    Returns:
+        The folder holding the package's file tree (its `usr/...`).
+
+    Raises:
+        CorpusError: when `apt-get` or `dpkg-deb` is missing or fails.
+
+    Example:
+    >>> debian_package("dict-de-en")  # doctest: +SKIP
+    PosixPath('/root/.cache/tf_models/debian/dict-de-en')
+    """
+    root = cache_dir() / "debian" / package
+    if root.is_dir():
+        return root
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise CorpusError(
+                f"{tool} not found: the {package!r} corpus comes from a Debian package. On other "
+                "systems pass your own files to the readers of tf_models.data.readers."
+            )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{package}-", dir=root.parent))
+    try:
+        result = subprocess.run(
+            ["apt-get", "download", package], cwd=work, capture_output=True, text=True
+        )
+        debs = sorted(work.glob("*.deb"))
+        if result.returncode != 0 or not debs:
+            raise CorpusError(
+                f"`apt-get download {package}` failed: {result.stderr.strip()[-500:]}\n"
+                "The package lists may be missing or stale: run `apt-get update` (as root) and "
+                "try again, or pass your own files to the readers of tf_models.data.readers."
+            )
+        result = subprocess.run(
+            ["dpkg-deb", "-x", str(debs[0]), str(work / "tree")], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            message = result.stderr.strip()[-500:]
+            raise CorpusError(f"`dpkg-deb -x {debs[0].name}` failed: {message}")
+        try:
+            (work / "tree").rename(root)
+        except OSError:
+            if not root.is_dir():  # else another process got there first
+                raise
+        logger.info("unpacked Debian package %s into %s", package, root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the .deb and any partial tree
+    return root
+
+
+# ---------------------------------------------------- Ding (dictd format)
+
+_DICTD_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# Grammar annotations ({f}, {pl}, {v}) and notes ([ugs.], [Br.]) in the entries.
+_DING_NOTE = re.compile(r"\s*(\{[^{}]*\}|\[[^\[\]]*\])")
+# A note after the last full stop: "Keep cool. (safety note)".
+_DING_TRAILING_NOTE = re.compile(r"(?<=[.!?])\s*\([^()]*\)$")
+# What is left after cleaning and marks an entry as a pattern or a choice,
+# not a sentence: word alternatives ("comes/stems"), optional words ("(all)"),
+# gaps ("…") and placeholders for something / somebody.
+_DING_UNSAFE = re.compile(r"[/()\[\]{}<>]|…|\.\.\.|\b(sth|sb|etw|jd|jdm|jdn|jdr|jds)\.")
+_SENTENCE_END = re.compile(r"""[.!?]["'’”“]?$""")
+
+
+def _dictd_number(text):
+    value = 0
+    for character in text:
+        value = value * 64 + _DICTD_BASE64.index(character)
+    return value
+
+
+def _is_sentence(text, min_words):
+    opening = text.lstrip("\"'„“‚‘")
+    return (
+        bool(opening)
+        and (opening[0].isupper() or opening[0].isdigit())
+        and bool(_SENTENCE_END.search(text))
+        and len(text.split()) >= min_words
+    )
+
+
+def _clean_ding_side(text):
+    text = _DING_TRAILING_NOTE.sub("", _DING_NOTE.sub("", text)).strip()
+    return " ".join(text.split())
+
+
+def extract_ding_pairs(dict_path, index_path, min_words=3):
+    """Extracts German-English example-sentence pairs from the Ding dictionary.
+
+    Debian's `dict-de-en` holds Ding in dictd format: `german-english.index`
+    gives, per entry, the offset and length (dictd base64 numbers) of its
+    text in the gzip-compressed `german-english.dict.dz`. An entry is the
+    German headword (one `;`-alternative of a Ding line), a line of grammar
+    notes indented by one space, then the English side indented by three,
+    its alternatives separated by `;`. Long lines wrap without indentation,
+    which is why entries are cut by the index rather than by line shape.
+
+    A pair is kept when, after `{...}` grammar annotations, `[...]` notes and a
+    trailing `(...)` note are stripped, both the German headword and an
+    English alternative are sentences: they start with a capital (or a digit,
+    maybe behind a quote), end with `.`, `!` or `?` and have at least
+    `min_words` words; and neither side holds a `/` alternative, an optional
+    `(...)` part, a `…` gap or a placeholder (sth., sb., etw., jdn., ...).
+    Exact duplicates are dropped. The counts of what was rejected and why are
+    logged.
+
+    Args:
+        dict_path: path of `german-english.dict.dz`.
+        index_path: path of `german-english.index`.
+        min_words: the fewest words a side may have.
+
+    Returns:
+        A list of `(german, english)` string pairs, in dictionary order.
+
+    Example:
+    >>> dictd = "/usr/share/dictd/"
+    >>> extract_ding_pairs(dictd + "german-english.dict.dz",
+    ...                    dictd + "german-english.index")[2]  # doctest: +SKIP
+    ('Noch ist nicht aller Tage Abend.', 'It’s not over until it’s over.')
+    """
+    with gzip.open(dict_path, "rb") as file:
+        data = file.read()
+    spans = []
+    with open(index_path, encoding="utf-8") as file:
+        for line_number, line in enumerate(file, start=1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                raise CorpusError(
+                    f"{index_path}, line {line_number}: expected 3 tab-separated fields"
+                )
+            # The index's headwords are lower-cased and stripped of punctuation,
+            # but keep their words: skipping the short ones here (six entries
+            # in seven) makes the extraction several times faster. The margin
+            # of one allows for a dash, which counts as a word below.
+            if len(fields[0].split()) >= min_words - 1:
+                spans.append((_dictd_number(fields[1]), _dictd_number(fields[2])))
+
+    pairs, seen, rejected = [], set(), Counter()
+    for offset, length in sorted(set(spans)):
+        lines = data[offset : offset + length].decode("utf-8").rstrip("\n").split("\n")
+        english_start = next((i for i, line in enumerate(lines) if line.startswith("   ")), None)
+        if english_start is None or english_start < 2:
+            continue  # the database's header entries, not translations
+        # The line before the English is the notes line (blank or " {f} ...").
+        german = _clean_ding_side(" ".join(lines[: english_start - 1]))
+        if not _is_sentence(german, min_words):
+            continue  # a word or phrase: most of the dictionary
+        english_side = " ".join(line.strip() for line in lines[english_start:])
+        for english in english_side.split(";"):
+            english = _clean_ding_side(english)
+            if not _is_sentence(english, min_words):
+                rejected["the English is not a sentence"] += 1
+            elif _DING_UNSAFE.search(german) or _DING_UNSAFE.search(english):
+                rejected["alternatives, optional parts, gaps or placeholders"] += 1
+            elif (german, english) in seen:
+                rejected["duplicates"] += 1
+            else:
+                seen.add((german, english))
+                pairs.append((german, english))
+    logger.info(
+        "Ding: kept %d sentence pairs; rejected %s",
+        len(pairs), ", ".join(f"{count} ({reason})" for reason, count in rejected.items()),
+    )
+    return pairs
+
+
+
+# ------------------------------------------------- software messages (gettext)
+
+# Debian packages whose German gettext catalogues (.mo) hold many short user
+# interface messages: office, mail, media, photo and desktop programs. Place
+# names (iso-codes), time zones and compiler diagnostics are left out: they
+# copy names or are mostly jargon. About 44 MB to download, once.
+SOFTWARE_MESSAGE_PACKAGES = (
+    "libreoffice-l10n-de",   # MPL-2.0
+    "digikam-data",          # GPL-2+
+    "vlc-l10n",              # GPL-2+
+    "gnucash-common",        # GPL-2+
+    "audacity-data",         # GPL-2+
+    "libgtk-3-common",       # LGPL-2+
+    "evolution-common",      # LGPL-2+
+    "claws-mail-i18n",       # GPL-3+
+    "gnumeric-common",       # GPL-2+
+    "pidgin-data",           # GPL-2+
+    "gnome-control-center-data",  # GPL-2+
+    "geany-common",          # GPL-2+
+    "rhythmbox-data",        # GPL-2+
+    "nautilus-data",         # GPL-3+
+    "thunar-data",           # GPL-2+
+)
+# Catalogue files that are lists of names, not messages.
+_NAME_CATALOGUES = re.compile(r"timezones|iso_|countries|languages", re.IGNORECASE)
+# Keyboard accelerators: GTK's "_Open", LibreOffice's "~Open", Qt's "&Open".
+_ACCELERATOR = re.compile(r"[_~&](?=\w)")
+# What marks a message as a template or markup rather than a sentence:
+# printf and brace placeholders, tags, entities, escapes, command-line options.
+_MESSAGE_UNSAFE = re.compile(r"[%{}<>\\$@|]|&\w+;|(^|\s)--?\w|\w_\w|\.\.\.\w")
+
+
+def clean_message(text):
+    """A catalogue message as a user reads it: accelerators removed, one line.
+
+    Example:
+    >>> clean_message("Save _As...")
+    'Save As...'
+    >>> clean_message("~Open File")
+    'Open File'
+    """
+    return " ".join(_ACCELERATOR.sub("", text).split())
+
+
+def software_message_pairs(catalogues, min_words=2, max_words=15):
+    """English-German message pairs from gettext `.mo` catalogues.
+
+    A pair is a catalogue entry's English `msgid` and its German `msgstr`,
+    both cleaned with `clean_message`. Kept when it has no plural forms,
+    neither side holds a placeholder, markup, command-line option or an
+    underscore inside a word (an identifier such as `show_all`, and now and
+    then a mid-word accelerator; see `_MESSAGE_UNSAFE`), the English has
+    `min_words` to `max_words` words,
+    and the German differs from the English (an untranslated entry is a
+    copy). The same English message in several catalogues keeps its first
+    translation, so every English message appears once.
+
+    Args:
+        catalogues: paths of German `.mo` files, read with polib.
+        min_words: fewest English words.
+        max_words: most English words.
+
+    Returns:
+        A list of `(english, german)` string pairs, in catalogue order.
+
+    Example:
+    >>> import tempfile, polib
+    >>> catalogue = polib.POFile()
+    >>> catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
+    >>> for english, german in [("_Open File", "Datei _öffnen"), ("%d files", "%d Dateien"),
+    ...                         ("Cancel", "Abbrechen"), ("Print Preview", "Druckvorschau")]:
+    ...     catalogue.append(polib.POEntry(msgid=english, msgstr=german))
+    >>> path = tempfile.mkdtemp() + "/de.mo"
+    >>> catalogue.save_as_mofile(path)
+    >>> sorted(software_message_pairs([path]))  # a .mo file sorts its entries
+    [('Open File', 'Datei öffnen'), ('Print Preview', 'Druckvorschau')]
+    """
+    import polib  # only this source reads gettext catalogues
+
+    pairs, seen, rejected = [], set(), Counter()
+    for path in catalogues:
+        try:
+            entries = polib.mofile(str(path))
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            logger.warning("skipped unreadable catalogue %s: %s", path, error)
+            continue
+        for entry in entries:
+            if entry.msgid_plural or not entry.msgstr:
+                rejected["plural or untranslated"] += 1
+                continue
+            english, german = clean_message(entry.msgid), clean_message(entry.msgstr)
+            if _MESSAGE_UNSAFE.search(entry.msgid) or _MESSAGE_UNSAFE.search(entry.msgstr):
+                rejected["placeholders, markup or options"] += 1
+            elif not min_words <= len(english.split()) <= max_words:
+                rejected[f"not {min_words}-{max_words} words"] += 1
+            elif english == german:
+                rejected["German same as English"] += 1
+            elif english in seen:
+                rejected["English seen before"] += 1
+            else:
+                seen.add(english)
+                pairs.append((english, german))
+    logger.info(
+        "software messages: kept %d pairs; rejected %s",
+        len(pairs), ", ".join(f"{count} ({reason})" for reason, count in rejected.items()),
+    )
+    return pairs
+
+
+def software_catalogues(packages=SOFTWARE_MESSAGE_PACKAGES, language="de"):
+    """The `language` gettext catalogues (`.mo`) of Debian `packages`,
+    fetched into the cache with `debian_package`, name lists left out."""
+    catalogues = []
+    for package in packages:
+        tree = debian_package(package)
+        for path in sorted(tree.rglob(f"{language}/LC_MESSAGES/*.mo")):
+            if not _NAME_CATALOGUES.search(path.name):
+                catalogues.append(path)
+    if not catalogues:
+        raise CorpusError(f"no {language!r} catalogues in the Debian packages {list(packages)}")
+    return catalogues
+
