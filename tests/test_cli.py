@@ -57,6 +57,7 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path,
         assert stage in output
     resolved = json.loads((run / "config.json").read_text())
     assert resolved["preset"] == "test" and resolved["batch_size"] == 32 and resolved["job"] == "TranslationJob"
+    assert resolved["decoding"]["method"] == "greedy"  # the config file's old flat "decoding": "greedy"
     results = json.loads((run / "results.json").read_text())
     assert results["test_sentences"] == 20 and 0.0 <= results["bleu"] <= 100.0
     for name in ("transformer.keras", "vocab.txt", "history.csv", "best.keras"):
@@ -121,6 +122,27 @@ def test_build_job_merges_defaults_file_and_flags(tmp_path):
         build_job(TranslationJob, {"config": str(config)})
 
 
+def test_decoding_flags_come_from_decoding_config():
+    import argparse
+
+    from tf_models.cli import add_job_arguments
+    from tf_models.inference import DecodingConfig
+
+    parser = argparse.ArgumentParser()
+    add_job_arguments(parser, TranslationJob)
+
+    def job(*flags):
+        return build_job(TranslationJob, vars(parser.parse_args(flags)))
+
+    assert job().decoding == DecodingConfig("beam")  # the job's default: the paper's beam search
+    assert job("--beam-width", "8").decoding == DecodingConfig("beam", beam_width=8)
+    sampled = job("--method", "sample", "--top-k", "5", "--decoding-seed", "3", "--seed", "1")
+    assert sampled.decoding == DecodingConfig("sample", top_k=5, seed=3) and sampled.seed == 1
+    assert job("--decoding", "greedy").decoding == DecodingConfig("greedy")  # the flag's old name
+    with pytest.raises(SystemExit, match=r"'beam' takes \['beam_width', 'alpha'\], not \['top_k'\]"):
+        job("--top-k", "5")
+
+
 def test_help_lists_every_command_without_importing_tensorflow():
     output = _run("--help", timeout=120)
     for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "export", "translate",
@@ -147,7 +169,7 @@ def test_finetune_regressor_on_sentence_pairs_then_predict_and_export(tmp_path, 
     (tmp_path / "train.tsv").write_text("\n".join(rows[:101]) + "\n")
     (tmp_path / "dev.tsv").write_text("\n".join(rows[:1] + rows[101:]) + "\n")
     run, saved = tmp_path / "regressor", tmp_path / "saved_models"
-    output = _main(capsys, "finetune-bert", "--task", "regress", "--source", "files",
+    output = _main(capsys, "finetune-bert", "--task", "regressor", "--source", "files",
                    "--train-file", tmp_path / "train.tsv", "--test-file", tmp_path / "dev.tsv",
                    "--text-columns", "sentence1", "sentence2", "--label-column", "score", "--preset", "test",
                    "--vocabulary-size", "100", "--max-sequence-length", "24", "--batch-size", "16", "--epochs", "1",
@@ -172,9 +194,15 @@ def test_finetune_regressor_on_sentence_pairs_then_predict_and_export(tmp_path, 
 def test_every_finetuning_task_is_registered_once():
     from tf_models.jobs import FINETUNING_TASKS, finetuning_task
 
+    from tf_models.inference import INFERENCE_MODULES
+
     tasks = [finetuning_task(name) for name in FINETUNING_TASKS]
+    # One name per task: its flag value, model file, export name and exported settings["task"].
     assert [task.name for task in tasks] == list(FINETUNING_TASKS)
-    assert len({task.model_file for task in tasks}) == len({task.export_name for task in tasks}) == len(tasks)
+    assert [task.model_file for task in tasks] == [f"{name}.keras" for name in FINETUNING_TASKS]
+    assert all(INFERENCE_MODULES[name].TASK == name for name in FINETUNING_TASKS)
+    # Exports made before keep working: their settings["task"] had other names.
+    assert INFERENCE_MODULES["question_answering"] is INFERENCE_MODULES["question_answerer"]
     with pytest.raises(ValueError, match="Unknown task 'summarize'"):
         finetuning_task("summarize")
 
@@ -206,7 +234,7 @@ def test_finetune_tagger_from_a_google_checkpoint(tmp_path, capsys):
     backbone = BertBackbone.from_preset("test", vocabulary_size=5 + len(ENGLISH_TO_GERMAN), max_sequence_length=32)
     save_google_checkpoint(backbone, google, WordPieceTokenizer(vocabulary))
     run, saved = tmp_path / "tagger", tmp_path / "saved_models"
-    output = _main(capsys, "finetune-bert", "--task", "tag", "--source", "files", "--init", google,
+    output = _main(capsys, "finetune-bert", "--task", "tagger", "--source", "files", "--init", google,
                    "--train-file", tmp_path / "train.conll", "--test-file", tmp_path / "test.conll",
                    "--word-column", "0", "--tag-column", "2", "--max-sequence-length", "16", "--epochs", "1",
                    "--batch-size", "8", "--output-dir", run)
@@ -248,11 +276,14 @@ def test_finetune_question_answering_from_a_hugging_face_checkpoint(tmp_path, ca
     transformers.BertModel(config).save_pretrained(huggingface)
 
     run, saved = tmp_path / "qa", tmp_path / "saved_models"
+    # "qa" is the task's old name, still accepted.
     output = _main(capsys, "finetune-bert", "--task", "qa", "--source", "files", "--init", huggingface,
                    "--train-file", tmp_path / "train.json", "--test-file", tmp_path / "dev.json",
                    "--max-sequence-length", "32", "--max-query-length", "8", "--doc-stride", "8",
                    "--epochs", "1", "--batch-size", "8", "--output-dir", run)
     assert "Hugging Face checkpoint" in output
+    assert json.loads((run / "config.json").read_text())["task"] == "question_answerer"
+    assert (run / "question_answerer.keras").exists()
     results = json.loads((run / "results.json").read_text())
     assert 0.0 <= results["exact_match"] <= results["f1"] <= 100.0 and len(results["samples"]) == 5
     context = "a big dog ran . the cat sat on the house ."

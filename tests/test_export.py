@@ -177,7 +177,7 @@ def test_versions_are_atomic_and_never_overwritten(modules, tmp_path):
     config = write_models_config(tmp_path).read_text()
     assert "name: 'encoder'" in config and "base_path: '/models/encoder'" in config
     info = read_export_info(tmp_path / "encoder")
-    assert info["version"] == 7 and info["settings"]["task"] == "sentence_embedding"
+    assert info["version"] == 7 and info["settings"]["task"] == "sentence_encoder"
 
 
 def test_export_records_the_decoding_method(exports):

@@ -1,11 +1,15 @@
 """The jobs' evaluation helpers: every score beside its baseline, on the same examples."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tf_models import jobs
 from tf_models.data import WordPieceTokenizer, classification_data
+from tf_models.inference import DecodingConfig
 from tf_models.models import BertBackbone, BertPretrainer
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", ",", "."]
@@ -71,3 +75,20 @@ def test_classification_baselines_train_on_train_and_score_on_test(capsys):
 def test_review_documents_split_sentences_and_drop_labels():
     data = classification_data(["Great tea. I will buy it again!", "Stale."], [0, 1], ("great", "other"))
     assert jobs.review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]
+
+
+def test_job_configs_written_before_today_still_load():
+    # Before DecodingConfig a translation job named its method and beam options flat.
+    old = jobs.TranslationJob.from_values({"decoding": "beam", "beam_width": 8, "alpha": 1.0, "epochs": 2})
+    assert old.decoding == DecodingConfig("beam", beam_width=8, alpha=1.0) and old.epochs == 2
+    assert jobs.TranslationJob(decoding="greedy").decoding == DecodingConfig("greedy")
+    # Today's config.json holds the nested config as a dict.
+    saved = json.loads(json.dumps(dataclasses.asdict(jobs.TranslationJob(decoding=DecodingConfig("sample", seed=4)))))
+    assert jobs.TranslationJob.from_values(saved).decoding == DecodingConfig("sample", seed=4)
+    # The tasks' old names.
+    for old_name, name in {"classify": "classifier", "regress": "regressor", "tag": "tagger",
+                           "qa": "question_answerer"}.items():
+        assert jobs.FinetuningJob(task=old_name).task == name == jobs.finetuning_task(old_name).name
+    with pytest.raises(ValueError, match=r"Unknown option\(s\) \['epochz'\]"):
+        jobs.FinetuningJob.from_values({"epochz": 3})
+    assert jobs.FinetuningJob.from_values({"epochz": 3}, unknown="drop") == jobs.FinetuningJob()

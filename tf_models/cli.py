@@ -6,7 +6,8 @@ Training (each writes config, tokenizer, model, logs and results to
   pretrain-bert       pretrain BERT with masked LM + next-sentence prediction
   finetune-bert       fine-tune BERT (from a pretrain-bert run, a Hugging Face or
                       Google checkpoint, or from scratch) to classify, score,
-                      tag or answer questions (--task classify|regress|tag|qa)
+                      tag or answer questions (--task classifier|regressor|
+                      tagger|question_answerer)
 Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
@@ -35,6 +36,7 @@ import types
 import typing
 from pathlib import Path
 
+from tf_models.inference.decoding_config import DecodingConfig
 from tf_models.jobs.configs import FinetuningJob, PretrainingJob, TranslationJob, load_job
 
 # Each training command is a job class: its fields are the flags, `run()` the command.
@@ -55,19 +57,38 @@ def _field_type(field):
     return annotation, False
 
 
-def add_job_arguments(parser, job_class):
-    """One `--flag` per config field, with the field's help and default."""
-    parser.add_argument("--config", help="JSON or YAML file of options")
-    for field in dataclasses.fields(job_class):
-        flag = "--" + field.name.replace("_", "-")
+def add_config_arguments(parser, config_class, defaults=None, prefix="", show_defaults=True):
+    """One `--flag` per field of a config dataclass, with its help and default.
+
+    A field that holds a config of its own (`TranslationJob.decoding`) gets a
+    flag per field of that config, in a group of its own; its values come back
+    as `"<field>.<name>"` (see `build_job`). A field's flag is its name, or the
+    `"flag"` of its metadata; its metadata may add `"aliases"` (old flag
+    names) and `"choices"`.
+    """
+    defaults = defaults if defaults is not None else config_class()
+    for field in dataclasses.fields(config_class):
+        default = getattr(defaults, field.name)
+        if dataclasses.is_dataclass(default):
+            group = parser.add_argument_group(f"{field.name} ({field.metadata.get('help', '')})")
+            add_config_arguments(group, type(default), default, f"{field.name}.", show_defaults)
+            continue
+        names = (field.metadata.get("flag", field.name), *field.metadata.get("aliases", ()))
+        flags = ["--" + name.replace("_", "-") for name in names]
         kind, is_tuple = _field_type(field)
-        help_text = f"{field.metadata.get('help', '')} (default: {field.default})"
+        help_text = field.metadata.get("help", "") + (f" (default: {default})" if show_defaults else "")
+        options = dict(dest=prefix + field.name, default=argparse.SUPPRESS, help=help_text)
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **options)
         else:
-            parser.add_argument(flag, type=kind, nargs="+" if is_tuple else None,
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(*flags, type=kind, nargs="+" if is_tuple else None, metavar=names[0].upper(),
+                                choices=field.metadata.get("choices"), **options)
+
+
+def add_job_arguments(parser, job_class):
+    """`--config FILE` and one `--flag` per option of the job."""
+    parser.add_argument("--config", help="JSON or YAML file of options")
+    add_config_arguments(parser, job_class)
 
 
 def read_config_file(path):
@@ -79,32 +100,44 @@ def read_config_file(path):
     return json.loads(text)
 
 
+def _nested_flags(values):
+    """`{"decoding.method": "greedy", "epochs": 2}` -> `{"epochs": 2}, {"decoding": {"method": "greedy"}}`."""
+    flat, nested = {}, {}
+    for key, value in values.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            nested.setdefault(outer, {})[inner] = value
+        else:
+            flat[key] = value
+    return flat, nested
+
+
 def build_job(job_class, arguments):
     """The job config: class defaults < config file < command-line flags."""
-    values = dict(arguments)
+    values, nested = _nested_flags(arguments)
     config_file = values.pop("config", None)
     from_file = read_config_file(config_file) if config_file else {}
     from_file.pop("job", None)
-    names = {field.name for field in dataclasses.fields(job_class)}
-    unknown = set(from_file) - names
-    if unknown:
-        raise SystemExit(f"Unknown option(s) in {config_file}: {sorted(unknown)}")
-    merged = {**from_file, **values}
-    for field in dataclasses.fields(job_class):
-        if field.name in merged and _field_type(field)[1]:
-            merged[field.name] = tuple(merged[field.name])
-    return job_class(**merged)
+    try:
+        job = job_class.from_values({**from_file, **values})
+        # Flags of a nested config change the file's (or the default) config.
+        changes = {name: getattr(job, name).replace(**given) for name, given in nested.items()}
+        return dataclasses.replace(job, **changes)
+    except ValueError as error:
+        raise SystemExit(f"{error} (in {config_file or 'the flags'})") from None
 
 
-def _decoding(args):
-    """The decoding flags that were given, as `Translator` options."""
-    names = {"method": "method", "beam_width": "beam_width", "alpha": "alpha", "temperature": "temperature",
-             "top_k": "top_k", "top_p": "top_p", "decoding_seed": "seed"}
-    options = {names[k]: args.pop(k) for k in list(names) if k in args}
-    options = {k: v for k, v in options.items() if v is not None}
-    if options and "method" not in options:
-        raise SystemExit("Decoding options need --method (greedy, beam or sample).")
-    return options
+def _run_decoding(job, changes):
+    """The run's `DecodingConfig` with the decoding flags' `changes` (None
+    for runs that do not decode)."""
+    if not isinstance(job, TranslationJob):
+        if changes:
+            print("note: decoding options are for translation runs; ignored")
+        return None
+    try:
+        return job.decoding.replace(**changes)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
 
 
 def apply(path, texts, decoding=None, context=None, second=None):
@@ -113,7 +146,8 @@ def apply(path, texts, decoding=None, context=None, second=None):
     Args:
         path: a run's output directory, or an export (`saved_models/NAME[/VERSION]`).
         texts: the strings to ask about.
-        decoding: `Translator` options (run folders of translation jobs).
+        decoding: changes to a translation run's `DecodingConfig`, e.g.
+            `{"method": "greedy"}` (default: decode as the run was evaluated).
         context: the text that a question-answering model answers from.
         second: the second text of each pair (classifiers and regressors of pairs).
     """
@@ -121,7 +155,8 @@ def apply(path, texts, decoding=None, context=None, second=None):
     from tf_models.inference import INFERENCE_MODULES
 
     if (Path(path) / "config.json").exists():
-        module = next(iter(load_job(path).inference_modules(**(decoding or {})).values()))
+        job = load_job(path)
+        module = next(iter(job.inference_modules(_run_decoding(job, decoding or {})).values()))
         return type(module).query(lambda name: getattr(module, module.SERVING_SIGNATURES[name]),
                                   texts, context, second)
     if decoding:
@@ -132,14 +167,9 @@ def apply(path, texts, decoding=None, context=None, second=None):
 
 
 def _add_decoding_arguments(parser):
-    group = parser.add_argument_group("decoding (translation; default: as the run was evaluated)")
-    group.add_argument("--method", choices=["greedy", "beam", "sample"])
-    group.add_argument("--beam-width", type=int, help="beams (the paper: 4)")
-    group.add_argument("--alpha", type=float, help="length penalty exponent (the paper: 0.6)")
-    group.add_argument("--temperature", type=float, help="sampling temperature")
-    group.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
-    group.add_argument("--top-p", type=float, help="sample among the likeliest tokens of total mass p")
-    group.add_argument("--decoding-seed", type=int, help="sampling seed")
+    """`DecodingConfig`'s flags (the same as `train-translation`'s), for a finished run."""
+    group = parser.add_argument_group("decoding (translation runs; default: as the run was evaluated)")
+    add_config_arguments(group, DecodingConfig, prefix="decoding.", show_defaults=False)
 
 
 DEMO_QUERIES = {
@@ -297,11 +327,13 @@ def main(argv=None):
     elif command == "evaluate":
         load_job(args["run_dir"]).evaluate()
     elif command == "export":
-        decoding = _decoding(args)
-        load_job(args["run_dir"]).export(args["base_dir"], args["name"], args["version"], **decoding)
+        args, nested = _nested_flags(args)
+        job = load_job(args["run_dir"])
+        job.export(args["base_dir"], args["name"], args["version"], _run_decoding(job, nested.get("decoding", {})))
     else:
+        args, nested = _nested_flags(args)
         context, second = args.pop("context", None), args.pop("second", None)
-        for line in apply(args["path"], args["texts"], _decoding(args), context, second):
+        for line in apply(args["path"], args["texts"], nested.get("decoding"), context, second):
             print(line)
     return 0
 

@@ -1,52 +1,58 @@
-"""Inference: decoding for the Transformer, task modules for BERT."""
+"""Inference: decoding for the Transformer, task modules for BERT.
 
-from tf_models.inference.bert import (
-    FillMask,
-    QuestionAnswerer,
-    SentenceEncoder,
-    TextClassifier,
-    TextRegressor,
-    TokenTagger,
-    tokenize_with_masks,
-)
-from tf_models.inference.base import ServingModule
-from tf_models.inference.decoding import (
-    beam_search,
-    beam_search_decode,
-    decode,
-    encode,
-    greedy_decode,
-    greedy_search,
-    sample,
-    sample_decode,
-    uncached_greedy_decode,
-)
-from tf_models.inference.translator import Translator
+`DecodingConfig` (`decoding_config.py`) imports no TensorFlow, and neither
+does importing this package: the names below load their module when first
+used (PEP 562), so the command line can build its flags at once.
+"""
 
-# `settings["task"]` of an export -> the module class that made it (how to query and print it).
-INFERENCE_MODULES = {
-    module.TASK: module
-    for module in (Translator, TextClassifier, TextRegressor, TokenTagger, QuestionAnswerer, FillMask, SentenceEncoder)
+import importlib
+
+from tf_models.inference.decoding_config import METHOD_OPTIONS, DecodingConfig
+
+# name -> module, imported on first use.
+_LAZY = {
+    "FillMask": "bert",
+    "QuestionAnswerer": "bert",
+    "SentenceEncoder": "bert",
+    "TextClassifier": "bert",
+    "TextRegressor": "bert",
+    "TokenTagger": "bert",
+    "tokenize_with_masks": "bert",
+    "ServingModule": "base",
+    "beam_search": "decoding",
+    "beam_search_decode": "decoding",
+    "decode": "decoding",
+    "encode": "decoding",
+    "greedy_decode": "decoding",
+    "greedy_search": "decoding",
+    "sample": "decoding",
+    "sample_decode": "decoding",
+    "uncached_greedy_decode": "decoding",
+    "Translator": "translator",
 }
+_MODULE_NAMES = ("Translator", "TextClassifier", "TextRegressor", "TokenTagger", "QuestionAnswerer", "FillMask",
+                 "SentenceEncoder")
+# The `settings["task"]` that exports made before each module's task was its export name.
+_OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", "regression": "regressor",
+                   "tagging": "tagger", "question_answering": "question_answerer",
+                   "sentence_embedding": "sentence_encoder"}
 
-__all__ = [
-    "INFERENCE_MODULES",
-    "FillMask",
-    "QuestionAnswerer",
-    "SentenceEncoder",
-    "ServingModule",
-    "TextClassifier",
-    "TextRegressor",
-    "TokenTagger",
-    "Translator",
-    "beam_search",
-    "beam_search_decode",
-    "decode",
-    "encode",
-    "greedy_decode",
-    "greedy_search",
-    "sample",
-    "sample_decode",
-    "tokenize_with_masks",
-    "uncached_greedy_decode",
-]
+
+def _inference_modules():
+    """`settings["task"]` of an export -> the module class that made it (how to query and print it)."""
+    modules = {module.TASK: module for module in map(__getattr__, _MODULE_NAMES)}
+    return {**modules, **{old: modules[new] for old, new in _OLD_TASK_NAMES.items()}}
+
+
+def __getattr__(name):
+    if name == "INFERENCE_MODULES":
+        value = _inference_modules()
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+__all__ = ["DecodingConfig", "INFERENCE_MODULES", "METHOD_OPTIONS", *_LAZY]

@@ -7,8 +7,9 @@ import tensorflow as tf
 class ServingModule(tf.Module):
     """A `tf.Module` that `tf_models.export` saves for TF Serving.
 
-    Subclasses set `TASK` (recorded as `settings["task"]` in the export, so
-    the command line knows how to query and print any export) and
+    Subclasses set `TASK` (the task's one name: its default export name,
+    and `settings["task"]` in the export, so the command line knows how to
+    query and print any export) and
     `SERVING_SIGNATURES` (signature name -> method), and implement
     `format_outputs`.
     """

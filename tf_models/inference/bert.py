@@ -79,7 +79,7 @@ class TextClassifier(ServingModule):
     (TensorShape([2]), TensorShape([2, 2]))
     """
 
-    TASK = "classification"
+    TASK = "classifier"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "classify_pairs", "ids": "classify_ids"}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
@@ -158,7 +158,7 @@ class TextRegressor(ServingModule):
     TensorShape([1])
     """
 
-    TASK = "regression"
+    TASK = "regressor"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "score_pairs", "ids": "score_ids"}
 
     def __init__(self, model, tokenizer, max_sequence_length=128):
@@ -356,7 +356,7 @@ class SentenceEncoder(ServingModule):
     TensorShape([2, 16])
     """
 
-    TASK = "sentence_embedding"
+    TASK = "sentence_encoder"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "encode_ids"}
 
     def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128):
@@ -428,7 +428,7 @@ class TokenTagger(ServingModule):
     ([[b'Paris', b'is', b'big'], [b'big', b'', b'']], [3, 1])
     """
 
-    TASK = "tagging"
+    TASK = "tagger"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
@@ -516,7 +516,7 @@ class QuestionAnswerer(ServingModule):
     (['answer', 'begin', 'end', 'score'], TensorShape([1]))
     """
 
-    TASK = "question_answering"
+    TASK = "question_answerer"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
     NO_ANSWER_SCORE = -1e9  # JSON, and so TF Serving's REST API, has no -inf
 

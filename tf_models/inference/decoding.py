@@ -22,10 +22,11 @@ stops at its own limit, so a batch decodes exactly like its examples one
 by one.
 """
 
-import inspect
 from typing import NamedTuple
 
 import tensorflow as tf
+
+from tf_models.inference.decoding_config import DecodingConfig
 
 NEG_INF = float("-inf")
 
@@ -426,17 +427,6 @@ def beam_search_decode(model, encoder_token_ids, start_id, end_id, max_length, b
 DECODERS = {"greedy": greedy_decode, "beam": beam_search_decode, "sample": sample_decode}
 
 
-def check_decoding_options(method, options):
-    """Raises `ValueError` unless `method` is known and takes `options`."""
-    if method not in DECODERS:
-        raise ValueError(f"Unknown decoding method {method!r}; use one of {sorted(DECODERS)}.")
-    fixed = {"model", "encoder_token_ids", "start_id", "end_id", "max_length"}
-    accepted = set(inspect.signature(DECODERS[method]).parameters) - fixed
-    unknown = set(options) - accepted
-    if unknown:
-        raise ValueError(f"Decoding method {method!r} takes {sorted(accepted)}, not {sorted(unknown)}.")
-
-
 def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greedy", **options):
     """Decodes with `method` ("greedy", "beam" or "sample") and its options.
 
@@ -447,5 +437,5 @@ def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greed
     >>> ids.shape
     TensorShape([1, 3])
     """
-    check_decoding_options(method, options)
-    return DECODERS[method](model, encoder_token_ids, start_id, end_id, max_length, **options)
+    decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
+    return DECODERS[method](model, encoder_token_ids, start_id, end_id, max_length, **decoding.options)

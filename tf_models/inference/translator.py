@@ -3,7 +3,8 @@
 import tensorflow as tf
 
 from tf_models.inference.base import ServingModule
-from tf_models.inference.decoding import check_decoding_options, decode
+from tf_models.inference.decoding import decode
+from tf_models.inference.decoding_config import DecodingConfig
 
 
 class Translator(ServingModule):
@@ -24,9 +25,11 @@ class Translator(ServingModule):
             `source_tokenizer`.
         max_length: hard cap on source tokens and on generated tokens.
         extra_length: generated tokens beyond the source length allowed.
-        method: "greedy", "beam" or "sample".
-        **options: options of the method: `beam_width` and `alpha` for beam
-            search; `temperature`, `top_k`, `top_p` and `seed` for sampling.
+        decoding: a `DecodingConfig` (default: greedy).
+        **options: changes to `decoding`, as a shorthand: `method`
+            ("greedy", "beam" or "sample") and the method's options
+            (`beam_width` and `alpha` for beam search; `temperature`,
+            `top_k`, `top_p` and `seed` for sampling).
 
     Example:
     >>> import tempfile
@@ -41,26 +44,24 @@ class Translator(ServingModule):
     TensorShape([2])
     """
 
-    TASK = "translation"
+    TASK = "translator"
     # Signature name -> method, for `tf_models.export`.
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
 
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
-                 method="greedy", **options):
+                 decoding=None, **options):
         super().__init__()
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer or source_tokenizer
         self.max_length = max_length
         self.extra_length = extra_length
-        self.method = method
-        self.options = dict(options)
-        check_decoding_options(method, options)
+        self.decoding = (decoding or DecodingConfig()).replace(**options)
 
     @property
     def settings(self):
-        """What the export records: the decoding method and limits."""
-        return {"task": self.TASK, "method": self.method, **self.options, "max_length": self.max_length,
+        """What the export records: the decoding method, its options and the limits."""
+        return {"task": self.TASK, **self.decoding.settings, "max_length": self.max_length,
                 "extra_length": self.extra_length}
 
     @property
@@ -95,7 +96,7 @@ class Translator(ServingModule):
         limits = tf.minimum(lengths + self.extra_length, self.max_length)  # (B,)
         token_ids, scores = decode(
             self.model, source, self.target_tokenizer.start_id, self.target_tokenizer.end_id, limits,
-            self.method, **self.options,
+            self.decoding.method, **self.decoding.options,
         )
         return {"token_ids": token_ids, "scores": scores}
 

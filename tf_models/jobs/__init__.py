@@ -11,8 +11,9 @@ command-line options) that knows how to run itself:
 * `common.py`: what every job shares (the run folder, stages, the tokenizer
   files, reloading a run's config, exporting).
 * `translation.py`, `pretraining.py`, `finetuning.py`: one module per job.
-* `finetuning_tasks.py`: what each fine-tuning task adds (`classify`,
-  `regress`, `tag`, `qa`), listed once in `FINETUNING_TASKS`.
+* `finetuning_tasks.py`: what each fine-tuning task adds (`classifier`,
+  `regressor`, `tagger`, `question_answerer`), listed once in
+  `FINETUNING_TASKS`.
 
 Importing this package or `configs` does not import TensorFlow (the command
 line's `--help` stays instant); the functions below load their module when
@@ -77,14 +78,14 @@ def evaluate_run(job):
     return job.evaluate()
 
 
-def inference_modules(run_dir, job, **decoding):
+def inference_modules(run_dir, job, decoding=None):
     """The inference modules of the run in `run_dir`, by default export name."""
-    return _at(run_dir, job).inference_modules(**decoding)
+    return _at(run_dir, job).inference_modules(decoding)
 
 
-def export_run(run_dir, job, base_dir="saved_models", name=None, version=None, **decoding):
+def export_run(run_dir, job, base_dir="saved_models", name=None, version=None, decoding=None):
     """Exports the run in `run_dir` for TF Serving (see `RunOptions.export`)."""
-    return _at(run_dir, job).export(base_dir, name, version, **decoding)
+    return _at(run_dir, job).export(base_dir, name, version, decoding)
 
 
 __all__ = [

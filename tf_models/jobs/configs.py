@@ -7,8 +7,10 @@ that runs it (`tf_models.jobs.translation`, `.pretraining` or
 
 Example:
 >>> job = TranslationJob(output_dir="runs/tiny", preset="tiny", epochs=1)
->>> job.preset, job.decoding_options
+>>> job.preset, job.decoding.settings
 ('tiny', {'method': 'beam', 'beam_width': 4, 'alpha': 0.6})
+>>> FinetuningJob.from_values({"task": "qa", "epochs": 2}).task  # an old task name, upgraded
+'question_answerer'
 """
 
 import dataclasses
@@ -17,14 +19,20 @@ import json
 from pathlib import Path
 from typing import ClassVar
 
-# The fine-tuning tasks: `--task` value -> the class that implements it. Adding
-# a task is one class (see `finetuning_tasks.FinetuningTask`) and one line here.
+from tf_models.inference.decoding_config import DecodingConfig
+
+# The fine-tuning tasks: the task's one name (its `--task` value, model file
+# `<name>.keras`, export name and exported `settings["task"]`) -> the class
+# that implements it. Adding a task is one class (see
+# `finetuning_tasks.FinetuningTask`) and one line here.
 FINETUNING_TASKS = {
-    "classify": "tf_models.jobs.finetuning_tasks.Classify",
-    "regress": "tf_models.jobs.finetuning_tasks.Regress",
-    "tag": "tf_models.jobs.finetuning_tasks.Tag",
-    "qa": "tf_models.jobs.finetuning_tasks.AnswerQuestions",
+    "classifier": "tf_models.jobs.finetuning_tasks.Classify",
+    "regressor": "tf_models.jobs.finetuning_tasks.Regress",
+    "tagger": "tf_models.jobs.finetuning_tasks.Tag",
+    "question_answerer": "tf_models.jobs.finetuning_tasks.AnswerQuestions",
 }
+# The names the tasks had before, still accepted (flags, config files, runs saved then).
+OLD_TASK_NAMES = {"classify": "classifier", "regress": "regressor", "tag": "tagger", "qa": "question_answerer"}
 
 
 def option(default, help):
@@ -34,6 +42,7 @@ def option(default, help):
 
 def finetuning_task(name):
     """The `FinetuningTask` named `name` (a key of `FINETUNING_TASKS`)."""
+    name = OLD_TASK_NAMES.get(name, name)
     if name not in FINETUNING_TASKS:
         raise ValueError(f"Unknown task {name!r}; expected one of {', '.join(FINETUNING_TASKS)}.")
     module, class_name = FINETUNING_TASKS[name].rsplit(".", 1)
@@ -45,7 +54,7 @@ class RunOptions:
     """Options every job shares, and what every job can do.
 
     Subclasses name the module that runs them (`runner`); it provides
-    `train(job)`, `evaluate(job)` and `inference_modules(job, **decoding)`.
+    `train(job)`, `evaluate(job)` and `inference_modules(job, decoding)`.
     """
 
     runner: ClassVar[str] = ""
@@ -63,6 +72,39 @@ class RunOptions:
         "default: a bar on a terminal, one line per epoch in logs and notebooks"
     )
 
+    @classmethod
+    def from_values(cls, values, unknown="raise"):
+        """The job from a dict of option values (a config file, a saved run's
+        `config.json`): lists become tuples, dicts nested configs, and old
+        option names and values today's.
+
+        Args:
+            values: option name -> value.
+            unknown: what to do with names the job does not have: "raise"
+                (`ValueError`) or "drop" (a run saved by another version).
+        """
+        values = cls.upgrade(dict(values))
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        names = set(values) - set(fields)
+        if names and unknown == "raise":
+            raise ValueError(f"Unknown option(s) {sorted(names)}")
+        converted = {}
+        for name, value in values.items():
+            if name not in fields:
+                continue
+            default = fields[name].default
+            if dataclasses.is_dataclass(default) and isinstance(value, dict):
+                value = dataclasses.replace(default, **value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            converted[name] = value
+        return cls(**converted)
+
+    @classmethod
+    def upgrade(cls, values):
+        """Old option names and values in `values` (a dict) as today's."""
+        return values
+
     def _runner(self):
         return importlib.import_module(f"tf_models.jobs.{self.runner}")
 
@@ -74,11 +116,16 @@ class RunOptions:
         """Scores the finished run in `output_dir` again on its test data; returns the scores."""
         return self._runner().evaluate(self)
 
-    def inference_modules(self, **decoding):
-        """The finished run's inference modules (`tf.Module`s), by default export name."""
-        return self._runner().inference_modules(self, **decoding)
+    def inference_modules(self, decoding=None):
+        """The finished run's inference modules (`tf.Module`s), by default export name.
 
-    def export(self, base_dir="saved_models", name=None, version=None, **decoding):
+        Args:
+            decoding: a `DecodingConfig` for translation runs (default: the
+                run's own); other runs take none.
+        """
+        return self._runner().inference_modules(self, decoding)
+
+    def export(self, base_dir="saved_models", name=None, version=None, decoding=None):
         """Exports the finished run for TF Serving; returns the version folders.
 
         Args:
@@ -86,11 +133,11 @@ class RunOptions:
             name: the model name; a run that exports several models uses
                 it as a prefix. Default: each module's export name.
             version: an int; default: the next free version.
-            **decoding: decoding options (translation runs).
+            decoding: a `DecodingConfig` (translation runs; default: the run's).
         """
         from tf_models.jobs.common import export_modules
 
-        return export_modules(self.inference_modules(**decoding), base_dir, name, version)
+        return export_modules(self.inference_modules(decoding), base_dir, name, version)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,18 +166,23 @@ class TranslationJob(RunOptions):
     label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
     max_train_pairs: int | None = option(None, "use at most this many training pairs")
     test_size: int = option(1000, "held-out test pairs when the source has no test split")
-    decoding: str = option("beam", "decoding of the test set and of exports: greedy, beam or sample")
-    beam_width: int = option(4, "beam search width (the paper: 4)")
-    alpha: float = option(0.6, "beam search length penalty exponent (the paper: 0.6)")
+    decoding: DecodingConfig = option(DecodingConfig("beam"), "decoding of the test set and of exports")
 
-    @property
-    def decoding_options(self):
-        """The `Translator` arguments of the chosen decoding."""
-        if self.decoding == "beam":
-            return {"method": "beam", "beam_width": self.beam_width, "alpha": self.alpha}
-        if self.decoding == "sample":
-            return {"method": "sample", "seed": self.seed}
-        return {"method": self.decoding}
+    def __post_init__(self):
+        if isinstance(self.decoding, str):  # a method's name, as config files had it before DecodingConfig
+            object.__setattr__(self, "decoding", DecodingConfig(self.decoding))
+
+    @classmethod
+    def upgrade(cls, values):
+        # Before DecodingConfig: "decoding" named the method, beside "beam_width" and "alpha".
+        if "beam_width" in values or "alpha" in values:
+            decoding = values.get("decoding", {})
+            changes = {"method": decoding} if isinstance(decoding, str) else dict(decoding)
+            for name in ("beam_width", "alpha"):
+                if name in values:
+                    changes.setdefault(name, values.pop(name))
+            values["decoding"] = changes
+        return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,22 +214,24 @@ class FinetuningJob(RunOptions):
     runner: ClassVar[str] = "finetuning"
 
     task: str = option(
-        "classify", "classify (texts or pairs), regress (a score per text or pair, e.g. STS-B), "
-        "tag (one tag per word) or qa (answer spans)"
+        "classifier", "classifier (a label per text or pair), regressor (a score per text or pair, e.g. "
+        "STS-B), tagger (a tag per word) or question_answerer (answer spans); the old names classify, "
+        "regress, tag and qa still work"
     )
     source: str = option(
-        "fine_food_reviews", "classify: fine_food_reviews, sst2 or files (GLUE-style TSV); "
-        "regress: stsb or files (TSV); tag: files (CoNLL); qa: squad or files (SQuAD v1.1 JSON)"
+        "fine_food_reviews", "classifier: fine_food_reviews, sst2 or files (GLUE-style TSV); "
+        "regressor: stsb or files (TSV); tagger: files (CoNLL); question_answerer: squad or files "
+        "(SQuAD v1.1 JSON)"
     )
     data_dir: str | None = option(None, "folder of sst2, stsb or squad files (none: download them)")
     train_file: str | None = option(None, "with source=files: the training file")
     test_file: str | None = option(None, "with source=files: the test file")
     text_columns: tuple[str, ...] = option(
-        ("sentence",), "classify, regress, files: text column(s) (regress: e.g. sentence1 sentence2)"
+        ("sentence",), "classifier, regressor, files: text column(s) (regressor: e.g. sentence1 sentence2)"
     )
-    label_column: str = option("label", "classify, regress, files: label or score column")
-    word_column: int = option(0, "tag: column of the words")
-    tag_column: int = option(-1, "tag: column of the tags")
+    label_column: str = option("label", "classifier, regressor, files: label or score column")
+    word_column: int = option(0, "tagger: column of the words")
+    tag_column: int = option(-1, "tagger: column of the tags")
     init: str | None = option(
         None, "start from: a pretrain-bert run, a Hugging Face BERT folder (config.json, model.safetensors, "
         "vocab.txt) or a Google BERT folder (bert_config.json, bert_model.ckpt.*, vocab.txt); none: from scratch"
@@ -191,14 +245,17 @@ class FinetuningJob(RunOptions):
     )
     preset: str = option("tiny", "BERT preset when training from scratch")
     vocabulary_size: int = option(8000, "vocabulary size when training from scratch")
-    max_sequence_length: int = option(128, "packed sequence length (qa: 384 in BERT)")
+    max_sequence_length: int = option(128, "packed sequence length (question_answerer: 384 in BERT)")
     batch_size: int = option(32, "global batch size")
     epochs: int = option(3, "passes over the training set")
     peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
     max_train_examples: int | None = option(None, "use at most this many training examples")
-    max_query_length: int = option(64, "qa: most question pieces")
-    doc_stride: int = option(128, "qa: distance between the windows over a long context, in pieces")
-    max_answer_length: int = option(30, "qa: longest answer, in pieces")
+    max_query_length: int = option(64, "question_answerer: most question pieces")
+    doc_stride: int = option(128, "question_answerer: distance between the windows over a long context, in pieces")
+    max_answer_length: int = option(30, "question_answerer: longest answer, in pieces")
+
+    def __post_init__(self):
+        object.__setattr__(self, "task", OLD_TASK_NAMES.get(self.task, self.task))
 
     @property
     def finetuning_task(self):
@@ -216,6 +273,4 @@ def load_job(run_dir):
     longer knows are dropped."""
     config = json.loads((Path(run_dir) / "config.json").read_text())
     job_class = JOB_CLASSES[config.pop("job")]
-    known = {f.name for f in dataclasses.fields(job_class)}
-    config["output_dir"] = str(run_dir)
-    return job_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in known})
+    return job_class.from_values({**config, "output_dir": str(run_dir)}, unknown="drop")

@@ -111,13 +111,13 @@ def evaluate(job):
     """Scores a finished fine-tuning run again on its test examples."""
     task, run = job.finetuning_task, Path(job.output_dir)
     train_examples, test = _examples(job, task)
-    model = keras.saving.load_model(run / task.model_file)
+    model = keras.saving.load_model(task.saved_model(run))
     return task.evaluate(model, run_tokenizer(run, job), train_examples, test, job)
 
 
-def inference_modules(job, **decoding):
+def inference_modules(job, decoding=None):
     """`{export name: module}` of the run's task, e.g. `{"classifier": TextClassifier}`."""
     task, run = job.finetuning_task, Path(job.output_dir)
-    model = keras.saving.load_model(run / task.model_file)
+    model = keras.saving.load_model(task.saved_model(run))
     results = json.loads((run / "results.json").read_text())
-    return {task.export_name: task.inference_module(model, run_tokenizer(run, job), job, results)}
+    return {task.name: task.inference_module(model, run_tokenizer(run, job), job, results)}

@@ -6,14 +6,16 @@ supplies the rest: its data, its batches, its model and compile settings,
 its scores (beside baselines) and its inference module. Adding a task is a
 subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
 
-* `Classify`: a label per text or text pair (`BertClassifier`).
-* `Regress`: a real score per text or text pair, e.g. STS-B similarity
-  (`BertClassifier` with one output).
-* `Tag`: a tag per word, CoNLL files (`BertTokenClassifier`).
-* `AnswerQuestions`: an answer span in a context, SQuAD (`BertSpanLabeler`).
+* `Classify` ("classifier"): a label per text or text pair (`BertClassifier`).
+* `Regress` ("regressor"): a real score per text or text pair, e.g. STS-B
+  similarity (`BertClassifier` with one output).
+* `Tag` ("tagger"): a tag per word, CoNLL files (`BertTokenClassifier`).
+* `AnswerQuestions` ("question_answerer"): an answer span in a context,
+  SQuAD (`BertSpanLabeler`).
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -41,12 +43,26 @@ class FinetuningTask:
     """One fine-tuning task.
 
     Attributes:
-        name: the `--task` value.
-        model_file: the file a run saves the trained model in.
-        export_name: the default name of its TF Serving export.
+        name: the task's one name: its `--task` value, the run's model file
+            (`<name>.keras`), the default name of its TF Serving export and
+            the `settings["task"]` recorded there (its inference module's
+            `TASK`).
+        old_model_files: what runs saved the model as before (still read).
     """
 
-    name = model_file = export_name = None
+    name = None
+    old_model_files = ()
+
+    @property
+    def model_file(self):
+        return f"{self.name}.keras"
+
+    def saved_model(self, run):
+        """The path of the trained model in the run folder `run`."""
+        for name in (self.model_file, *self.old_model_files):
+            if (Path(run) / name).exists():
+                return Path(run) / name
+        return Path(run) / self.model_file
 
     def splits(self, job):
         """`(train, test)` examples of `job.source`."""
@@ -150,7 +166,7 @@ def evaluate_classifier(model, data, label_names):
 class Classify(FinetuningTask):
     """A label per text or text pair: fine-food reviews, SST-2 or GLUE-style TSV files."""
 
-    name, model_file, export_name = "classify", "classifier.keras", "classifier"
+    name = "classifier"
 
     def splits(self, job):
         if job.source == "fine_food_reviews":
@@ -199,7 +215,7 @@ class Regress(FinetuningTask):
     training mean everywhere, and TF-IDF + ridge regression.
     """
 
-    name, model_file, export_name = "regress", "regressor.keras", "regressor"
+    name = "regressor"
 
     def splits(self, job):
         if job.source == "stsb":
@@ -258,11 +274,11 @@ class Regress(FinetuningTask):
 class Tag(FinetuningTask):
     """A tag per word (named entities, parts of speech): CoNLL files."""
 
-    name, model_file, export_name = "tag", "tagger.keras", "tagger"
+    name = "tagger"
 
     def splits(self, job):
         if job.source != "files":
-            raise ValueError("--task tag reads CoNLL files: --source files --train-file F --test-file F.")
+            raise ValueError("--task tagger reads CoNLL files: --source files --train-file F --test-file F.")
         columns = dict(word_column=job.word_column, tag_column=job.tag_column)
         train = load_conll(job.train_file, **columns)
         return train, load_conll(job.test_file, label_names=train.label_names, **columns)
@@ -311,7 +327,8 @@ class Tag(FinetuningTask):
 class AnswerQuestions(FinetuningTask):
     """An answer span in a context: SQuAD v1.1, or files in its JSON format."""
 
-    name, model_file, export_name = "qa", "span_labeler.keras", "question_answerer"
+    name = "question_answerer"
+    old_model_files = ("span_labeler.keras",)
 
     def splits(self, job):
         if job.source == "squad":
@@ -319,7 +336,8 @@ class AnswerQuestions(FinetuningTask):
                 "squad", data_dir=job.data_dir, split="dev")
         if job.source == "files":
             return load_squad(job.train_file), load_squad(job.test_file)
-        raise ValueError("--task qa reads SQuAD v1.1: --source squad, or --source files --train-file F --test-file F.")
+        raise ValueError("--task question_answerer reads SQuAD v1.1: --source squad, or --source files "
+                         "--train-file F --test-file F.")
 
     def take(self, train, count):
         return train[:count]

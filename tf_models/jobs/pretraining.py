@@ -189,7 +189,7 @@ def evaluate(job):
                                _pretraining_data(job, held_out, tokenizer, job.seed + 1), frequent, tokenizer)
 
 
-def inference_modules(job, **decoding):
+def inference_modules(job, decoding=None):
     """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`."""
     run = Path(job.output_dir)
     tokenizer = run_tokenizer(run, job)

@@ -94,14 +94,12 @@ def train(job):
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / MODEL_FILE)
     with stage("evaluate"):
-        results = evaluate_translation(model, tokenizer, test, job.max_length, train_pairs=train_pairs,
-                                       **job.decoding_options)
+        results = evaluate_translation(model, tokenizer, test, job.max_length, job.decoding, train_pairs=train_pairs)
         results["split"] = dataclasses.asdict(split_report)
     return finish_run(output_dir, results)
 
 
-def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method="greedy",
-                         train_pairs=(), **options):
+def evaluate_translation(model, tokenizer, pairs, max_length, decoding=None, train_pairs=(), samples=5):
     """Decodes the sources of `pairs`; BLEU against their targets, with baselines.
 
     Beside the test BLEU stand, from the same run: the BLEU of copying the
@@ -114,13 +112,12 @@ def evaluate_translation(model, tokenizer, pairs, max_length, samples=5, method=
         tokenizer: its tokenizer.
         pairs: the test `(source, target)` strings.
         max_length: the longest translation, in tokens.
-        samples: how many translations to print and return.
-        method: the `Translator`'s decoding (e.g. "beam").
+        decoding: a `DecodingConfig` (default: greedy).
         train_pairs: training pairs; up to `len(pairs)` of them, evenly
             spaced, are decoded for the training BLEU (none: not computed).
-        **options: more `Translator` options (e.g. beam_width=4, alpha=0.6).
+        samples: how many translations to print and return.
     """
-    translator = Translator(model, tokenizer, max_length=max_length, method=method, **options)
+    translator = Translator(model, tokenizer, max_length=max_length, decoding=decoding)
     sources, references = zip(*pairs)
     started = time.time()
     hypotheses = translator.translate(list(sources))
@@ -156,14 +153,14 @@ def evaluate(job):
     run = Path(job.output_dir)
     model = keras.saving.load_model(run / MODEL_FILE)
     train_pairs, _, test, _ = translation_splits(job)
-    return evaluate_translation(model, run_tokenizer(run, job), test, job.max_length, train_pairs=train_pairs,
-                                **job.decoding_options)
+    return evaluate_translation(model, run_tokenizer(run, job), test, job.max_length, job.decoding,
+                                train_pairs=train_pairs)
 
 
-def inference_modules(job, **decoding):
+def inference_modules(job, decoding=None):
     """`{"translator": Translator}`, decoding as the run was evaluated
-    unless `decoding` overrides it."""
+    unless `decoding` (a `DecodingConfig`) says otherwise."""
     run = Path(job.output_dir)
     model = keras.saving.load_model(run / MODEL_FILE)
-    options = decoding or job.decoding_options
-    return {"translator": Translator(model, run_tokenizer(run, job), max_length=job.max_length, **options)}
+    translator = Translator(model, run_tokenizer(run, job), max_length=job.max_length, decoding=decoding or job.decoding)
+    return {translator.TASK: translator}

@@ -1,0 +1,100 @@
+"""How a `Transformer` decodes: one frozen config for the translation job,
+the command line and `Translator`.
+
+This module imports neither TensorFlow nor Keras, so the command line can
+build its decoding flags from `DecodingConfig`'s fields at once.
+"""
+
+import dataclasses
+
+# The fields each decoding method reads; the others do not apply to it.
+METHOD_OPTIONS = {
+    "greedy": (),
+    "beam": ("beam_width", "alpha"),
+    "sample": ("temperature", "top_k", "top_p", "seed"),
+}
+
+
+def _option(default, help, **flag):
+    """A field with its command-line help, and how `tf_models.cli` makes its
+    flag when the field's name will not do (`flag`, `aliases`, `choices`)."""
+    return dataclasses.field(default=default, metadata={"help": help, **flag})
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodingConfig:
+    """A decoding method and its options.
+
+    Attributes:
+        method: `"greedy"`, `"beam"` (beam search) or `"sample"`.
+        beam_width: hypotheses kept by beam search (the paper: 4).
+        alpha: beam search's length penalty exponent (the paper: 0.6).
+        temperature: sampling divides the logits by it (lower: safer).
+        top_k: sample among the `top_k` likeliest tokens (None: all).
+        top_p: sample among the likeliest tokens whose probabilities sum to
+            `top_p` (nucleus sampling; None: all).
+        seed: the sampling seed (its flag is `--decoding-seed`: jobs have a
+            `--seed` of their own).
+
+    Example:
+    >>> DecodingConfig("beam").settings
+    {'method': 'beam', 'beam_width': 4, 'alpha': 0.6}
+    >>> DecodingConfig.from_settings({"method": "sample", "top_k": 5}).options
+    {'temperature': 1.0, 'top_k': 5, 'top_p': None, 'seed': 0}
+    """
+
+    method: str = _option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS),
+                          aliases=("decoding",))  # train-translation's flag before this config
+    beam_width: int = _option(4, "beam search: hypotheses kept (the paper: 4)")
+    alpha: float = _option(0.6, "beam search: length penalty exponent (the paper: 0.6)")
+    temperature: float = _option(1.0, "sampling: logits are divided by it")
+    top_k: int | None = _option(None, "sampling: among the k likeliest tokens")
+    top_p: float | None = _option(None, "sampling: among the likeliest tokens of total probability p")
+    seed: int = _option(0, "sampling: the seed", flag="decoding-seed")
+
+    def __post_init__(self):
+        if self.method not in METHOD_OPTIONS:
+            raise ValueError(f"Unknown decoding method {self.method!r}; use one of {sorted(METHOD_OPTIONS)}.")
+        problems = [
+            "beam_width must be at least 1" * (self.beam_width < 1),
+            "temperature must be positive" * (self.temperature <= 0),
+            "top_k must be at least 1" * (self.top_k is not None and self.top_k < 1),
+            "top_p must be in (0, 1]" * (self.top_p is not None and not 0 < self.top_p <= 1),
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            raise ValueError(f"Invalid decoding options: {'; '.join(problems)}.")
+
+    @property
+    def options(self):
+        """The keyword arguments of the method's decoder."""
+        return {name: getattr(self, name) for name in METHOD_OPTIONS[self.method]}
+
+    @property
+    def settings(self):
+        """The method and its options: what results and exports record."""
+        return {"method": self.method, **self.options}
+
+    def replace(self, **changes):
+        """A copy with `changes`, refusing options that its method does not read.
+
+        Example:
+        >>> DecodingConfig("beam").replace(method="sample", top_k=5).settings["top_k"]
+        5
+        >>> DecodingConfig("beam").replace(top_k=5)
+        Traceback (most recent call last):
+        ...
+        ValueError: Decoding method 'beam' takes ['beam_width', 'alpha'], not ['top_k'].
+        """
+        method = changes.get("method", self.method)
+        unused = set(changes) - {"method", *METHOD_OPTIONS.get(method, ())}
+        if unused and method in METHOD_OPTIONS:
+            raise ValueError(f"Decoding method {method!r} takes {list(METHOD_OPTIONS[method])}, "
+                             f"not {sorted(unused)}.")
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The config of a `{"method": ..., **options}` dict (e.g. an
+        export's settings), refusing options that the method does not read."""
+        return cls().replace(**settings)
