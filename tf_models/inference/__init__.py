@@ -30,8 +30,6 @@ _LAZY = {
     "uncached_greedy_decode": "decoding",
     "Translator": "translator",
 }
-_MODULE_NAMES = ("Translator", "TextClassifier", "TextRegressor", "TokenTagger", "QuestionAnswerer", "FillMask",
-                 "SentenceEncoder")
 # The `settings["task"]` that exports made before each module's task was its export name.
 _OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", "regression": "regressor",
                    "tagging": "tagger", "question_answering": "question_answerer",
@@ -39,9 +37,17 @@ _OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", 
 
 
 def _inference_modules():
-    """`settings["task"]` of an export -> the module class that made it (how to query and print it)."""
-    modules = {module.TASK: module for module in map(__getattr__, _MODULE_NAMES)}
-    return {**modules, **{old: modules[new] for old, new in _OLD_TASK_NAMES.items()}}
+    """`settings["task"]` of an export -> the module class that made it (how
+    to query and print it): every `ServingModule` subclass with a `TASK`."""
+    for module in ("bert", "translator"):  # the modules that define them
+        importlib.import_module(f"{__name__}.{module}")
+    classes, found = [__getattr__("ServingModule")], {}
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if cls.TASK:
+            found[cls.TASK] = cls
+    return {**found, **{old: found[new] for old, new in _OLD_TASK_NAMES.items()}}
 
 
 def __getattr__(name):
