@@ -29,12 +29,14 @@ demo: install
 	$(BIN)/python -m tf_models demo
 
 # Two test processes: most test time is single-threaded graph tracing, so two
-# use both cores. The notebooks run with TF_MODELS_QUICK=1 (small settings).
+# use both cores. The notebooks run in the same two processes, with
+# TF_MODELS_QUICK=1 (small settings), on copies (nbmake writes nothing back);
+# the tests that read the shared exports stay on one process (xdist_group).
+# `make test TEST_PATHS=tests/test_cli.py` runs some of them.
+TEST_PATHS ?= tests tf_models notebooks
 test: install-dev
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 -p no:cacheprovider --nbmake --nbmake-timeout=600 \
-			--durations=0 notebooks; fi
+	TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider \
+		--nbmake --nbmake-timeout=600 --durations=25 $(PYTEST_ARGS) $(TEST_PATHS)
 
 # Runs every notebook in full mode and saves its outputs into the committed
 # file (about an hour on a 2-core CPU); NOTEBOOKS="03 05" runs some of them.

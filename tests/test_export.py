@@ -27,6 +27,9 @@ from tf_models.export import (
 )
 from tf_models.inference import FillMask, QuestionAnswerer, Translator
 
+# One worker builds the seven exports (a session fixture) and runs every test that reads them.
+pytestmark = pytest.mark.xdist_group("exports")
+
 SCRIPTS = Path(__file__).parent / "scripts"
 
 # Inputs every string signature must survive (bytes, as clients may send).

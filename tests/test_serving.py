@@ -11,6 +11,10 @@ from serving_double import ServingDouble
 
 from tf_models.serving import GrpcClient, RestClient, ServingError
 
+# One worker builds the seven exports (a session fixture) and runs every test that reads them.
+pytestmark = pytest.mark.xdist_group("exports")
+
+
 @pytest.fixture(scope="module")
 def served(inference_modules, exported_models):
     double = ServingDouble({name: {1: exported_models[1][name]} for name in ("translator", "classifier")})
