@@ -5,7 +5,7 @@ import pytest
 from helpers import copy_keras_hub_bert, max_abs_diff, random_ids
 
 from tf_models.layers import TransformerDecoderLayer, TransformerEncoderLayer
-from tf_models.models import BERT_PRESETS, BertBackbone, BertClassifier, BertPretrainer, Transformer
+from tf_models.models import BERT_PRESETS, BertBackbone, BertClassifier, BertPretrainer, CausalLM, Transformer
 
 VOCAB = 50  # the "test" preset's vocabulary
 
@@ -18,16 +18,17 @@ def _batch(batch=3, length=8, real_lengths=(8, 5, 3), seed=0):
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
 
 
-def test_bert_and_the_transformer_stack_the_same_encoder_class():
+def test_bert_the_transformer_and_the_causal_lm_stack_the_same_encoder_class():
     bert = BertBackbone.from_preset("test")
     transformer = Transformer.from_preset("test")
-    layer_types = {type(layer) for layer in bert.encoder_layers + transformer.encoder_layers}
-    assert layer_types == {TransformerEncoderLayer}
+    causal_lm = CausalLM.from_preset("test")
+    layers = bert.encoder_layers + transformer.encoder_layers + causal_lm.transformer_layers
+    assert {type(layer) for layer in layers} == {TransformerEncoderLayer}
     assert {type(layer) for layer in transformer.decoder_layers} == {TransformerDecoderLayer}
     assert not issubclass(TransformerDecoderLayer, TransformerEncoderLayer)
     blocks = [
         layer
-        for model in (bert, transformer)
+        for model in (bert, transformer, causal_lm)
         for layer in model._flatten_layers()
         if hasattr(layer, "self_attention") and hasattr(layer, "feed_forward")
         and not isinstance(layer, TransformerDecoderLayer)

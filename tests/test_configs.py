@@ -8,6 +8,8 @@ from tf_models.models import (
     TRANSFORMER_PRESETS,
     BertBackbone,
     BertConfig,
+    CausalLM,
+    CausalLMConfig,
     Transformer,
     TransformerConfig,
 )
@@ -20,7 +22,8 @@ def test_configs_are_frozen():
 
 
 @pytest.mark.parametrize(
-    "config_class, model_class", [(TransformerConfig, Transformer), (BertConfig, BertBackbone)]
+    "config_class, model_class",
+    [(TransformerConfig, Transformer), (BertConfig, BertBackbone), (CausalLMConfig, CausalLM)],
 )
 def test_config_fields_are_the_model_arguments(config_class, model_class):
     fields = {field.name for field in dataclasses.fields(config_class)}

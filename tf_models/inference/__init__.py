@@ -28,6 +28,7 @@ _LAZY = {
     "sample": "decoding",
     "sample_decode": "decoding",
     "uncached_greedy_decode": "decoding",
+    "generate": "decoding",
     "Translator": "translator",
 }
 # The `settings["task"]` that exports made before each module's task was its export name.

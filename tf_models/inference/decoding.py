@@ -20,6 +20,9 @@ own incremental step (`Transformer.encode` and `Transformer.decode_step`).
 The padding id is never generated. `max_length` everywhere is a scalar or a `(batch,)` vector: each example
 stops at its own limit, so a batch decodes exactly like its examples one
 by one.
+
+`generate` drives the same three searches with a decoder-only `CausalLM`'s
+own step (`CausalLM.prefill` over the prompt, then `CausalLM.decode_step`).
 """
 
 from typing import NamedTuple
@@ -425,6 +428,7 @@ def beam_search_decode(model, encoder_token_ids, start_id, end_id, max_length, b
 
 
 DECODERS = {"greedy": greedy_decode, "beam": beam_search_decode, "sample": sample_decode}
+SEARCHES = {"greedy": greedy_search, "beam": beam_search, "sample": sample}
 
 
 def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greedy", **options):
@@ -439,3 +443,68 @@ def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greed
     """
     decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
     return DECODERS[method](model, encoder_token_ids, start_id, end_id, max_length, **decoding.options)
+
+
+def causal_step_function(model, prompt_ids, max_length, repeat=1):
+    """The `next_logits` step of a `CausalLM` that continues `prompt_ids`.
+
+    All but the last prompt token run through the model once
+    (`CausalLM.prefill`), filling the caches; the step then goes on from the
+    last prompt token, which the searches take as their start token.
+
+    Args:
+        model: a `CausalLM`.
+        prompt_ids: `(batch, prompt_length)` int32, at least one token a row
+            and no padding (prompts of one length).
+        max_length: the most tokens generated after the prompt.
+        repeat: rows per example (the beam width).
+
+    Returns:
+        `(next_logits, cache, start_ids)`: the step, its caches (one per
+        layer, `(batch * repeat, 2, prompt_length + max_length, num_heads,
+        head_dim)`) and the `(batch,)` last prompt tokens.
+    """
+    prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
+    rows = tf.repeat(prompt_ids, repeat, axis=0)
+    length = tf.shape(prompt_ids)[1]
+    dtype = model.transformer_layers[0].compute_dtype
+    caches = model.empty_caches(tf.shape(rows)[0], length + max_length, dtype)
+    _, caches = model.prefill(rows[:, :-1], caches)
+    offset = length - 1
+
+    def next_logits(tokens, index, cache):
+        return model.decode_step(tokens, offset + index, cache)
+
+    return next_logits, caches, prompt_ids[:, -1]
+
+
+def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **options):
+    """Continues each prompt with a `CausalLM`, by `method` and its options.
+
+    Args:
+        model: a `CausalLM`.
+        prompt_ids: `(batch, prompt_length)` int32 prompts of one length.
+        max_length: most tokens to generate, a scalar or a `(batch,)` vector.
+        end_id: the token that ends a text (None: generate `max_length`).
+        method: "greedy", "beam" or "sample"; `options` as `DecodingConfig`.
+
+    Returns:
+        `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
+        tokens (after the prompt, padded after `end_id`) and `(batch,)`
+        float32 log-probabilities (length-penalized for beam search).
+
+    Example:
+    >>> from tf_models.models import CausalLM
+    >>> model = CausalLM.from_preset("test")
+    >>> ids, scores = generate(model, [[5, 6, 7]], max_length=4, method="sample", top_k=5, seed=1)
+    >>> ids.shape, scores.shape
+    (TensorShape([1, 4]), TensorShape([1]))
+    """
+    decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
+    prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
+    _, bound = _limits(max_length, tf.shape(prompt_ids)[0])
+    repeat = decoding.beam_width if method == "beam" else 1
+    next_logits, cache, start_ids = causal_step_function(model, prompt_ids, bound, repeat)
+    end_id = -1 if end_id is None else end_id  # no token is -1: only the limit stops
+    return SEARCHES[method](next_logits, cache, start_ids, end_id, max_length, **decoding.options,
+                            pad_id=model.padding_id)

@@ -1,7 +1,9 @@
 """THE shared block: one Transformer encoder layer.
 
-`tf_models.models.Transformer` stacks this class to build its encoder and
-`tf_models.models.BertBackbone` stacks the very same class to build BERT.
+`tf_models.models.Transformer` stacks this class to build its encoder,
+`tf_models.models.BertBackbone` stacks the very same class to build BERT, and
+`tf_models.models.CausalLM` stacks it with a causal mask (and a key/value
+cache when generating) to build a GPT-style decoder-only language model.
 There is no other encoder block in the package.
 """
 
@@ -72,9 +74,13 @@ class TransformerEncoderLayer(keras.layers.Layer):
     """Self-attention then a feed-forward network, each with a residual.
 
     Post-norm (`normalize_first=False`) is the layout of the Transformer paper
-    and of BERT; pre-norm (`normalize_first=True`) trains more stably in deep
-    stacks and needs a final LayerNorm after the last layer, which the models
-    add.
+    and of BERT; pre-norm (`normalize_first=True`, GPT-2's) trains more stably
+    in deep stacks and needs a final LayerNorm after the last layer, which the
+    models add.
+
+    With `use_causal_mask=True` each position attends only to itself and the
+    positions before it: the same layer is then a decoder-only language
+    model's block (a Transformer decoder layer without cross-attention).
 
     Args:
         num_heads: number of attention heads.
@@ -132,6 +138,9 @@ class TransformerEncoderLayer(keras.layers.Layer):
         inputs,
         padding_mask=None,
         attention_mask=None,
+        use_causal_mask=False,
+        self_attention_cache=None,
+        cache_update_index=None,
         return_attention_scores=False,
         training=None,
     ):
@@ -139,23 +148,34 @@ class TransformerEncoderLayer(keras.layers.Layer):
 
         Args:
             inputs: `(batch, length, hidden_dim)`.
-            padding_mask: `(batch, length)`, true for real tokens.
+            padding_mask: `(batch, length)` (with a cache: `(batch,
+                max_length)`), true for real tokens.
             attention_mask: `(batch, length, length)` bool.
+            use_causal_mask: hide the positions after each query's.
+            self_attention_cache: `(batch, 2, max_length, num_heads,
+                head_dim)` keys and values of the positions before (see
+                `MultiHeadAttention`), for step-by-step generation.
+            cache_update_index: position of the first token of `inputs`;
+                required with `self_attention_cache`.
             return_attention_scores: also return the self-attention
                 probabilities, `(batch, num_heads, length, length)`.
             training: whether dropout is active.
 
         Returns:
-            `(batch, length, hidden_dim)`, and the scores if asked for.
+            `(batch, length, hidden_dim)`; then the scores if asked for; then,
+            with a cache, the updated cache.
         """
         norm_first, drop = self.normalize_first, self.dropout_layer
         x = inputs  # (B, T, D)
 
         h = sublayer_input(x, self.self_attention_norm, norm_first)
-        h, scores = self.self_attention(
+        h, scores, *cache = self.self_attention(
             h,
             padding_mask=padding_mask,
             attention_mask=attention_mask,
+            use_causal_mask=use_causal_mask,
+            cache=self_attention_cache,
+            cache_update_index=cache_update_index,
             return_attention_scores=True,
             training=training,
         )
@@ -163,7 +183,8 @@ class TransformerEncoderLayer(keras.layers.Layer):
 
         h = self.feed_forward(sublayer_input(x, self.feed_forward_norm, norm_first))
         x = sublayer_output(x, h, self.feed_forward_norm, drop, norm_first, training)
-        return (x, scores) if return_attention_scores else x
+        outputs = (x,) + ((scores,) if return_attention_scores else ()) + tuple(cache)
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def get_config(self):
         config = super().get_config()

@@ -1,4 +1,5 @@
-"""Functional Keras models: the Transformer, and BERT with its task heads."""
+"""Functional Keras models: the Transformer, BERT with its task heads, and a
+decoder-only causal language model; all three stack `TransformerEncoderLayer`."""
 
 from tf_models.models.bert import (
     BertBackbone,
@@ -9,16 +10,20 @@ from tf_models.models.bert import (
     MaskedLMHead,
     bert_initializer,
 )
+from tf_models.models.causal_lm import CausalLM
 from tf_models.models.configs import (
     BERT_PRESETS,
+    CAUSAL_LM_PRESETS,
     TRANSFORMER_PRESETS,
     BertConfig,
+    CausalLMConfig,
     TransformerConfig,
 )
 from tf_models.models.transformer import Transformer
 
 __all__ = [
     "BERT_PRESETS",
+    "CAUSAL_LM_PRESETS",
     "TRANSFORMER_PRESETS",
     "BertBackbone",
     "BertClassifier",
@@ -26,6 +31,8 @@ __all__ = [
     "BertPretrainer",
     "BertSpanLabeler",
     "BertTokenClassifier",
+    "CausalLM",
+    "CausalLMConfig",
     "MaskedLMHead",
     "Transformer",
     "TransformerConfig",

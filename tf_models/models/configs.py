@@ -94,6 +94,46 @@ class BertConfig:
         return dataclasses.replace(_lookup(BERT_PRESETS, name), **overrides)
 
 
+@dataclasses.dataclass(frozen=True)
+class CausalLMConfig:
+    """Architecture of the decoder-only `CausalLM` (GPT-2's layout by default).
+
+    Args:
+        vocabulary_size: number of tokens (50,257 in GPT-2's byte-level BPE).
+        num_layers: causal `TransformerEncoderLayer`s.
+        num_heads: attention heads per layer.
+        hidden_dim: model width.
+        intermediate_dim: feed-forward width (4 x `hidden_dim` in GPT-2).
+        dropout: dropout rate everywhere.
+        max_sequence_length: number of learned positions (the context).
+        normalize_first: pre-norm, with a final LayerNorm (GPT-2), or post-norm.
+        activation: feed-forward activation.
+        layer_norm_epsilon: LayerNorm epsilon.
+        padding_id: the token id that marks padding.
+
+    Example:
+    >>> CausalLMConfig.preset("gpt2_small").num_layers
+    12
+    """
+
+    vocabulary_size: int = 50257
+    num_layers: int = 12
+    num_heads: int = 12
+    hidden_dim: int = 768
+    intermediate_dim: int = 3072
+    dropout: float = 0.1
+    max_sequence_length: int = 1024
+    normalize_first: bool = True
+    activation: str = "gelu_approximate"
+    layer_norm_epsilon: float = 1e-5
+    padding_id: int = 0
+
+    @classmethod
+    def preset(cls, name, **overrides):
+        """Returns the named preset (see `CAUSAL_LM_PRESETS`), with overrides."""
+        return dataclasses.replace(_lookup(CAUSAL_LM_PRESETS, name), **overrides)
+
+
 def config_values(model, config_class):
     """The values of `config_class`'s fields on `model`: what its `get_config`
     records besides the name, so that the field list is written once.
@@ -176,5 +216,21 @@ BERT_PRESETS = {
         intermediate_dim=32,
         dropout=0.0,
         max_sequence_length=32,
+    ),
+}
+
+
+CAUSAL_LM_PRESETS = {
+    # GPT-2 small's shape (Radford et al. 2019): 124M parameters with its vocabulary.
+    "gpt2_small": CausalLMConfig(),
+    # Trains on a 2-core CPU in minutes (nanoGPT's character-level CPU model is this size).
+    "tiny": CausalLMConfig(
+        vocabulary_size=2000, num_layers=4, num_heads=4, hidden_dim=128, intermediate_dim=512,
+        dropout=0.0, max_sequence_length=256,
+    ),
+    # For unit tests only.
+    "test": CausalLMConfig(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        dropout=0.0, max_sequence_length=32,
     ),
 }

@@ -1,0 +1,215 @@
+"""A decoder-only causal language model (GPT) from the shared encoder block."""
+
+import dataclasses
+
+import keras
+from keras import ops
+
+from tf_models.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerEncoderLayer
+from tf_models.models.configs import CausalLMConfig, config_values
+
+
+def gpt_initializer():
+    """GPT-2's initializer of every kernel and embedding: normal, stddev 0.02."""
+    return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def embed(token_embedding, position_embedding, dropout, token_ids, start_index=0, training=None):
+    """Token plus learned position embeddings, then dropout: `(B, T) -> (B, T, D)`.
+
+    The functional graph and `CausalLM.decode_step` both call this (and
+    `output_logits`), so generation can never drift from training.
+    """
+    x = token_embedding(token_ids)  # (B, T, D)
+    x = x + position_embedding(x, start_index=start_index)
+    return dropout(x, training=training)
+
+
+def output_logits(final_norm, token_embedding, hidden):
+    """Final norm (pre-norm only), then the projection tied to the token
+    embedding: `(B, T, D) -> (B, T, V)` float32."""
+    hidden = final_norm(hidden) if final_norm else hidden
+    return token_embedding(hidden, reverse=True)
+
+
+@keras.saving.register_keras_serializable(package="tf_models")
+class CausalLM(keras.Model):
+    """A decoder-only language model: next-token logits for every position.
+
+    GPT's architecture (Radford et al. 2018, 2019): token and learned position
+    embeddings, a stack of the package's one `TransformerEncoderLayer` with a
+    causal mask (no cross-attention, no encoder), a final LayerNorm after a
+    pre-norm stack, and an output projection tied to the token embedding.
+    The Transformer's encoder, BERT and this model are the same layer class;
+    what differs is what each position may see (everything, everything,
+    only the past) and what it is trained to predict.
+
+    Inputs `{"token_ids", "padding_mask"}`, `(batch, length)` int32; output
+    `{"logits"}`, `(batch, length, vocabulary_size)` float32: at position
+    `t`, the logits of token `t + 1`.
+
+    Args:
+        vocabulary_size: number of tokens.
+        num_layers: layers in the stack.
+        num_heads: attention heads per layer.
+        hidden_dim: model width.
+        intermediate_dim: feed-forward width.
+        dropout: dropout rate everywhere.
+        max_sequence_length: learned positions, the longest context.
+        normalize_first: pre-norm (GPT-2) or post-norm (GPT-1).
+        activation: feed-forward activation.
+        layer_norm_epsilon: LayerNorm epsilon.
+        padding_id: the id of padding tokens.
+        **kwargs: standard `keras.Model` arguments (`name`).
+
+    Example:
+    >>> model = CausalLM.from_preset("test")
+    >>> ids = keras.ops.array([[5, 6, 7, 0]])
+    >>> model({"token_ids": ids, "padding_mask": ids != 0})["logits"].shape
+    TensorShape([1, 4, 50])
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        max_sequence_length=1024,
+        normalize_first=True,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-5,
+        padding_id=0,
+        **kwargs,
+    ):
+        # === Layers ===
+        token_embedding = TokenEmbedding(
+            vocabulary_size, hidden_dim, embeddings_initializer=gpt_initializer(), name="token_embedding"
+        )
+        position_embedding = PositionEmbedding(
+            max_sequence_length, initializer=gpt_initializer(), name="position_embedding"
+        )
+        embedding_dropout = Dropout(dropout, name="embedding_dropout")
+        layers = [
+            TransformerEncoderLayer(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=normalize_first,
+                kernel_initializer=gpt_initializer(),
+                name=f"layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        # Pre-norm leaves the residual stream unnormalised after the last layer.
+        final_norm = (
+            keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="final_norm")
+            if normalize_first else None
+        )
+
+        # === Functional graph ===
+        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+        padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
+        x = embed(token_embedding, position_embedding, embedding_dropout, token_ids)  # (B, T, D)
+        for layer in layers:
+            x = layer(x, padding_mask=padding_mask, use_causal_mask=True)
+        logits = output_logits(final_norm, token_embedding, x)  # (B, T, V)
+        super().__init__(
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask},
+            outputs={"logits": logits},
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.normalize_first = normalize_first
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.padding_id = padding_id
+
+        # === Parts, for step-by-step generation (`decode_step`) and inspection ===
+        self.token_embedding = token_embedding
+        self.position_embedding = position_embedding
+        self.embedding_dropout = embedding_dropout
+        self.transformer_layers = layers
+        self.final_norm = final_norm
+
+    def empty_caches(self, rows, max_length, dtype="float32"):
+        """Zeroed key/value caches for `decode_step`: a tuple of `(rows, 2,
+        max_length, num_heads, head_dim)`, one per layer."""
+        shape = (rows, 2, max_length, self.num_heads, self.hidden_dim // self.num_heads)
+        return tuple(ops.zeros(shape, dtype) for _ in self.transformer_layers)
+
+    def decode_step(self, tokens, index, caches):
+        """One generation step: the logits of the token after `tokens`.
+
+        The keys and values of `tokens` go into the caches at `index`; the
+        new position attends to every cached position up to `index`, so
+        running the steps over a sequence equals the full causal pass.
+
+        Args:
+            tokens: `(rows,)` int32, the tokens at position `index`.
+            index: scalar int32 position of `tokens`.
+            caches: as `empty_caches` made them, filled by the steps before.
+
+        Returns:
+            `(logits, caches)`: `(rows, vocabulary_size)` float32 logits for
+            position `index + 1`, and the updated caches.
+
+        Example:
+        >>> model = CausalLM.from_preset("test")
+        >>> caches = model.empty_caches(1, max_length=8)
+        >>> logits, caches = model.decode_step(keras.ops.array([5]), 0, caches)
+        >>> logits.shape
+        TensorShape([1, 50])
+        """
+        logits, caches = self._cached_pass(tokens[:, None], index, caches)
+        return logits[:, 0], caches
+
+    def prefill(self, token_ids, caches):
+        """Runs a prompt through the model at once, filling the caches.
+
+        Args:
+            token_ids: `(rows, length)` int32 from position 0, no padding.
+            caches: as `empty_caches` made them.
+
+        Returns:
+            `(logits, caches)`: `(rows, length, vocabulary_size)` float32 and
+            the caches, filled for positions `0 .. length - 1`.
+        """
+        return self._cached_pass(token_ids, 0, caches)
+
+    def _cached_pass(self, token_ids, index, caches):
+        """`token_ids` `(rows, T)` at positions `index ..`, through the cached layers."""
+        x = embed(self.token_embedding, self.position_embedding, self.embedding_dropout, token_ids,
+                  start_index=index)  # (rows, T, D)
+        updated = []
+        for layer, cache in zip(self.transformer_layers, caches):
+            x, cache = layer(x, use_causal_mask=True, self_attention_cache=cache, cache_update_index=index)
+            updated.append(cache)
+        logits = output_logits(self.final_norm, self.token_embedding, x)  # (rows, T, V)
+        return ops.cast(logits, "float32"), tuple(updated)
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Builds the named architecture (see `CAUSAL_LM_PRESETS`): `test`,
+        `tiny` or `gpt2_small`, with random weights.
+
+        Example:
+        >>> CausalLM.from_preset("test", num_layers=1).num_layers
+        1
+        """
+        return cls(**dataclasses.asdict(CausalLMConfig.preset(name, **overrides)))
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **config_values(self, CausalLMConfig)}
