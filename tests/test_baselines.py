@@ -1,6 +1,7 @@
 """The classical baselines that stand beside the neural results."""
 
 import numpy as np
+import pytest
 
 from tf_models.training.baselines import majority_class, tfidf_logistic_regression
 
@@ -28,3 +29,18 @@ def test_tfidf_logistic_regression_learns_words_and_reads_pairs():
 
 def test_majority_class():
     assert majority_class(np.array([2, 2, 0, 1, 2])) == 2
+
+
+def test_ngram_baselines_against_counts_by_hand():
+    from tf_models.training.baselines import ngram_cross_entropy
+
+    train, test = np.array([1, 2, 2, 3] * 25), np.array([2, 3, 1])
+    # Unigram, add-one over 5 ids: counts 25, 50, 25 (+1 each, +1 for ids 0 and 4) of 105.
+    expected = -np.mean(np.log(np.array([51, 26, 26]) / 105))
+    assert ngram_cross_entropy(train, test, 5, order=1) == pytest.approx(expected)
+    # Bigram: p(3 | 2) = 1/2 and p(1 | 3) = 1 in training; the first token is scored by the unigram.
+    weight = 0.95  # the largest weight tried wins on text this regular
+    p = [51 / 105, weight * 0.5 + (1 - weight) * 26 / 105, weight * 1.0 + (1 - weight) * 26 / 105]
+    assert ngram_cross_entropy(train, test, 5) == pytest.approx(-np.mean(np.log(p)))
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        ngram_cross_entropy(train, test, 5, order=3)

@@ -220,3 +220,23 @@ def test_offsets_agree_with_tokenize_on_every_code_point(wordpiece, lower_case, 
     np.testing.assert_array_equal(ids.row_splits, expected.row_splits)
     np.testing.assert_array_equal(ids.flat_values, expected.flat_values)
     assert np.all(begin.flat_values < end.flat_values)
+
+
+def test_character_tokenizer_round_trips_any_text(tmp_path):
+    from tf_models.data import CharacterTokenizer, train_character_tokenizer
+
+    texts = ["It is a truth universally acknowledged,\nthat a man", "Grüße! 🙂 tabs\tand  spaces"]
+    tokenizer = train_character_tokenizer(texts, tmp_path / "characters.json")
+    assert tokenizer.vocabulary[:3] == ["[PAD]", "[UNK]", "[END]"] and tokenizer.vocabulary[3] == " "
+    ids = tokenizer.tokenize(texts)
+    assert ids.to_list()[0][:2] == [tokenizer.token_to_id("I"), tokenizer.token_to_id("t")]
+    assert [t.decode() for t in tokenizer.detokenize(ids).numpy()] == texts  # newlines, emoji, tabs kept
+    # Reloaded from its file, and inside a graph, it is the same tokenizer.
+    reloaded = CharacterTokenizer(tmp_path / "characters.json")
+    graph = tf.function(lambda strings: reloaded.tokenize(strings).to_tensor())
+    np.testing.assert_array_equal(graph(tf.constant(texts)), ids.to_tensor())
+    # Unknown characters and invalid UTF-8 are [UNK], which detokenizing drops.
+    unknown = tokenizer.tokenize(tf.constant([b"x\xff", b""])).to_list()
+    assert unknown == [[tokenizer.unk_id, tokenizer.unk_id], []]
+    few = train_character_tokenizer(texts, tmp_path / "few.json", max_characters=5)
+    assert few.vocabulary_size == 8 and few.vocabulary[3] == " "

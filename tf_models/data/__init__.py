@@ -65,9 +65,12 @@ from tf_models.data.tagging_and_squad import (
 )
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
+    CHARACTER_RESERVED_TOKENS,
     TRANSLATION_RESERVED_TOKENS,
+    CharacterTokenizer,
     SentencePieceTokenizer,
     WordPieceTokenizer,
+    train_character_tokenizer,
     train_sentencepiece_tokenizer,
     train_wordpiece_tokenizer,
     train_wordpiece_vocabulary,
@@ -75,6 +78,8 @@ from tf_models.data.tokenizers import (
 
 __all__ = [
     "BERT_RESERVED_TOKENS",
+    "CHARACTER_RESERVED_TOKENS",
+    "CharacterTokenizer",
     "ClassificationData",
     "RegressionData",
     "CorpusError",
@@ -128,6 +133,7 @@ __all__ = [
     "tagging_dataset",
     "tagging_features",
     "tfds_source",
+    "train_character_tokenizer",
     "train_sentencepiece_tokenizer",
     "train_wordpiece_tokenizer",
     "train_wordpiece_vocabulary",

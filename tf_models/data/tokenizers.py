@@ -13,13 +13,17 @@ at serving time.
   tensorflow-text's Python learner; both are available).
 * `SentencePieceTokenizer` wraps tensorflow-text's `SentencepieceTokenizer`
   over a model trained with the `sentencepiece` package.
+* `CharacterTokenizer`: one token per Unicode character, for character-level
+  language models (`train_character_tokenizer` keeps the commonest ones).
 
 Token ids are int32 (what the models take); id 0 is always `[PAD]`.
 """
 
 import io
+import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import tensorflow as tf
@@ -486,3 +490,78 @@ def train_sentencepiece_tokenizer(
         handle.write(model.getvalue())
     os.replace(handle.name, model_file)
     return SentencePieceTokenizer(model_file)
+
+
+CHARACTER_RESERVED_TOKENS = (PAD, UNK, END)
+
+
+class CharacterTokenizer(_Tokenizer):
+    """One token per Unicode character, in the graph: a character-level vocabulary.
+
+    Characters outside the vocabulary (and invalid UTF-8, read as U+FFFD)
+    become `[UNK]`. `[END]` ends a text, e.g. between documents. The
+    vocabulary is a JSON list (newlines and spaces are tokens too), with the
+    reserved tokens first.
+
+    Args:
+        vocabulary_file: the JSON file `train_character_tokenizer` writes.
+        name: module name.
+
+    Example:
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/characters.json"
+    >>> tokenizer = train_character_tokenizer(["a cat", "a bat"], path)
+    >>> ids = tokenizer.tokenize(["a cab!"])
+    >>> [tokenizer.id_to_token(i) for i in ids[0].numpy()]
+    ['a', ' ', 'c', 'a', 'b', '[UNK]']
+    >>> tokenizer.detokenize(ids).numpy().tolist()
+    [b'a cab']
+    """
+
+    def __init__(self, vocabulary_file, name=None):
+        vocabulary = json.loads(Path(vocabulary_file).read_text(encoding="utf-8"))
+        super().__init__(vocabulary, name=name)
+        self.lower_case = False
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(self.vocabulary), tf.range(self.vocabulary_size, dtype=tf.int32)
+            ),
+            default_value=self.unk_id,
+        )
+        # What each id prints as: the reserved tokens print as nothing.
+        reserved = set(CHARACTER_RESERVED_TOKENS)
+        self._characters = tf.constant(["" if token in reserved else token for token in self.vocabulary])
+
+    def tokenize(self, strings):
+        """Strings `(batch,)` to ragged int32 ids `(batch, None)`, one per character."""
+        characters = tf.strings.unicode_split(strings, "UTF-8", errors="replace")  # (B, None)
+        return characters.with_flat_values(self._table.lookup(characters.flat_values))
+
+    def detokenize(self, token_ids):
+        """Ids `(batch, length)` to strings `(batch,)`, reserved tokens dropped."""
+        characters = tf.gather(self._characters, self.strip_special_tokens(token_ids))
+        return tf.strings.reduce_join(characters, axis=-1)
+
+
+def train_character_tokenizer(texts, vocabulary_file, max_characters=None,
+                              reserved_tokens=CHARACTER_RESERVED_TOKENS):
+    """Keeps the characters of `texts`, commonest first, as a `CharacterTokenizer`.
+
+    Args:
+        texts: a list of strings.
+        vocabulary_file: where the JSON vocabulary goes.
+        max_characters: keep at most this many characters (None: all).
+        reserved_tokens: tokens put first; `[PAD]` first, `[UNK]` needed.
+
+    Returns:
+        A `CharacterTokenizer`.
+    """
+    if tuple(reserved_tokens[:2]) != (PAD, UNK):
+        raise ValueError(f"reserved_tokens must start with {PAD}, {UNK}.")
+    counts = Counter(character for text in texts for character in text)
+    # Commonest first; ties in code-point order, so the vocabulary is reproducible.
+    characters = sorted(counts, key=lambda character: (-counts[character], character))[:max_characters]
+    Path(vocabulary_file).parent.mkdir(parents=True, exist_ok=True)
+    Path(vocabulary_file).write_text(json.dumps(list(reserved_tokens) + characters, ensure_ascii=False),
+                                     encoding="utf-8")
+    return CharacterTokenizer(vocabulary_file)
