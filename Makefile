@@ -30,12 +30,13 @@ demo: install
 
 # Two test processes: most test time is single-threaded graph tracing, so two
 # use both cores. The notebooks run in the same two processes, with
-# TF_MODELS_QUICK=1 (small settings), on copies (nbmake writes nothing back);
-# the tests that read the shared exports stay on one process (xdist_group).
+# TF_MODELS_QUICK=1 (small settings), on copies (nbmake writes nothing back).
+# Whole files go to one process (loadfile), so a file's module and session
+# fixtures (the seven exports of test_export.py) are built once.
 # `make test TEST_PATHS=tests/test_cli.py` runs some of them.
 TEST_PATHS ?= tests tf_models notebooks
 test: install-dev
-	TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider \
+	TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider \
 		--nbmake --nbmake-timeout=600 --durations=25 $(PYTEST_ARGS) $(TEST_PATHS)
 
 # Runs every notebook in full mode and saves its outputs into the committed

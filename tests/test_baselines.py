@@ -42,5 +42,7 @@ def test_ngram_baselines_against_counts_by_hand():
     weight = 0.95  # the largest weight tried wins on text this regular
     p = [51 / 105, weight * 0.5 + (1 - weight) * 26 / 105, weight * 1.0 + (1 - weight) * 26 / 105]
     assert ngram_cross_entropy(train, test, 5) == pytest.approx(-np.mean(np.log(p)))
+    assert ngram_cross_entropy(train, test, 5, skip_first=True) == pytest.approx(-np.mean(np.log(p[1:])))
+    assert ngram_cross_entropy(train, test, 5, order=1, skip_first=True) == pytest.approx(-np.log(26 / 105))
     with pytest.raises(ValueError, match="order must be 1 or 2"):
         ngram_cross_entropy(train, test, 5, order=3)

@@ -112,6 +112,36 @@ def test_pretrain_finetune_export_and_predict(tmp_path, capsys):
     assert "(16 dims)" in embedded
 
 
+def test_train_a_character_language_model_beside_its_baselines(tmp_path, capsys):
+    rng = random.Random(5)
+    words = list(ENGLISH_TO_GERMAN)
+    documents = "\n\n".join(
+        "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(4, 9))) + "." for _ in range(6))
+        for _ in range(24)
+    )
+    (tmp_path / "corpus.txt").write_text(documents + "\n")
+    run = tmp_path / "lm"
+    output = _main(capsys, "train-lm", "--source", "files", "--document-files", tmp_path / "corpus.txt",
+                   "--preset", "test", "--sequence-length", "24", "--batch-size", "8", "--steps", "30",
+                   "--held-out-documents", "4", "--prompts", "the cat", "--sample-length", "20",
+                   "--output-dir", run)
+    assert "bits per character" in output and "bigram" in output
+    results = json.loads((run / "results.json").read_text())
+    # Every held-out character after the first is scored once ([END] counts as one).
+    assert results["held_out_tokens"] == results["held_out_characters"] - 1
+    for name in ("unigram", "bigram"):
+        assert results["baselines"][f"{name}_perplexity"] > 1.0
+        assert results["baselines"][f"{name}_bits_per_character"] == pytest.approx(
+            math.log2(results["baselines"][f"{name}_perplexity"]) * results["held_out_tokens"]
+            / results["held_out_characters"])
+    # The bigram model of text made of eleven words beats the unigram one.
+    assert results["baselines"]["bigram_perplexity"] < results["baselines"]["unigram_perplexity"]
+    assert results["perplexity"] == pytest.approx(math.exp(results["nats_per_token"]))
+    assert results["samples"][0]["prompt"] == "the cat" and len(results["samples"][0]["continuation"]) <= 20
+    assert (run / "causal_lm.keras").exists() and (run / "characters.json").exists()
+    assert "held-out perplexity" in _main(capsys, "evaluate", run)
+
+
 def test_build_job_merges_defaults_file_and_flags(tmp_path):
     config = tmp_path / "job.yaml"
     config.write_text("epochs: 5\npreset: test\ntext_columns: [a, b]\n")
@@ -145,8 +175,8 @@ def test_decoding_flags_come_from_decoding_config():
 
 def test_help_lists_every_command_without_importing_tensorflow():
     output = _run("--help", timeout=120)
-    for command in ("train-translation", "pretrain-bert", "finetune-bert", "evaluate", "export", "translate",
-                    "predict", "demo"):
+    for command in ("train-translation", "pretrain-bert", "finetune-bert", "train-lm", "evaluate", "export",
+                    "translate", "predict", "demo"):
         assert command in output
     # Every job's flags come from its config alone: TensorFlow is not imported for --help.
     code = ("import sys\nfrom tf_models.cli import main\n"

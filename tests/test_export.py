@@ -27,9 +27,6 @@ from tf_models.export import (
 )
 from tf_models.inference import FillMask, QuestionAnswerer, Translator
 
-# One worker builds the seven exports (a session fixture) and runs every test that reads them.
-pytestmark = pytest.mark.xdist_group("exports")
-
 SCRIPTS = Path(__file__).parent / "scripts"
 
 # Inputs every string signature must survive (bytes, as clients may send).
@@ -96,9 +93,12 @@ def _run_in_memory(module, signature, inputs):
     return {name: value.numpy() for name, value in method(*tensors).items()}
 
 
-@pytest.fixture(scope="module")
-def served(modules, exports, tmp_path_factory):
+# Session scope, as the exports it reads: if another module's tests run between
+# this module's, pytest would otherwise build it again.
+@pytest.fixture(scope="session")
+def served(inference_modules, exported_models, tmp_path_factory):
     """Every request of `_requests`, answered by the exports in one fresh process."""
+    modules, exports = inference_modules, exported_models
     folder = tmp_path_factory.mktemp("served")
     jobs = []
     for name, module in modules.items():
@@ -210,13 +210,13 @@ SIGNATURES = {
 }
 
 
-@pytest.fixture(scope="module")
-def shown(exports):
+@pytest.fixture(scope="session")
+def shown(exported_models):
     """`saved_model_cli show --all` of each export (all run side by side)."""
     cli = Path(sys.executable).parent / "saved_model_cli"
     processes = {name: subprocess.Popen([str(cli), "show", "--dir", str(path), "--all"], text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                 for name, path in exports[1].items()}
+                 for name, path in exported_models[1].items()}
     outputs = {name: process.communicate(timeout=300)[0] for name, process in processes.items()}
     assert all(process.returncode == 0 for process in processes.values())
     return outputs

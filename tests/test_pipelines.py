@@ -11,6 +11,7 @@ from tf_models.data.pipelines import (
     documents_dataset,
     global_batch_size,
     labelled_text_dataset,
+    language_model_dataset,
     pairs_dataset,
     translation_dataset,
     trim_round_robin,
@@ -327,3 +328,16 @@ def test_trim_round_robin_equals_tensorflow_text_trimmer(budget):
     for mine, theirs in zip(ours, reference):
         assert mine.to_list() == theirs.to_list()
     assert trim_round_robin([first], budget)[0].to_list() == tf_text.RoundRobinTrimmer(budget).trim([first])[0].to_list()
+
+
+def test_language_model_windows_predict_every_token_once():
+    stream = np.arange(1, 24, dtype="int32")  # 23 tokens
+    training = list(language_model_dataset(stream, sequence_length=5, batch_size=2, seed=0))
+    assert all(inputs["token_ids"].shape == (2, 5) for inputs, _ in training)  # full batches only
+    inputs, labels = training[0]
+    np.testing.assert_array_equal(labels["logits"][:, :-1], inputs["token_ids"][:, 1:])  # shifted by one
+    evaluation = list(language_model_dataset(stream, 5, batch_size=2, shuffle=False, drop_remainder=False))
+    predicted = np.concatenate([labels["logits"].numpy().ravel() for _, labels in evaluation])
+    np.testing.assert_array_equal(predicted[predicted > 0], stream[1:])  # each once, padding 0 after
+    last_inputs, _ = evaluation[-1]
+    assert last_inputs["padding_mask"].numpy().sum() < last_inputs["padding_mask"].numpy().size

@@ -11,44 +11,41 @@ from serving_double import ServingDouble
 
 from tf_models.serving import GrpcClient, RestClient, ServingError
 
-# One worker builds the seven exports (a session fixture) and runs every test that reads them.
-pytestmark = pytest.mark.xdist_group("exports")
 
-
-@pytest.fixture(scope="module")
-def served(inference_modules, exported_models):
+@pytest.fixture(scope="session")  # session: see test_export.py's `served`
+def serving_double(inference_modules, exported_models):
     double = ServingDouble({name: {1: exported_models[1][name]} for name in ("translator", "classifier")})
     rest_url, grpc_target = double.start_rest(), double.start_grpc()
     yield {**inference_modules, "rest": rest_url, "grpc": grpc_target}
     double.stop()
 
 
-def test_rest_row_format_returns_one_prediction_per_instance(served):
-    client = RestClient(served["rest"], timeout=30)
+def test_rest_row_format_returns_one_prediction_per_instance(serving_double):
+    client = RestClient(serving_double["rest"], timeout=30)
     texts = ["the cat sat.", ""]
     predictions = client.predict("translator", instances=texts)
-    expected = served["translator"](tf.constant(texts))
+    expected = serving_double["translator"](tf.constant(texts))
     assert [p["translation"] for p in predictions] == [t.decode() for t in expected["translation"].numpy()]
     np.testing.assert_allclose([p["scores"] for p in predictions], expected["scores"], atol=1e-5)
 
 
-def test_rest_columnar_format_and_a_named_signature(served):
-    client = RestClient(served["rest"])
+def test_rest_columnar_format_and_a_named_signature(serving_double):
+    client = RestClient(serving_double["rest"])
     outputs = client.predict("classifier", inputs={"first": ["the cat"], "second": ["sat ."]},
                              signature_name="pairs")
-    expected = served["classifier"].classify_pairs(tf.constant(["the cat"]), tf.constant(["sat ."]))
+    expected = serving_double["classifier"].classify_pairs(tf.constant(["the cat"]), tf.constant(["sat ."]))
     np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], atol=1e-5)
     assert outputs["label"] == [expected["label"].numpy()[0].decode()]
 
 
-def test_rest_status_and_metadata(served):
-    client = RestClient(served["rest"])
+def test_rest_status_and_metadata(serving_double):
+    client = RestClient(serving_double["rest"])
     assert client.status("translator")["model_version_status"][0]["state"] == "AVAILABLE"
     assert "ids" in client.metadata("translator", version=1)["metadata"]["signature_def"]["signature_def"]
 
 
-def test_rest_errors_are_clear(served):
-    client = RestClient(served["rest"])
+def test_rest_errors_are_clear(serving_double):
+    client = RestClient(serving_double["rest"])
     with pytest.raises(ServingError, match="HTTP 404.*Servable not found"):
         client.predict("no_such_model", instances=["x"])
     with pytest.raises(ServingError, match="HTTP 400"):
@@ -73,11 +70,11 @@ def test_rest_client_reports_a_dead_server_and_a_timeout():
         silent.close()
 
 
-def test_grpc_client_predicts_and_reports_errors(served):
-    client = GrpcClient(served["grpc"], timeout=30)
+def test_grpc_client_predicts_and_reports_errors(serving_double):
+    client = GrpcClient(serving_double["grpc"], timeout=30)
     try:
         outputs = client.predict("translator", {"sentences": ["the cat sat."]})
-        expected = served["translator"](tf.constant(["the cat sat."]))
+        expected = serving_double["translator"](tf.constant(["the cat sat."]))
         assert outputs["translation"].tolist() == expected["translation"].numpy().tolist()
         ids = client.predict("classifier", {"token_ids": [[2, 7, 8, 3]], "segment_ids": [[0, 0, 0, 0]],
                                             "padding_mask": [[1, 1, 1, 1]]}, signature_name="ids", version=1)

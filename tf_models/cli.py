@@ -8,6 +8,8 @@ Training (each writes config, tokenizer, model, logs and results to
                       Google checkpoint, or from scratch) to classify, score,
                       tag or answer questions (--task classifier|regressor|
                       tagger|question_answerer)
+  train-lm            train a decoder-only CausalLM (GPT) on documents, report
+                      perplexity beside unigram and bigram models, print samples
 Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
@@ -37,13 +39,14 @@ import typing
 from pathlib import Path
 
 from tf_models.inference.decoding_config import DecodingConfig
-from tf_models.jobs.configs import FinetuningJob, PretrainingJob, TranslationJob, load_job
+from tf_models.jobs.configs import FinetuningJob, LanguageModelJob, PretrainingJob, TranslationJob, load_job
 
 # Each training command is a job class: its fields are the flags, `run()` the command.
 JOB_COMMANDS = {
     "train-translation": TranslationJob,
     "pretrain-bert": PretrainingJob,
     "finetune-bert": FinetuningJob,
+    "train-lm": LanguageModelJob,
 }
 
 

@@ -9,6 +9,8 @@ This is where the plain Python records of `tf_models.data.records` become
   and next-sentence labels, with masking redone every epoch.
 * `classification_dataset`: labelled single sentences or pairs ->
   `BertClassifier` inputs and labels.
+* `language_model_dataset`: documents -> `CausalLM` windows of a token
+  stream and their next tokens.
 
 Token tagging and question answering (SQuAD) are in `tf_models.data.tagging_and_squad`.
 
@@ -320,6 +322,71 @@ def classification_dataset(
         .map(pack, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def token_stream(documents, tokenizer, end_id):
+    """Documents as one int32 NumPy stream of token ids, `end_id` after each.
+
+    A document's sentences are joined with spaces before tokenizing.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data.tokenizers import train_character_tokenizer
+    >>> tokenizer = train_character_tokenizer(["ab"], tempfile.mkdtemp() + "/c.json")
+    >>> token_stream([["a", "b"], ["b"]], tokenizer, tokenizer.end_id).tolist()
+    [3, 1, 4, 2, 4, 2]
+    """
+    texts = [" ".join(document) for document in documents]
+    pieces = []
+    for start in range(0, len(texts), _TOKENIZE_BATCH):
+        for ids in tokenizer.tokenize(tf.constant(texts[start : start + _TOKENIZE_BATCH])).to_list():
+            pieces.append(np.asarray(ids + [end_id], np.int32))
+    return np.concatenate(pieces) if pieces else np.zeros([0], np.int32)
+
+
+def language_model_dataset(stream, sequence_length, batch_size=32, shuffle=True, seed=None, drop_remainder=True):
+    """`CausalLM` batches from a token stream: windows and their next tokens.
+
+    The stream is cut into windows of `sequence_length + 1` tokens; a window
+    is the inputs (all but its last token) and the labels (all but its
+    first). Training takes full windows only (shuffled, full batches, one
+    shape for XLA); evaluation (`drop_remainder=False`) pads the last window
+    with 0, which the loss ignores, so every token of the stream is scored
+    once.
+
+    Args:
+        stream: 1-D int32 token ids (`token_stream`).
+        sequence_length: tokens the model reads per window.
+        batch_size: global batch size.
+        shuffle: shuffle the windows (each epoch anew).
+        seed: shuffle seed.
+        drop_remainder: drop a partial last window and batch.
+
+    Returns:
+        A dataset of `({"token_ids", "padding_mask"}, {"logits": labels})`,
+        `(batch, sequence_length)` int32.
+    """
+    stream = np.asarray(stream, np.int32)
+    # Window i starts where window i - 1's labels end, so every token after
+    # the first is a label exactly once.
+    if drop_remainder:
+        count = (len(stream) - 1) // sequence_length
+    else:
+        count = -(-(len(stream) - 1) // sequence_length)
+        stream = np.pad(stream, [(0, max(count * sequence_length + 1 - len(stream), 0))])
+    if count < 1:
+        raise ValueError(f"{len(stream)} tokens make no window of {sequence_length + 1}.")
+    starts = np.arange(count)[:, None] * sequence_length
+    windows = stream[starts + np.arange(sequence_length + 1)[None, :]]  # (count, L + 1)
+    data = tf.data.Dataset.from_tensor_slices(windows)
+    if shuffle:
+        data = data.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
+
+    def split(windows):  # (B, L + 1)
+        inputs = windows[:, :-1]
+        return {"token_ids": inputs, "padding_mask": tf.cast(inputs != 0, tf.int32)}, {"logits": windows[:, 1:]}
+
+    return data.batch(batch_size, drop_remainder=drop_remainder).map(split).prefetch(tf.data.AUTOTUNE)
 
 
 def pack_segments(segments, tokenizer, max_sequence_length):

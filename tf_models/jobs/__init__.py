@@ -10,7 +10,8 @@ command-line options) that knows how to run itself:
 
 * `common.py`: what every job shares (the run folder, stages, the tokenizer
   files, reloading a run's config, exporting).
-* `translation.py`, `pretraining.py`, `finetuning.py`: one module per job.
+* `translation.py`, `pretraining.py`, `finetuning.py`, `language_model.py`:
+  one module per job.
 * `finetuning_tasks.py`: what each fine-tuning task adds (`classifier`,
   `regressor`, `tagger`, `question_answerer`), listed once in
   `FINETUNING_TASKS`.
@@ -27,6 +28,7 @@ from tf_models.jobs.configs import (
     FINETUNING_TASKS,
     JOB_CLASSES,
     FinetuningJob,
+    LanguageModelJob,
     PretrainingJob,
     RunOptions,
     TranslationJob,
@@ -52,6 +54,7 @@ _LAZY = {
     "most_frequent_token": ("pretraining", "most_frequent_token"),
     "review_documents": ("pretraining", "review_documents"),
     "finetune_bert": ("finetuning", "train"),
+    "train_language_model": ("language_model", "train"),
     "initial_bert": ("finetuning", "initial_bert"),
     "FinetuningTask": ("finetuning_tasks", "FinetuningTask"),
     "texts_and_labels": ("finetuning_tasks", "texts_and_labels"),
@@ -89,6 +92,6 @@ def export_run(run_dir, job, base_dir="saved_models", name=None, version=None, d
 
 
 __all__ = [
-    "FINETUNING_TASKS", "JOB_CLASSES", "FinetuningJob", "PretrainingJob", "RunOptions", "TranslationJob",
+    "FINETUNING_TASKS", "JOB_CLASSES", "FinetuningJob", "LanguageModelJob", "PretrainingJob", "RunOptions", "TranslationJob",
     "evaluate_run", "export_run", "finetuning_task", "inference_modules", "load_job", "option", *_LAZY,
 ]

@@ -263,8 +263,31 @@ class FinetuningJob(RunOptions):
         return finetuning_task(self.task)
 
 
+@dataclasses.dataclass(frozen=True)
+class LanguageModelJob(RunOptions):
+    """Train a decoder-only CausalLM on documents; report held-out perplexity."""
+
+    runner: ClassVar[str] = "language_model"
+
+    source: str = option("jane_austen", "jane_austen, or files (plain text, blank line between documents)")
+    document_files: tuple[str, ...] = option((), "with source=files: the text files")
+    tokens: str = option("characters", "characters, or wordpiece (uncased subwords)")
+    vocabulary_size: int = option(4000, "wordpiece: vocabulary size; characters: most characters kept")
+    preset: str = option("tiny", "CausalLM preset: test, tiny, gpt2_small")
+    dropout: float | None = option(None, "dropout rate (default: the preset's)")
+    sequence_length: int = option(128, "tokens per training window (at most the preset's context)")
+    batch_size: int = option(32, "global batch size, in windows")
+    steps: int = option(1500, "training steps")
+    peak_learning_rate: float = option(2e-3, "peak learning rate (warm-up 10%, then linear decay)")
+    held_out_documents: int = option(10, "documents kept aside for perplexity and the baselines")
+    prompts: tuple[str, ...] = option(("It is a truth universally acknowledged", "Emma"),
+                                      "texts the run continues at the end, as samples")
+    sample_length: int = option(200, "tokens generated per sample")
+    decoding: DecodingConfig = option(DecodingConfig("sample", temperature=0.8), "decoding of the samples")
+
+
 # What `config.json`'s "job" names, for `load_job`.
-JOB_CLASSES = {cls.__name__: cls for cls in (TranslationJob, PretrainingJob, FinetuningJob)}
+JOB_CLASSES = {cls.__name__: cls for cls in (TranslationJob, PretrainingJob, FinetuningJob, LanguageModelJob)}
 
 
 def load_job(run_dir):

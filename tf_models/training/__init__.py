@@ -20,6 +20,7 @@ from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDe
 from tf_models.training.compiling import (
     compile_bert_classifier,
     compile_bert_pretrainer,
+    compile_causal_lm,
     compile_bert_regressor,
     compile_bert_span_labeler,
     compile_bert_token_classifier,
@@ -37,6 +38,7 @@ __all__ = [
     "choose_policy_name",
     "compile_bert_classifier",
     "compile_bert_pretrainer",
+    "compile_causal_lm",
     "compile_bert_regressor",
     "compile_bert_span_labeler",
     "compile_bert_token_classifier",

@@ -100,7 +100,8 @@ def majority_class(train_labels):
     return int(np.bincount(np.asarray(train_labels)).argmax())
 
 
-def ngram_cross_entropy(train_ids, test_ids, vocabulary_size, order=2, weights=(0.5, 0.7, 0.9, 0.95)):
+def ngram_cross_entropy(train_ids, test_ids, vocabulary_size, order=2, weights=(0.5, 0.7, 0.9, 0.95),
+                        skip_first=False):
     """Held-out cross-entropy of a unigram or bigram model: the language
     model's baselines, in nats per token.
 
@@ -116,6 +117,8 @@ def ngram_cross_entropy(train_ids, test_ids, vocabulary_size, order=2, weights=(
         vocabulary_size: number of token ids.
         order: 1 (unigram) or 2 (bigram).
         weights: the bigram weights tried.
+        skip_first: score `test_ids[1:]` only, the first id being context
+            (what a language model that reads the first token predicts).
 
     Returns:
         The mean negative log-probability of the test tokens (perplexity is
@@ -134,10 +137,11 @@ def ngram_cross_entropy(train_ids, test_ids, vocabulary_size, order=2, weights=(
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order}.")
     if order == 1:
-        return float(-np.mean(np.log(_unigram(train_ids, vocabulary_size)[test_ids])))
+        log_probabilities = np.log(_unigram(train_ids, vocabulary_size)[test_ids])
+        return float(-np.mean(log_probabilities[int(skip_first):]))
     cut = len(train_ids) * 9 // 10
-    best = min(weights, key=lambda w: _bigram_cross_entropy(train_ids[:cut], train_ids[cut:], vocabulary_size, w))
-    return _bigram_cross_entropy(train_ids, test_ids, vocabulary_size, best)
+    best = min(weights, key=lambda w: np.mean(_bigram_nats(train_ids[:cut], train_ids[cut:], vocabulary_size, w)))
+    return float(np.mean(_bigram_nats(train_ids, test_ids, vocabulary_size, best)[int(skip_first):]))
 
 
 def _unigram(ids, vocabulary_size):
@@ -145,7 +149,8 @@ def _unigram(ids, vocabulary_size):
     return counts / counts.sum()
 
 
-def _bigram_cross_entropy(train_ids, test_ids, vocabulary_size, weight):
+def _bigram_nats(train_ids, test_ids, vocabulary_size, weight):
+    """Each test id's negative log-probability; the first one's under the unigram model."""
     unigram = _unigram(train_ids, vocabulary_size)
     pairs = train_ids[:-1] * vocabulary_size + train_ids[1:]
     pair_ids, pair_counts = np.unique(pairs, return_counts=True)  # sparse: V^2 may not fit in memory
@@ -157,5 +162,4 @@ def _bigram_cross_entropy(train_ids, test_ids, vocabulary_size, weight):
     contexts = context_counts[test_ids[:-1]]
     bigram = np.divide(counts, contexts, out=np.zeros(len(counts)), where=contexts > 0)
     probabilities = weight * bigram + (1 - weight) * unigram[test_ids[1:]]
-    log_probabilities = np.concatenate([np.log(unigram[test_ids[:1]]), np.log(probabilities)])
-    return float(-np.mean(log_probabilities))
+    return -np.concatenate([np.log(unigram[test_ids[:1]]), np.log(probabilities)])

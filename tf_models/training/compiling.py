@@ -85,6 +85,27 @@ def compile_bert_pretrainer(
     return model
 
 
+def compile_causal_lm(model, total_steps, peak_rate=1e-3, warmup_steps=None, **compile_kwargs):
+    """AdamW with warm-up and linear decay; next-token cross-entropy over
+    real tokens (labels 0, padding, count for nothing), with token accuracy.
+
+    Args:
+        model: a `CausalLM`.
+        total_steps: steps of the run (for the decay).
+        peak_rate: peak learning rate (GPT-2 small used 2.5e-4 with larger batches).
+        warmup_steps: defaults to 10% of `total_steps`.
+        **compile_kwargs: more `Model.compile` arguments.
+    """
+    warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
+    model.compile(
+        optimizer=bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps)),
+        loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=0)},
+        metrics={"logits": [MaskedAccuracy(padding_id=0, name="accuracy")]},
+        **compile_kwargs,
+    )
+    return model
+
+
 def compile_bert_classifier(
     model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
 ):

@@ -1,0 +1,174 @@
+"""The language-model job: a decoder-only `CausalLM` trained on documents,
+scored by held-out perplexity and bits per character beside the unigram and
+bigram models of the same text (`LanguageModelJob.run()`)."""
+
+import math
+import random
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tf_models.data import load_documents, load_source
+from tf_models.data.pipelines import language_model_dataset, token_stream, with_known_length
+from tf_models.data.tokenizers import (
+    END,
+    CharacterTokenizer,
+    train_character_tokenizer,
+    train_wordpiece_tokenizer,
+)
+from tf_models.inference.decoding import generate
+from tf_models.jobs.common import (
+    DATA_ADVICE,
+    compile_options,
+    finish_run,
+    fit_options,
+    run_tokenizer,
+    save_tokenizer,
+    stage,
+    start_run,
+)
+from tf_models.models import CausalLM
+from tf_models.training import compile_causal_lm
+from tf_models.training.baselines import ngram_cross_entropy
+
+MODEL_FILE = "causal_lm.keras"
+CHARACTERS_FILE = "characters.json"
+
+
+def job_documents(job):
+    """`(training, held_out)` documents (lists of sentences) of a `LanguageModelJob`."""
+    if job.source == "jane_austen":
+        documents = load_source("jane_austen")
+    elif job.source == "files":
+        documents = load_documents(list(job.document_files))
+    else:
+        raise ValueError(f"Unknown language-model source {job.source!r}; expected jane_austen or files.")
+    random.Random(job.seed).shuffle(documents)
+    if len(documents) <= job.held_out_documents:
+        raise ValueError(f"{len(documents)} documents leave none for training after "
+                         f"{job.held_out_documents} held out.")
+    return documents[job.held_out_documents :], documents[: job.held_out_documents]
+
+
+def _train_tokenizer(job, documents, output_dir):
+    texts = [" ".join(document) for document in documents]
+    if job.tokens == "characters":
+        return train_character_tokenizer(texts, output_dir / CHARACTERS_FILE, max_characters=job.vocabulary_size)
+    if job.tokens == "wordpiece":
+        tokenizer = train_wordpiece_tokenizer(texts, job.vocabulary_size, output_dir / "vocab.txt",
+                                              reserved_tokens=("[PAD]", "[UNK]", END))
+        save_tokenizer(tokenizer, output_dir)
+        return tokenizer
+    raise ValueError(f"tokens must be characters or wordpiece, got {job.tokens!r}.")
+
+
+def _run_tokenizer(job):
+    run = Path(job.output_dir)
+    return CharacterTokenizer(run / CHARACTERS_FILE) if job.tokens == "characters" else run_tokenizer(run, job)
+
+
+def train(job):
+    """Runs a `LanguageModelJob`; returns its results dict."""
+    output_dir, strategy = start_run(job)
+    with stage("data", DATA_ADVICE):
+        documents, held_out = job_documents(job)
+        print(f"documents: {len(documents)} for training, {len(held_out)} held out")
+    with stage("tokenizer"):
+        tokenizer = _train_tokenizer(job, documents, output_dir)
+        stream = token_stream(documents, tokenizer, tokenizer.end_id)
+        print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(stream):,} in the "
+              f"training text")
+    train_data = with_known_length(language_model_dataset(stream, job.sequence_length, job.batch_size,
+                                                          seed=job.seed))
+    with strategy.scope():
+        overrides = {} if job.dropout is None else {"dropout": job.dropout}
+        model = CausalLM.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
+        if job.sequence_length > model.max_sequence_length:
+            raise ValueError(f"sequence_length {job.sequence_length} exceeds the preset's context "
+                             f"{model.max_sequence_length}.")
+        compile_causal_lm(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
+    print(f"CausalLM '{job.preset}': {model.count_params():,} parameters")
+    steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
+    with stage("train", "lower --batch-size or --sequence-length if memory ran out"):
+        model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
+                  **fit_options(job, output_dir, monitor="loss"))
+        model.save(output_dir / MODEL_FILE)
+    with stage("evaluate"):
+        results = evaluate_language_model(model, tokenizer, documents, held_out, job)
+    return finish_run(output_dir, results)
+
+
+def held_out_nats(model, stream, sequence_length, batch_size=32):
+    """Total negative log-likelihood (nats) of every token of `stream` after
+    its first, and how many tokens that is."""
+    total, count = 0.0, 0
+    for inputs, labels in language_model_dataset(stream, sequence_length, batch_size, shuffle=False,
+                                                 drop_remainder=False):
+        logits = tf.cast(model.predict_on_batch(inputs)["logits"], tf.float32)  # (B, L, V)
+        labels = labels["logits"]
+        nats = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        real = tf.cast(labels != 0, tf.float32)
+        total += float(tf.reduce_sum(nats * real))
+        count += int(tf.reduce_sum(real))
+    return total, count
+
+
+def evaluate_language_model(model, tokenizer, documents, held_out, job):
+    """Held-out perplexity and bits per character, beside unigram and bigram
+    models counted on the same training text; samples from the prompts."""
+    train_stream = token_stream(documents, tokenizer, tokenizer.end_id)
+    test_stream = token_stream(held_out, tokenizer, tokenizer.end_id)
+    # Every character of the held-out text, an [END] counted as one.
+    characters = sum(len(" ".join(document)) + 1 for document in held_out)
+    nats, tokens = held_out_nats(model, test_stream, job.sequence_length)
+
+    def scores(mean_nats):
+        total = mean_nats * tokens
+        return {"perplexity": math.exp(mean_nats), "bits_per_character": total / math.log(2) / characters,
+                "nats_per_token": mean_nats}
+
+    results = {**scores(nats / tokens), "held_out_tokens": tokens, "held_out_characters": characters}
+    baselines = {}
+    for order, name in ((1, "unigram"), (2, "bigram")):
+        # The tokens the model predicts: all but the first.
+        cross_entropy = ngram_cross_entropy(train_stream, test_stream, tokenizer.vocabulary_size, order,
+                                            skip_first=True)
+        baselines.update({f"{name}_{key}": value for key, value in scores(cross_entropy).items()})
+    results["baselines"] = baselines
+    print(f"held-out perplexity {results['perplexity']:.2f}, {results['bits_per_character']:.3f} bits per "
+          f"character ({tokens:,} {job.tokens} tokens, {characters:,} characters)")
+    print(f"  baselines on the same text: unigram perplexity {baselines['unigram_perplexity']:.2f} "
+          f"({baselines['unigram_bits_per_character']:.3f} bits/char), bigram {baselines['bigram_perplexity']:.2f} "
+          f"({baselines['bigram_bits_per_character']:.3f} bits/char)")
+    if results["perplexity"] >= baselines["bigram_perplexity"]:
+        print("  the model does NOT beat the bigram model")
+    results["samples"] = samples(model, tokenizer, job)
+    return results
+
+
+def samples(model, tokenizer, job):
+    """A continuation of each of `job.prompts`, decoded with `job.decoding`."""
+    continuations = []
+    for prompt in job.prompts:
+        prompt_ids = tokenizer.tokenize(tf.constant([prompt])).to_tensor()
+        if prompt_ids.shape[1] == 0:  # an empty prompt: the start of a document, after an [END]
+            prompt_ids = tf.constant([[tokenizer.end_id]], tf.int32)
+        token_ids, _ = generate(model, prompt_ids, job.sample_length, end_id=tokenizer.end_id,
+                                method=job.decoding.method, **job.decoding.options)
+        text = tokenizer.detokenize(token_ids).numpy()[0].decode("utf-8", errors="replace")
+        continuations.append({"prompt": prompt, "continuation": text})
+        print(f"  {prompt!r} -> {text!r}")
+    return continuations
+
+
+def evaluate(job):
+    """Scores a finished language-model run again on its held-out documents."""
+    model = keras.saving.load_model(Path(job.output_dir) / MODEL_FILE)
+    documents, held_out = job_documents(job)
+    return evaluate_language_model(model, _run_tokenizer(job), documents, held_out, job)
+
+
+def inference_modules(job, decoding=None):
+    """None yet: a `text_generator` export is the next step (issue 16, item 4)."""
+    raise SystemExit("Language-model runs cannot be exported yet; the run's results.json holds its samples.")
