@@ -282,7 +282,7 @@ class LanguageModelJob(RunOptions):
     held_out_documents: int = option(10, "documents kept aside for perplexity and the baselines")
     prompts: tuple[str, ...] = option(("It is a truth universally acknowledged", "Emma"),
                                       "texts the run continues at the end, as samples")
-    sample_length: int = option(200, "tokens generated per sample")
+    sample_length: int = option(200, "most tokens generated per sample (and no further than sequence_length)")
     decoding: DecodingConfig = option(DecodingConfig("sample", temperature=0.8), "decoding of the samples")
 
 

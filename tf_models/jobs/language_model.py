@@ -148,13 +148,17 @@ def evaluate_language_model(model, tokenizer, documents, held_out, job):
 
 
 def samples(model, tokenizer, job):
-    """A continuation of each of `job.prompts`, decoded with `job.decoding`."""
+    """A continuation of each of `job.prompts`, decoded with `job.decoding`: at
+    most `sample_length` tokens, and no further than the `sequence_length`
+    positions the model was trained on."""
     continuations = []
     for prompt in job.prompts:
         prompt_ids = tokenizer.tokenize(tf.constant([prompt])).to_tensor()
         if prompt_ids.shape[1] == 0:  # an empty prompt: the start of a document, after an [END]
             prompt_ids = tf.constant([[tokenizer.end_id]], tf.int32)
-        token_ids, _ = generate(model, prompt_ids, job.sample_length, end_id=tokenizer.end_id,
+        # Positions past the training windows have untrained position embeddings: stay inside them.
+        length = max(min(job.sample_length, job.sequence_length - prompt_ids.shape[1]), 1)
+        token_ids, _ = generate(model, prompt_ids, length, end_id=tokenizer.end_id,
                                 method=job.decoding.method, **job.decoding.options)
         text = tokenizer.detokenize(token_ids).numpy()[0].decode("utf-8", errors="replace")
         continuations.append({"prompt": prompt, "continuation": text})
