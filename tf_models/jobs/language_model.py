@@ -137,7 +137,7 @@ def evaluate_language_model(model, tokenizer, documents, held_out, job):
         baselines.update({f"{name}_{key}": value for key, value in scores(cross_entropy).items()})
     results["baselines"] = baselines
     print(f"held-out perplexity {results['perplexity']:.2f}, {results['bits_per_character']:.3f} bits per "
-          f"character ({tokens:,} {job.tokens} tokens, {characters:,} characters)")
+          f"character ({tokens:,} tokens of {job.tokens}, {characters:,} characters)")
     print(f"  baselines on the same text: unigram perplexity {baselines['unigram_perplexity']:.2f} "
           f"({baselines['unigram_bits_per_character']:.3f} bits/char), bigram {baselines['bigram_perplexity']:.2f} "
           f"({baselines['bigram_bits_per_character']:.3f} bits/char)")
