@@ -7,18 +7,14 @@ build its decoding flags from `DecodingConfig`'s fields at once.
 
 import dataclasses
 
+from tf_models.options import option
+
 # The fields each decoding method reads; the others do not apply to it.
 METHOD_OPTIONS = {
     "greedy": (),
     "beam": ("beam_width", "alpha"),
     "sample": ("temperature", "top_k", "top_p", "seed"),
 }
-
-
-def _option(default, help, **flag):
-    """A field with its command-line help, and how `tf_models.cli` makes its
-    flag when the field's name will not do (`flag`, `aliases`, `choices`)."""
-    return dataclasses.field(default=default, metadata={"help": help, **flag})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,14 +39,14 @@ class DecodingConfig:
     {'temperature': 1.0, 'top_k': 5, 'top_p': None, 'seed': 0}
     """
 
-    method: str = _option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS),
+    method: str = option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS),
                           aliases=("decoding",))  # train-translation's flag before this config
-    beam_width: int = _option(4, "beam search: hypotheses kept (the paper: 4)")
-    alpha: float = _option(0.6, "beam search: length penalty exponent (the paper: 0.6)")
-    temperature: float = _option(1.0, "sampling: logits are divided by it")
-    top_k: int | None = _option(None, "sampling: among the k likeliest tokens")
-    top_p: float | None = _option(None, "sampling: among the likeliest tokens of total probability p")
-    seed: int = _option(0, "sampling: the seed", flag="decoding-seed")
+    beam_width: int = option(4, "beam search: hypotheses kept (the paper: 4)")
+    alpha: float = option(0.6, "beam search: length penalty exponent (the paper: 0.6)")
+    temperature: float = option(1.0, "sampling: logits are divided by it")
+    top_k: int | None = option(None, "sampling: among the k likeliest tokens")
+    top_p: float | None = option(None, "sampling: among the likeliest tokens of total probability p")
+    seed: int = option(0, "sampling: the seed", flag="decoding-seed")
 
     def __post_init__(self):
         if self.method not in METHOD_OPTIONS:

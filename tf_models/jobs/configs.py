@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from tf_models.inference.decoding_config import DecodingConfig
+from tf_models.options import option
 
 # The fine-tuning tasks: the task's one name (its `--task` value, model file
 # `<name>.keras`, export name and exported `settings["task"]`) -> the class
@@ -33,11 +34,6 @@ FINETUNING_TASKS = {
 }
 # The names the tasks had before, still accepted (flags, config files, runs saved then).
 OLD_TASK_NAMES = {"classify": "classifier", "regress": "regressor", "tag": "tagger", "qa": "question_answerer"}
-
-
-def option(default, help):
-    """A config field with its command-line help."""
-    return dataclasses.field(default=default, metadata={"help": help})
 
 
 def finetuning_task(name):

@@ -95,7 +95,7 @@ def train(job):
                   **fit_options(job, output_dir, monitor="loss"))
         model.save(output_dir / MODEL_FILE)
     with stage("evaluate"):
-        results = evaluate_language_model(model, tokenizer, documents, held_out, job)
+        results = evaluate_language_model(model, tokenizer, stream, held_out, job)
     return finish_run(output_dir, results)
 
 
@@ -114,10 +114,10 @@ def held_out_nats(model, stream, sequence_length, batch_size=32):
     return total, count
 
 
-def evaluate_language_model(model, tokenizer, documents, held_out, job):
+def evaluate_language_model(model, tokenizer, train_stream, held_out, job):
     """Held-out perplexity and bits per character, beside unigram and bigram
-    models counted on the same training text; samples from the prompts."""
-    train_stream = token_stream(documents, tokenizer, tokenizer.end_id)
+    models counted on the training text (`train_stream`, its token ids);
+    samples from the prompts."""
     test_stream = token_stream(held_out, tokenizer, tokenizer.end_id)
     # Every character of the held-out text, an [END] counted as one.
     characters = sum(len(" ".join(document)) + 1 for document in held_out)
@@ -170,7 +170,9 @@ def evaluate(job):
     """Scores a finished language-model run again on its held-out documents."""
     model = keras.saving.load_model(Path(job.output_dir) / MODEL_FILE)
     documents, held_out = job_documents(job)
-    return evaluate_language_model(model, _run_tokenizer(job), documents, held_out, job)
+    tokenizer = _run_tokenizer(job)
+    train_stream = token_stream(documents, tokenizer, tokenizer.end_id)
+    return evaluate_language_model(model, tokenizer, train_stream, held_out, job)
 
 
 def inference_modules(job, decoding=None):
