@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from collections.abc import Mapping
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -43,7 +44,7 @@ def with_debian_cache(debian_cache, monkeypatch):
     monkeypatch.setenv(downloads.CACHE_ENVIRONMENT_VARIABLE, str(debian_cache))
 
 
-# The seven inference modules on tiny models, and their exports, shared by
+# The eight inference modules on tiny models, and their exports, shared by
 # test_export.py and test_serving.py (exporting takes a minute).
 
 
@@ -52,11 +53,13 @@ def inference_modules(tmp_path_factory):
     from helpers import EXPORT_MAX_LENGTH, EXPORT_VOCABULARY
 
     from tf_models.data import WordPieceTokenizer
+    from tf_models.data.tokenizers import train_character_tokenizer
     from tf_models.inference import (
         FillMask,
         QuestionAnswerer,
         SentenceEncoder,
         TextClassifier,
+        TextGenerator,
         TextRegressor,
         TokenTagger,
         Translator,
@@ -67,6 +70,7 @@ def inference_modules(tmp_path_factory):
         BertPretrainer,
         BertSpanLabeler,
         BertTokenClassifier,
+        CausalLM,
         Transformer,
     )
 
@@ -81,6 +85,8 @@ def inference_modules(tmp_path_factory):
         return BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length)
 
     classifier = BertClassifier(backbone(), num_classes=3)
+    characters = train_character_tokenizer(EXPORT_VOCABULARY[7:], tmp_path_factory.mktemp("characters") / "c.json")
+    causal_lm = CausalLM.from_preset("test", vocabulary_size=characters.vocabulary_size)
     tagger = BertTokenClassifier(backbone(), num_classes=3)
     return {
         "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
@@ -93,13 +99,36 @@ def inference_modules(tmp_path_factory):
         # Windows of 7 context pieces, 4 apart: long contexts take many windows.
         "question_answerer": QuestionAnswerer(BertSpanLabeler(backbone()), tokenizer, max_sequence_length=length,
                                               max_query_length=6, doc_stride=4),
+        # Characters, sampled: a context of 16 positions, prompts cut to their last 8 tokens.
+        "text_generator": TextGenerator(causal_lm, characters, max_new_tokens=6, context_length=length,
+                                        method="sample", top_k=5, seed=3),
     }
+
+
+class _ExportsOnDemand(Mapping):
+    """`{name: version folder}` of the modules, each exported the first time
+    it is asked for: test_serving.py, in the other test process, needs two
+    of the eight, and every export is seconds of graph tracing."""
+
+    def __init__(self, modules, base):
+        self.modules, self.base, self.folders = modules, base, {}
+
+    def __getitem__(self, name):
+        from tf_models.export import export_saved_model
+
+        if name not in self.folders:
+            self.folders[name] = export_saved_model(self.modules[name], self.base, name)
+        return self.folders[name]
+
+    def __iter__(self):
+        return iter(self.modules)
+
+    def __len__(self):
+        return len(self.modules)
 
 
 @pytest.fixture(scope="session")
 def exported_models(inference_modules, tmp_path_factory):
-    """`(base_dir, {name: version folder})` of the seven modules."""
-    from tf_models.export import export_saved_model
-
+    """`(base_dir, {name: version folder})` of the modules, exported on demand."""
     base = tmp_path_factory.mktemp("saved_models")
-    return base, {name: export_saved_model(module, base, name) for name, module in inference_modules.items()}
+    return base, _ExportsOnDemand(inference_modules, base)

@@ -1,5 +1,6 @@
 """The command line, end to end on tiny data the tests write themselves."""
 
+import ast
 import json
 import math
 import os
@@ -140,6 +141,17 @@ def test_train_a_character_language_model_beside_its_baselines(tmp_path, capsys)
     assert results["samples"][0]["prompt"] == "the cat" and len(results["samples"][0]["continuation"]) <= 20
     assert (run / "causal_lm.keras").exists() and (run / "characters.json").exists()
     assert "held-out perplexity" in _main(capsys, "evaluate", run)
+    # Generation from the run and from its export: the same seeded samples, prompts of any length.
+    prompts = ["the cat", "", "a much longer prompt than the other two"]
+    generated = _main(capsys, "generate", run, *prompts).splitlines()[-3:]
+    assert [line.split(" -> ")[0] for line in generated] == [repr(p) for p in prompts]
+    # Sampling draws per batch: alone, the first prompt gets the run's own sample.
+    alone = _main(capsys, "generate", run, "the cat").splitlines()[-1]
+    assert ast.literal_eval(alone.split(" -> ")[1]) == results["samples"][0]["continuation"]
+    greedy = _main(capsys, "generate", run, *prompts, "--method", "greedy").splitlines()[-3:]
+    assert greedy != generated
+    _main(capsys, "export", run, "--base-dir", tmp_path / "saved")
+    assert _main(capsys, "generate", tmp_path / "saved" / "text_generator", *prompts).splitlines()[-3:] == generated
 
 
 def test_build_job_merges_defaults_file_and_flags(tmp_path):

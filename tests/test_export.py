@@ -25,7 +25,7 @@ from tf_models.export import (
     read_warmup_requests,
     write_models_config,
 )
-from tf_models.inference import FillMask, QuestionAnswerer, Translator
+from tf_models.inference import FillMask, QuestionAnswerer, TextGenerator, Translator
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -68,6 +68,8 @@ def _requests(module):
     for case, texts in BAD_TEXTS.items():
         if isinstance(module, QuestionAnswerer):
             requests[f"serving_default/{case}"] = {"questions": texts[::-1], "contexts": texts}
+        elif isinstance(module, TextGenerator):
+            requests[f"serving_default/{case}"] = {"prompts": texts}
         else:
             requests[f"serving_default/{case}"] = {"sentences": texts}
         if "pairs" in module.SERVING_SIGNATURES:
@@ -75,6 +77,8 @@ def _requests(module):
     ids = [[7, 8, 9, 0], [99, -3, 4, 4]]  # padding, out-of-vocabulary ids, masks
     if isinstance(module, Translator):
         requests["ids/some"] = {"encoder_token_ids": ids}
+    elif isinstance(module, TextGenerator):
+        requests["ids/some"] = {"prompt_ids": ids}
     elif "ids" in module.SERVING_SIGNATURES:
         features = {"token_ids": ids, "segment_ids": [[0, 0, 1, 0], [0, 5, 1, 1]], "padding_mask": [[1, 1, 1, 0], [1, 1, 1, 1]]}
         if isinstance(module, FillMask):
@@ -112,7 +116,8 @@ def served(inference_modules, exported_models, tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "name", ["translator", "classifier", "regressor", "fill_mask", "sentence_encoder", "tagger", "question_answerer"]
+    "name", ["translator", "classifier", "regressor", "fill_mask", "sentence_encoder", "tagger", "question_answerer",
+             "text_generator"]
 )
 def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, served):
     module, answers = modules[name], served[name]
@@ -159,6 +164,13 @@ def test_outputs_are_well_formed_for_bad_inputs(modules):
         answered = reader(tf.constant(texts[::-1], tf.string, shape=[len(texts)]), batch)
         for context, answer, begin, end in zip(texts, *(answered[k].numpy() for k in ("answer", "begin", "end"))):
             assert answer == context[begin:end] if begin >= 0 else answer == b""
+    generator = modules["text_generator"]
+    for case, texts in BAD_TEXTS.items():
+        generated = generator(tf.constant(texts, tf.string, shape=[len(texts)]))
+        # Any prompt, however long, leaves room for the continuation inside the context.
+        assert generated["text"].shape == (len(texts),) and generated["token_ids"].shape == (len(texts), 6)
+        assert np.isfinite(generated["scores"].numpy()).all()
+        assert np.all(generated["token_ids"].numpy()[:, 0] != 0)  # every prompt gets at least one token
     masks = fill(tf.constant(["the [MASK] sat on the [MASK] .", "[MASK]", "no mask here"]))
     assert masks["mask_count"].numpy().tolist() == [2, 1, 0]
     assert masks["tokens"].shape == (3, 2, 3)
@@ -207,6 +219,8 @@ SIGNATURES = {
                          "ids": ("token_ids", "DT_INT32", "(-1, -1)", ["embedding"])},
     "tagger": {"serving_default": ("sentences", "DT_STRING", "(-1)", ["tag_ids", "tags", "word_count", "words"])},
     "question_answerer": {"serving_default": ("contexts", "DT_STRING", "(-1)", ["answer", "begin", "end", "score"])},
+    "text_generator": {"serving_default": ("prompts", "DT_STRING", "(-1)", ["scores", "text", "token_ids"]),
+                       "ids": ("prompt_ids", "DT_INT32", "(-1, -1)", ["scores", "token_ids"])},
 }
 
 

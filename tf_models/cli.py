@@ -14,6 +14,8 @@ Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
   translate PATH TEXT..     translate sentences (a train-translation run)
+  generate PATH PROMPT..    continue prompts (a train-lm run; "" starts a new
+                            document)
   predict PATH TEXT..       classify, score or tag texts (pairs: each with
                             --second TEXT), answer questions about --context
                             (finetune-bert), or fill [MASK]s and embed
@@ -133,9 +135,9 @@ def build_job(job_class, arguments):
 def _run_decoding(job, changes):
     """The run's `DecodingConfig` with the decoding flags' `changes` (None
     for runs that do not decode)."""
-    if not isinstance(job, TranslationJob):
+    if getattr(job, "decoding", None) is None:
         if changes:
-            print("note: decoding options are for translation runs; ignored")
+            print("note: decoding options are for translation and language-model runs; ignored")
         return None
     try:
         return job.decoding.replace(**changes)
@@ -149,8 +151,9 @@ def apply(path, texts, decoding=None, context=None, second=None):
     Args:
         path: a run's output directory, or an export (`saved_models/NAME[/VERSION]`).
         texts: the strings to ask about.
-        decoding: changes to a translation run's `DecodingConfig`, e.g.
-            `{"method": "greedy"}` (default: decode as the run was evaluated).
+        decoding: changes to the `DecodingConfig` of a translation or
+            language-model run, e.g. `{"method": "greedy"}` (default: decode
+            as the run was evaluated).
         context: the text that a question-answering model answers from.
         second: the second text of each pair (classifiers and regressors of pairs).
     """
@@ -171,7 +174,8 @@ def apply(path, texts, decoding=None, context=None, second=None):
 
 def _add_decoding_arguments(parser):
     """`DecodingConfig`'s flags (the same as `train-translation`'s), for a finished run."""
-    group = parser.add_argument_group("decoding (translation runs; default: as the run was evaluated)")
+    group = parser.add_argument_group("decoding (translation and language-model runs; default: as the run "
+                                      "was evaluated)")
     add_config_arguments(group, DecodingConfig, prefix="decoding.", show_defaults=False)
 
 
@@ -302,7 +306,7 @@ def main(argv=None):
         add_job_arguments(commands.add_parser(command, help=job_class.__doc__), job_class)
     evaluate = commands.add_parser("evaluate", help="score a finished run on its test data")
     evaluate.add_argument("run_dir")
-    for command, what in (("translate", "sentences"), ("predict", "texts")):
+    for command, what in (("translate", "sentences"), ("generate", "prompts"), ("predict", "texts")):
         sub = commands.add_parser(command, help=f"run a finished job or an export on {what}")
         sub.add_argument("path", help="a run's output directory, or an export (saved_models/NAME[/VERSION])")
         sub.add_argument("texts", nargs="+")

@@ -1,4 +1,4 @@
-"""Inference: decoding for the Transformer, task modules for BERT.
+"""Inference: decoding for the Transformer and the CausalLM, task modules for BERT.
 
 `DecodingConfig` (`decoding_config.py`) imports no TensorFlow, and neither
 does importing this package: the names below load their module when first
@@ -30,6 +30,7 @@ _LAZY = {
     "uncached_greedy_decode": "decoding",
     "generate": "decoding",
     "Translator": "translator",
+    "TextGenerator": "text_generator",
 }
 # The `settings["task"]` that exports made before each module's task was its export name.
 _OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", "regression": "regressor",
@@ -40,7 +41,7 @@ _OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", 
 def _inference_modules():
     """`settings["task"]` of an export -> the module class that made it (how
     to query and print it): every `ServingModule` subclass with a `TASK`."""
-    for module in ("bert", "translator"):  # the modules that define them
+    for module in ("bert", "translator", "text_generator"):  # the modules that define them
         importlib.import_module(f"{__name__}.{module}")
     classes, found = [__getattr__("ServingModule")], {}
     while classes:

@@ -106,22 +106,48 @@ def _never_pad(logits, pad_id):
     return tf.where(tf.range(tf.shape(logits)[-1]) == pad_id, NEG_INF, logits)
 
 
-def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id):
+def _forcing(forced_ids, batch, pad_id):
+    """`(forced_ids, forced_lengths)`: the `(batch, F + 1)` forced tokens, a
+    padding column added (so position F can be read), and `(batch,)` how
+    many each row has (its tokens before the first `pad_id`)."""
+    if forced_ids is None:
+        forced_ids = tf.zeros([batch, 0], tf.int32)
+    forced_ids = tf.pad(tf.convert_to_tensor(forced_ids, tf.int32), [[0, 0], [0, 1]], constant_values=pad_id)
+    forced_lengths = tf.argmax(tf.cast(forced_ids == pad_id, tf.int32), axis=1, output_type=tf.int32)
+    return forced_ids, forced_lengths
+
+
+def _force(logits, index, forced_ids, forced_lengths):
+    """Where a row still has a forced token at `index`, logits that allow
+    only it (log-probability 0: forced tokens add nothing to a score).
+
+    Returns:
+        `(logits, forced_now)`: `(rows, V)` and `(rows,)` bool.
+    """
+    forced_now = index < forced_lengths  # (rows,)
+    token = tf.gather(forced_ids, tf.minimum(index, tf.shape(forced_ids)[1] - 1), axis=1)  # (rows,)
+    only_it = tf.where(tf.range(tf.shape(logits)[-1])[None, :] == token[:, None], 0.0, NEG_INF)
+    return tf.where(forced_now[:, None], only_it, logits), forced_now
+
+
+def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids):
     """The loop greedy search and sampling share; `choose` picks a token."""
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
     batch = tf.shape(start_ids)[0]
     limits, bound = _limits(max_length, batch)
+    forced_ids, forced_lengths = _forcing(forced_ids, batch, pad_id)
     pad = tf.constant(pad_id, tf.int32)
 
     def step(index, tokens, cache, output, scores, finished):
         logits, cache = next_logits(tokens, index, cache)  # (B, V)
-        logits = _never_pad(logits, pad_id)
+        logits, forced_now = _force(_never_pad(logits, pad_id), index, forced_ids, forced_lengths)
         next_tokens = tf.where(finished, pad, choose(logits, index))
         log_probs = tf.gather(tf.nn.log_softmax(logits), next_tokens, batch_dims=1)  # (B,)
         scores += tf.where(finished, 0.0, log_probs)
         position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
         output = tf.where(position, next_tokens[:, None], output)  # (B, T)
-        finished = finished | tf.equal(next_tokens, end_id) | (index + 1 >= limits)
+        ended = tf.equal(next_tokens, end_id) & ~forced_now
+        finished = finished | ended | (index + 1 >= limits)
         return index + 1, next_tokens, cache, output, scores, finished
 
     def not_done(index, tokens, cache, output, scores, finished):
@@ -142,7 +168,7 @@ def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, p
     return output, scores
 
 
-def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0):
+def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0, forced_ids=None):
     """At every step, the most likely next token.
 
     Sequences that produced `end_id` continue with `pad_id`; the loop stops
@@ -156,6 +182,11 @@ def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0):
         max_length: most tokens to generate (the end token included), a
             scalar or a `(batch,)` vector.
         pad_id: the token after the end.
+        forced_ids: `(batch, F)` int32 tokens that each sequence must begin
+            with, padded with `pad_id` (None: none): how prompts of
+            different lengths share a batch. They count towards
+            `max_length` and are in the output, but add nothing to the
+            score and never end a sequence.
 
     Returns:
         `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
@@ -172,7 +203,7 @@ def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0):
     def choose(logits, index):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
-    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id)
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids)
 
 
 def _filter_logits(logits, top_k=None, top_p=None):
@@ -191,12 +222,12 @@ def _filter_logits(logits, top_k=None, top_p=None):
 
 
 def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, top_k=None, top_p=None,
-           seed=0, pad_id=0):
+           seed=0, pad_id=0, forced_ids=None):
     """Draws each next token from the model's distribution.
 
     Args:
-        next_logits, cache, start_ids, end_id, max_length, pad_id: as in
-            `greedy_search`.
+        next_logits, cache, start_ids, end_id, max_length, pad_id,
+            forced_ids: as in `greedy_search`.
         temperature: logits are divided by it (lower: more conservative).
         top_k: draw among the `top_k` most likely tokens only (None: all).
         top_p: draw among the most likely tokens whose probabilities sum
@@ -223,7 +254,7 @@ def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, t
         draw_seed = tf.stack([seed, tf.cast(index, tf.int64)])
         return tf.random.stateless_categorical(logits, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
 
-    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id)
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids)
 
 
 def length_penalty(length, alpha):
@@ -245,7 +276,8 @@ class BeamState(NamedTuple):
     PER_EXAMPLE = ("alive_ids", "alive_scores", "finished_ids", "finished_scores")
 
 
-def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0):
+def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0,
+                forced_ids=None):
     """Keeps the `beam_width` best prefixes; returns the best finished one.
 
     Hypotheses are ranked by log-probability divided by `length_penalty`
@@ -267,6 +299,9 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         beam_width: beams per example (1 with alpha 0 is greedy search).
         alpha: length penalty exponent, >= 0 (0: raw log-probability).
         pad_id: the token after the end.
+        forced_ids: `(batch, F)` tokens every beam of an example begins
+            with, as in `greedy_search`; the length penalty counts only
+            the tokens after them.
 
     Returns:
         `(token_ids, scores)`: the best hypothesis of each example,
@@ -286,9 +321,10 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
     batch = tf.shape(start_ids)[0]
     limits, bound = _limits(max_length, batch)
+    forced_ids, forced_lengths = _forcing(forced_ids, batch, pad_id)
     width = beam_width
 
-    def penalized(log_probs, length):
+    def penalized(log_probs, length):  # length: tokens after the forced ones
         return log_probs / length_penalty(length, alpha)
 
     def gather_beams(values, indices):  # (B, N, ...) by (B, M) -> (B, M, ...)
@@ -298,7 +334,9 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         index, cache = state.index, state.cache
         last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(state.alive_ids[:, :, index - 1], [-1]))
         logits, cache = next_logits(last, index, cache)  # (B * W, V)
-        logits = _never_pad(logits, pad_id)
+        logits, forced_now = _force(_never_pad(logits, pad_id), index, tf.repeat(forced_ids, width, axis=0),
+                                    tf.repeat(forced_lengths, width))
+        forced_now = tf.reshape(forced_now, [batch, width])[:, :1]  # (B, 1): the same for every beam
         vocabulary = tf.shape(logits)[-1]
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, vocabulary])
         log_probs = tf.reshape(log_probs + state.alive_scores[:, :, None], [batch, width * vocabulary])
@@ -307,10 +345,10 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         parents, tokens = top_indices // vocabulary, top_indices % vocabulary
         position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
         candidates = tf.where(position, tokens[:, :, None], gather_beams(state.alive_ids, parents))  # (B, 2W, T)
-        ended = tf.equal(tokens, end_id)
+        ended = tf.equal(tokens, end_id) & ~forced_now
 
         # The finished set: the best W of the old ones and those ending now.
-        new_finished = tf.where(ended, penalized(top_scores, index + 1), NEG_INF)
+        new_finished = tf.where(ended, penalized(top_scores, (index + 1 - forced_lengths)[:, None]), NEG_INF)
         finished_scores, best = tf.math.top_k(tf.concat([state.finished_scores, new_finished], 1), k=width)
         finished_ids = gather_beams(tf.concat([state.finished_ids, candidates], 1), best)
 
@@ -328,7 +366,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
 
     def not_done(state):
         # Scores only fall as a beam grows, so this bounds every live beam.
-        best_alive = penalized(state.alive_scores[:, 0], limits)
+        best_alive = penalized(state.alive_scores[:, 0], limits - forced_lengths)
         done = (state.finished_scores[:, -1] >= best_alive) | (state.index >= limits)
         return tf.logical_and(state.index < bound, tf.logical_not(tf.reduce_all(done)))
 
@@ -351,7 +389,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (guarded_step(state),), (start,))
     has_finished = final.finished_scores[:, 0] > NEG_INF
     token_ids = tf.where(has_finished[:, None], final.finished_ids[:, 0], final.alive_ids[:, 0])
-    scores = tf.where(has_finished, final.finished_scores[:, 0], penalized(final.alive_scores[:, 0], limits))
+    scores = tf.where(has_finished, final.finished_scores[:, 0], penalized(final.alive_scores[:, 0], limits - forced_lengths))
     return token_ids, scores
 
 
@@ -448,42 +486,54 @@ def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greed
 def causal_step_function(model, prompt_ids, max_length, repeat=1):
     """The `next_logits` step of a `CausalLM` that continues `prompt_ids`.
 
-    All but the last prompt token run through the model once
-    (`CausalLM.prefill`), filling the caches; the step then goes on from the
-    last prompt token, which the searches take as their start token.
+    Prompts may differ in length. All but the last token of the shortest
+    run through the model at once (`CausalLM.prefill`), filling the caches;
+    the step goes on from there, and the rest of each longer prompt is
+    forced on the search (`forced_ids`), token by token.
 
     Args:
         model: a `CausalLM`.
-        prompt_ids: `(batch, prompt_length)` int32, at least one token a row
-            and no padding (prompts of one length).
-        max_length: the most tokens generated after the prompt.
+        prompt_ids: `(batch, prompt_length)` int32, each row at least one
+            token, padded after its end with `model.padding_id`.
+        max_length: the most tokens generated after the longest prompt.
         repeat: rows per example (the beam width).
 
     Returns:
-        `(next_logits, cache, start_ids)`: the step, its caches (one per
-        layer, `(batch * repeat, 2, prompt_length + max_length, num_heads,
-        head_dim)`) and the `(batch,)` last prompt tokens.
+        `(next_logits, cache, start_ids, forced_ids)`: the step, its caches
+        (one per layer, `(batch * repeat, 2, prompt_length + max_length,
+        num_heads, head_dim)`), the `(batch,)` start tokens and the
+        `(batch, F)` prompt tokens after them, padded, for the search.
     """
     prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
+    pad = model.padding_id
+    # A column even for an empty batch, so the start tokens can be read.
+    prompt_ids = tf.pad(prompt_ids, [[0, 0], [0, tf.maximum(1 - tf.shape(prompt_ids)[1], 0)]], constant_values=pad)
+    width = tf.shape(prompt_ids)[1]
+    lengths = tf.reduce_sum(tf.cast(prompt_ids != pad, tf.int32), axis=1)
+    shortest = tf.clip_by_value(tf.reduce_min(lengths), 1, width)  # an empty batch's minimum is huge
     rows = tf.repeat(prompt_ids, repeat, axis=0)
-    length = tf.shape(prompt_ids)[1]
     dtype = model.transformer_layers[0].compute_dtype
-    caches = model.empty_caches(tf.shape(rows)[0], length + max_length, dtype)
-    _, caches = model.prefill(rows[:, :-1], caches)
-    offset = length - 1
+    caches = model.empty_caches(tf.shape(rows)[0], width + max_length, dtype)
+    _, caches = model.prefill(rows[:, : shortest - 1], caches)
+    offset = shortest - 1
 
     def next_logits(tokens, index, cache):
         return model.decode_step(tokens, offset + index, cache)
 
-    return next_logits, caches, prompt_ids[:, -1]
+    return next_logits, caches, prompt_ids[:, shortest - 1], prompt_ids[:, shortest:]
 
 
 def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **options):
     """Continues each prompt with a `CausalLM`, by `method` and its options.
 
+    A batch of prompts of different lengths generates exactly what each
+    prompt would alone (greedy and beam search; sampling draws other
+    numbers in another batch).
+
     Args:
         model: a `CausalLM`.
-        prompt_ids: `(batch, prompt_length)` int32 prompts of one length.
+        prompt_ids: `(batch, prompt_length)` int32, each row at least one
+            token, padded after its end with `model.padding_id`.
         max_length: most tokens to generate, a scalar or a `(batch,)` vector.
         end_id: the token that ends a text (None: generate `max_length`).
         method: "greedy", "beam" or "sample"; `options` as `DecodingConfig`.
@@ -496,15 +546,21 @@ def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **opti
     Example:
     >>> from tf_models.models import CausalLM
     >>> model = CausalLM.from_preset("test")
-    >>> ids, scores = generate(model, [[5, 6, 7]], max_length=4, method="sample", top_k=5, seed=1)
+    >>> ids, scores = generate(model, [[5, 6, 7], [8, 0, 0]], max_length=4, method="sample", top_k=5, seed=1)
     >>> ids.shape, scores.shape
-    (TensorShape([1, 4]), TensorShape([1]))
+    (TensorShape([2, 4]), TensorShape([2]))
     """
     decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
     prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
-    _, bound = _limits(max_length, tf.shape(prompt_ids)[0])
+    pad = model.padding_id
+    limits, bound = _limits(max_length, tf.shape(prompt_ids)[0])
     repeat = decoding.beam_width if method == "beam" else 1
-    next_logits, cache, start_ids = causal_step_function(model, prompt_ids, bound, repeat)
+    next_logits, cache, start_ids, forced_ids = causal_step_function(model, prompt_ids, bound, repeat)
+    forced_lengths = tf.reduce_sum(tf.cast(forced_ids != pad, tf.int32), axis=1)  # (B,)
     end_id = -1 if end_id is None else end_id  # no token is -1: only the limit stops
-    return SEARCHES[method](next_logits, cache, start_ids, end_id, max_length, **decoding.options,
-                            pad_id=model.padding_id)
+    token_ids, scores = SEARCHES[method](next_logits, cache, start_ids, end_id, forced_lengths + limits,
+                                         **decoding.options, pad_id=pad, forced_ids=forced_ids)
+    # Each row's continuation begins after its own forced prompt tokens.
+    token_ids = tf.pad(token_ids, [[0, 0], [0, bound]], constant_values=pad)
+    columns = forced_lengths[:, None] + tf.range(bound)[None, :]  # (B, bound)
+    return tf.gather(token_ids, columns, batch_dims=1), scores

@@ -17,7 +17,7 @@ from tf_models.data.tokenizers import (
     train_character_tokenizer,
     train_wordpiece_tokenizer,
 )
-from tf_models.inference.decoding import generate
+from tf_models.inference.text_generator import TextGenerator
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
@@ -147,23 +147,20 @@ def evaluate_language_model(model, tokenizer, train_stream, held_out, job):
     return results
 
 
+def text_generator(model, tokenizer, job, decoding=None):
+    """The run's `TextGenerator`: `job.sample_length` new tokens at most, inside
+    the `sequence_length` positions the model was trained on (past them the
+    position embeddings are untrained and the text turns to noise)."""
+    return TextGenerator(model, tokenizer, max_new_tokens=job.sample_length, context_length=job.sequence_length,
+                         decoding=decoding or job.decoding)
+
+
 def samples(model, tokenizer, job):
-    """A continuation of each of `job.prompts`, decoded with `job.decoding`: at
-    most `sample_length` tokens, and no further than the `sequence_length`
-    positions the model was trained on."""
-    continuations = []
-    for prompt in job.prompts:
-        prompt_ids = tokenizer.tokenize(tf.constant([prompt])).to_tensor()
-        if prompt_ids.shape[1] == 0:  # an empty prompt: the start of a document, after an [END]
-            prompt_ids = tf.constant([[tokenizer.end_id]], tf.int32)
-        # Positions past the training windows have untrained position embeddings: stay inside them.
-        length = max(min(job.sample_length, job.sequence_length - prompt_ids.shape[1]), 1)
-        token_ids, _ = generate(model, prompt_ids, length, end_id=tokenizer.end_id,
-                                method=job.decoding.method, **job.decoding.options)
-        text = tokenizer.detokenize(token_ids).numpy()[0].decode("utf-8", errors="replace")
-        continuations.append({"prompt": prompt, "continuation": text})
+    """A continuation of each of `job.prompts`, as the run's export makes it."""
+    continuations = text_generator(model, tokenizer, job).complete(list(job.prompts))
+    for prompt, text in zip(job.prompts, continuations):
         print(f"  {prompt!r} -> {text!r}")
-    return continuations
+    return [{"prompt": prompt, "continuation": text} for prompt, text in zip(job.prompts, continuations)]
 
 
 def evaluate(job):
@@ -176,5 +173,8 @@ def evaluate(job):
 
 
 def inference_modules(job, decoding=None):
-    """None yet: a `text_generator` export is the next step (issue 16, item 4)."""
-    raise SystemExit("Language-model runs cannot be exported yet; the run's results.json holds its samples.")
+    """`{"text_generator": TextGenerator}`, decoding as the run's samples
+    were made unless `decoding` (a `DecodingConfig`) says otherwise."""
+    model = keras.saving.load_model(Path(job.output_dir) / MODEL_FILE)
+    generator = text_generator(model, _run_tokenizer(job), job, decoding)
+    return {generator.TASK: generator}
