@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import scaling, throughput
+from benchmarks import generation, scaling, throughput
 
 ROOT = Path(__file__).parent.parent
 
@@ -86,3 +86,19 @@ def test_slopes_are_local_log_log_slopes():
 def test_quadratic_fit_recovers_the_terms():
     results = [{"sequence_length": n, "step_seconds": 0.01 + 1e-4 * n + 1e-7 * n**2} for n in (64, 128, 256, 512)]
     assert scaling.quadratic_fit(results) == pytest.approx((0.01, 1e-4, 1e-7), rel=1e-6)
+
+
+def test_keras_hub_samplers_on_our_step_give_our_greedy_and_beam_tokens():
+    # The generation benchmark's premise: both loops run the same step, so the
+    # deterministic searches agree token for token (and the timing compares loops).
+    args = generation.parse_args(["--preset", "test", "--vocabulary-size", "50", "--batch", "2",
+                                  "--prompt-length", "3", "--new-tokens", "5", "--repeats", "1"])
+    rows = generation.measure("causal_lm", args) + generation.measure("transformer", args)
+    assert [(r["model"], r["method"]) for r in rows] == [
+        (model, method) for model in ("causal_lm", "transformer") for method in generation.METHODS]
+    for row in rows:
+        assert row["same_tokens"] is (None if row["method"] == "sample" else True), row
+        assert row["tf_models_tokens_per_second"] > 0 and row["keras_hub_sampler_ratio"] > 0
+    # keras-hub's own GPT-2 of the same shape: the same parameter count as our CausalLM.
+    assert all(r["keras_hub_gpt2_parameters"] == r["parameters"] for r in rows if r["model"] == "causal_lm")
+    assert "| causal_lm test | beam |" in generation.markdown_table(rows)

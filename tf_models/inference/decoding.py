@@ -250,9 +250,14 @@ def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, t
     seed = tf.cast(seed, tf.int64)
 
     def choose(logits, index):
-        logits = _filter_logits(logits / temperature, top_k, top_p)
+        logits, candidates = logits / temperature, None
+        if top_k:
+            # Draw among the k best only (sorted): cheaper than masking all V, and the nucleus needs no sort.
+            logits, candidates = tf.math.top_k(logits, k=tf.minimum(top_k, tf.shape(logits)[-1]))  # (B, k)
+        logits = _filter_logits(logits, top_p=top_p)
         draw_seed = tf.stack([seed, tf.cast(index, tf.int64)])
-        return tf.random.stateless_categorical(logits, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
+        drawn = tf.random.stateless_categorical(logits, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
+        return drawn if candidates is None else tf.gather(candidates, drawn, batch_dims=1)
 
     return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids)
 

@@ -116,8 +116,8 @@ class RunOptions:
         """The finished run's inference modules (`tf.Module`s), by default export name.
 
         Args:
-            decoding: a `DecodingConfig` for translation runs (default: the
-                run's own); other runs take none.
+            decoding: a `DecodingConfig` for translation and language-model
+                runs (default: the run's own); other runs take none.
         """
         return self._runner().inference_modules(self, decoding)
 
@@ -129,7 +129,8 @@ class RunOptions:
             name: the model name; a run that exports several models uses
                 it as a prefix. Default: each module's export name.
             version: an int; default: the next free version.
-            decoding: a `DecodingConfig` (translation runs; default: the run's).
+            decoding: a `DecodingConfig` (translation and language-model runs;
+                default: the run's).
         """
         from tf_models.jobs.common import export_modules
 
