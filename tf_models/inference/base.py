@@ -4,6 +4,12 @@ signatures, how a command-line request is made and how results print."""
 import tensorflow as tf
 
 
+def known_ids(token_ids, vocabulary_size, unk_id):
+    """`token_ids` with ids outside `[0, vocabulary_size)` read as `unk_id`:
+    a serving signature must not crash on the ids a client sends."""
+    return tf.where((token_ids < 0) | (token_ids >= vocabulary_size), unk_id, token_ids)
+
+
 class ServingModule(tf.Module):
     """A `tf.Module` that `tf_models.export` saves for TF Serving.
 
@@ -38,6 +44,15 @@ class ServingModule(tf.Module):
     def format_outputs(texts, outputs):
         """One printable line per text, from the NumPy `outputs` of `request`."""
         raise NotImplementedError
+
+    def strings_in_batches(self, texts, output, batch_size=64):
+        """Runs `self` on a Python list of strings, batch by batch; returns
+        the `output` string of each, decoded."""
+        results = []
+        for start in range(0, len(texts), batch_size):
+            batch = tf.constant(texts[start : start + batch_size], tf.string)
+            results.extend(value.decode("utf-8") for value in self(batch)[output].numpy())
+        return results
 
     @classmethod
     def query(cls, function_for, texts, context=None, second=None):

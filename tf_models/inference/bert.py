@@ -18,7 +18,7 @@ are truncated, as BERT was trained.
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule
+from tf_models.inference.base import ServingModule, known_ids
 from tf_models.data.pipelines import pack_segments
 from tf_models.data.tagging_and_squad import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
 from tf_models.data.tokenizers import MASK
@@ -43,9 +43,8 @@ def clean_features(backbone, unk_id, token_ids, segment_ids, padding_mask):
     features = [x[:, :length] for x in (token_ids, segment_ids, padding_mask)]
     features = [tf.pad(x, [[0, 0], [0, tf.maximum(1 - length, 0)]]) for x in features]
     token_ids, segment_ids, padding_mask = features
-    outside = (token_ids < 0) | (token_ids >= backbone.vocabulary_size)
     return {
-        "token_ids": tf.where(outside, unk_id, token_ids),
+        "token_ids": known_ids(token_ids, backbone.vocabulary_size, unk_id),
         "segment_ids": tf.clip_by_value(segment_ids, 0, backbone.num_segments - 1),
         "padding_mask": tf.cast(padding_mask != 0, tf.int32),
     }

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule
+from tf_models.inference.base import ServingModule, known_ids
 from tf_models.inference.decoding import generate
 from tf_models.inference.decoding_config import DecodingConfig
 
@@ -103,9 +103,8 @@ class TextGenerator(ServingModule):
         pad = self.model.padding_id
         # A prompt ends at its first padding id; ids outside the vocabulary read as [UNK].
         real = tf.math.cumprod(tf.cast(prompt_ids != pad, tf.int32), axis=1)  # (B, L)
-        outside = (prompt_ids < 0) | (prompt_ids >= self.model.vocabulary_size)
-        prompts = tf.RaggedTensor.from_tensor(tf.where(outside, self.tokenizer.unk_id, prompt_ids),
-                                              lengths=tf.reduce_sum(real, axis=1))
+        prompt_ids = known_ids(prompt_ids, self.model.vocabulary_size, self.tokenizer.unk_id)
+        prompts = tf.RaggedTensor.from_tensor(prompt_ids, lengths=tf.reduce_sum(real, axis=1))
         prompts = prompts[:, -self.max_prompt_length :]  # the last tokens matter most
         ends = tf.fill([prompts.nrows(), 1], tf.constant(self.tokenizer.end_id, tf.int32))
         prompts = tf.concat([tf.RaggedTensor.from_tensor(ends), prompts], axis=1)  # (B, None)
@@ -137,8 +136,4 @@ class TextGenerator(ServingModule):
 
     def complete(self, prompts, batch_size=64):
         """Continues a Python list of prompts, batch by batch; returns strings."""
-        texts = []
-        for start in range(0, len(prompts), batch_size):
-            batch = tf.constant(prompts[start : start + batch_size], tf.string)
-            texts.extend(t.decode("utf-8") for t in self(batch)["text"].numpy())
-        return texts
+        return self.strings_in_batches(prompts, "text", batch_size)

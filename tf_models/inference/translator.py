@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule
+from tf_models.inference.base import ServingModule, known_ids
 from tf_models.inference.decoding import decode
 from tf_models.inference.decoding_config import DecodingConfig
 
@@ -87,9 +87,7 @@ class Translator(ServingModule):
             `[END]`) and `scores` `(batch,)` float32.
         """
         source = encoder_token_ids[:, : self.max_length]
-        # Ids outside the vocabulary read as [UNK] (a signature must not crash).
-        outside = (source < 0) | (source >= self.model.vocabulary_size)
-        source = tf.where(outside, self.source_tokenizer.unk_id, source)
+        source = known_ids(source, self.model.vocabulary_size, self.source_tokenizer.unk_id)
         lengths = tf.reduce_sum(tf.cast(source != self.model.padding_id, tf.int32), axis=1)
         # An empty source still gets a (padding) column for the encoder.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]])
@@ -117,8 +115,4 @@ class Translator(ServingModule):
 
     def translate(self, sentences, batch_size=64):
         """Translates a Python list of strings, batch by batch."""
-        translations = []
-        for start in range(0, len(sentences), batch_size):
-            batch = tf.constant(sentences[start : start + batch_size], tf.string)
-            translations.extend(t.decode("utf-8") for t in self(batch)["translation"].numpy())
-        return translations
+        return self.strings_in_batches(sentences, "translation", batch_size)
