@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (Python 3.11 and make):
-#   make demo   create .venv, install, run the main job
+#   make demo   create .venv, install, run the main job (GPU=1: with CUDA)
 #   make test   create .venv, install with the test tools, run every test
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines).
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: demo test notebooks install install-dev clean
+.PHONY: demo test notebooks install install-dev install-gpu clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,20 @@ $(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt -e .
 	touch $@
 
+# NVIDIA GPUs (Linux): TensorFlow's CUDA libraries as wheels. `make demo GPU=1`.
+$(VENV)/.installed-gpu: $(VENV)/.installed requirements-gpu.txt
+	$(BIN)/pip install --quiet -r requirements-gpu.txt
+	touch $@
+
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-gpu: $(VENV)/.installed-gpu
 
-demo: install
+demo: install $(if $(filter 1,$(GPU)),install-gpu)
 	$(BIN)/python -m tf_models demo
 
 # Two test processes: most test time is single-threaded graph tracing, so two
@@ -35,8 +41,10 @@ demo: install
 # fixtures (the seven exports of test_export.py) are built once.
 # `make test TEST_PATHS=tests/test_cli.py` runs some of them.
 TEST_PATHS ?= tests tf_models notebooks
+# The tests run on the CPU even where a GPU is (CUDA_VISIBLE_DEVICES=): their
+# numbers and the refusals of GPU settings without a GPU are the CPU's.
 test: install-dev
-	TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider \
+	CUDA_VISIBLE_DEVICES= TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider \
 		--nbmake --nbmake-timeout=600 --durations=25 $(PYTEST_ARGS) $(TEST_PATHS)
 
 # Runs every notebook in full mode and saves its outputs into the committed

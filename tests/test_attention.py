@@ -105,6 +105,21 @@ def test_half_precision_stays_close_to_float32(policy):
     assert max_abs_diff(output, expected) <= tolerance * np.abs(expected).max()
 
 
+def test_the_softmax_runs_in_float32_under_every_policy(policy, monkeypatch):
+    """The tolerance above cannot see a bfloat16 softmax (its error is within
+    0.2 x max), so watch the dtype that reaches the softmax itself."""
+    seen = []
+    softmax = keras.ops.softmax
+
+    def recording_softmax(x, *args, **kwargs):
+        seen.append(keras.backend.standardize_dtype(x.dtype))
+        return softmax(x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.ops, "softmax", recording_softmax)
+    MultiHeadAttention(num_heads=2)(random_floats(2, 5, 8))
+    assert seen == ["float32"]
+
+
 def test_config_round_trip():
     layer = MultiHeadAttention(num_heads=2, head_dim=3, dropout=0.1, use_bias=False)
     clone = MultiHeadAttention.from_config(layer.get_config())

@@ -32,6 +32,22 @@ def test_shapes_and_dtypes_under_each_policy(policy):
     assert model.transformer_layers[0].compute_dtype == policy.compute_dtype
 
 
+def test_training_under_each_policy_gives_a_finite_falling_loss(policy):
+    """The compiled task under mixed precision: float16 needs loss scaling
+    (the package's `LossScaleOptimizer`, which keeps replicas in step)."""
+    from tf_models.training import LossScaleOptimizer, compile_causal_lm
+
+    keras.utils.set_random_seed(0)
+    inputs = _batch(lengths=[7, 7, 5, 3], length=7)
+    labels = {"logits": np.roll(inputs["token_ids"], -1, axis=1) * inputs["padding_mask"]}
+    model = CausalLM.from_preset("test")
+    compile_causal_lm(model, total_steps=30, peak_rate=1e-2, warmup_steps=3)
+    assert isinstance(model.optimizer, LossScaleOptimizer) == (policy.name == "mixed_float16")
+    losses = model.fit(inputs, labels, batch_size=4, epochs=30, verbose=0).history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < 0.7 * losses[0]
+
+
 def test_the_stack_is_the_shared_encoder_layer_with_a_causal_mask():
     model = CausalLM.from_preset("test")
     assert {type(layer) for layer in model.transformer_layers} == {TransformerEncoderLayer}

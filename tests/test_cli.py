@@ -362,3 +362,17 @@ def test_demo_summary_puts_every_number_beside_its_baselines(capsys):
     print_summary(summary)
     lines = capsys.readouterr().out.splitlines()
     assert "  test_bleu: 21.000" in lines and "    baseline_copy_source_bleu: 4.000" in lines
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--precision", "mixed_float16"], "--precision mixed_float16"),
+    (["--strategy", "mirrored", "--precision", "mixed_bfloat16"], "--strategy mirrored and --precision mixed_bfloat16"),
+])
+def test_gpu_settings_without_a_gpu_stop_before_any_work(tmp_path, flags, named):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as stopped:
+        main(["train-lm", "--output-dir", str(run), "--preset", "test", *flags])
+    message = str(stopped.value)
+    assert message.startswith(f"{named} asks for a GPU, but TensorFlow sees none") and "\n" not in message
+    assert "requirements-gpu.txt" in message
+    assert not run.exists()  # nothing half-done

@@ -1,8 +1,16 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import pytest
 import tensorflow as tf
 
 from tf_models.training import (
+    check_devices,
+    check_jit_compile,
     choose_policy_name,
     choose_strategy_name,
     select_policy,
@@ -55,21 +63,79 @@ def test_unknown_names_are_refused():
         select_policy("float8")
 
 
-def test_mirrored_over_two_cpus_matches_one_device():
-    """Same global batch, same losses step by step: the gradient all-reduce
-    and the per-replica loss scaling are right."""
-    import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).parent / "scripts" / "mirrored_cpu.py"
+@pytest.fixture(scope="module")
+def replicas():
+    """The results of tests/scripts/replica_checks.py: one replica vs two
+    logical CPUs (a process of its own: logical devices are set before
+    TensorFlow starts)."""
+    script = Path(__file__).parent / "scripts" / "replica_checks.py"
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    losses = json.loads(result.stdout.strip().splitlines()[-1])
-    assert losses["replicas"] == 2
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    assert results["replicas"] == 2
+    return results
+
+
+def test_mirrored_over_two_cpus_matches_one_device(replicas):
+    """Same global batch, same losses step by step: the gradient all-reduce
+    and the per-replica loss scaling are right."""
+    losses = replicas["classifier"]
     # Float32 sums in another order: agreement to 1e-5 relative.
     assert losses["mirrored"] == pytest.approx(losses["default"], rel=1e-5)
     assert losses["default"][-1] < losses["default"][0]  # it trained
+
+
+@pytest.mark.parametrize("option", ["global_clipnorm", "clipnorm", "clipvalue"])
+def test_clipping_applies_to_the_summed_gradient_of_all_replicas(replicas, option):
+    """w = 0, SGD at rate 1, clipping at 1, per-example gradients -40 and +8
+    (-20 and +4 per replica): the mean, -16, clips to -1 and w ends at 1 on
+    one device. Clipping each replica's share alone gives -1 + 1 = 0."""
+    weights = replicas["clipping"][option]
+    assert weights["default"] == pytest.approx(1.0)
+    assert weights["mirrored"] == pytest.approx(1.0)
+    # Keras' own SGD still clips per replica (if this fails, Keras fixed it upstream).
+    assert weights["mirrored_keras_sgd"] == pytest.approx(0.0)
+
+
+def test_the_causal_lm_task_trains_alike_on_one_and_two_replicas(replicas):
+    """The compiled task (AdamW, every step clipped to a small global norm,
+    masked loss over padded windows): same losses and weights to 1e-5."""
+    run = replicas["causal_lm"]
+    assert run["mirrored"] == pytest.approx(run["default"], rel=1e-5)
+    assert run["weights_relative_difference"] < 1e-5
+    assert run["default"][-1] < run["default"][0]
+
+
+def test_an_overflow_on_one_replica_skips_the_step_on_all(replicas):
+    overflow = replicas["overflow"]
+    assert overflow["weights_finite"] and overflow["weights_unchanged"]
+    assert overflow["loss_scale"] == overflow["initial_loss_scale"] / 2
+    # Keras' LossScaleOptimizer lets the other replica's step through, inf and all.
+    assert not replicas["overflow_keras"]["weights_finite"]
+
+
+def test_dropout_masks_differ_across_replicas(replicas):
+    assert replicas["dropout_masks_differ"]
+
+
+@pytest.mark.parametrize("strategy", ["one_device", "mirrored"])
+def test_fit_resumable_runs_and_resumes_under_a_strategy(replicas, strategy):
+    losses = replicas["resumable"][strategy]
+    assert len(losses) == 3  # two epochs, then the one left after resuming
+    assert losses[-1] < losses[0]
+
+
+def test_jit_compile_over_several_replicas_is_refused_with_a_reason(replicas):
+    assert "2 replicas" in replicas["jit_refused"] and "keras-team/keras#19005" in replicas["jit_refused"]
+    check_jit_compile(True, tf.distribute.get_strategy())  # one replica: allowed
+
+
+def test_gpu_settings_are_refused_only_where_no_gpu_is_seen():
+    check_devices("auto", "auto", num_gpus=0)
+    check_devices("default", "float32", num_gpus=0)
+    check_devices("mirrored", "mixed_float16", num_gpus=2)
+    check_devices("tpu", "mixed_bfloat16", num_gpus=0, has_tpu=True)
+    for strategy, precision in (("mirrored", "auto"), ("auto", "mixed_float16"), ("auto", "mixed_bfloat16")):
+        with pytest.raises(ValueError, match="asks for a GPU, but TensorFlow sees none"):
+            check_devices(strategy, precision, num_gpus=0)

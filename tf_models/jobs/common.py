@@ -20,7 +20,14 @@ import tensorflow as tf
 
 from tf_models.data.tokenizers import WordPieceTokenizer
 from tf_models.export import export_saved_model, write_models_config
-from tf_models.training import progress_verbosity, select_policy, select_strategy, training_callbacks
+from tf_models.training import (
+    check_devices,
+    check_jit_compile,
+    progress_verbosity,
+    select_policy,
+    select_strategy,
+    training_callbacks,
+)
 
 
 @contextlib.contextmanager
@@ -55,6 +62,12 @@ def start_run(job):
             "(keras-team/keras#20585), and the jobs train with fit; "
             "tests/scripts/multi_worker.py shows a custom training loop that does."
         )
+    gpus = tf.config.list_physical_devices("GPU")
+    try:
+        check_devices(job.strategy, job.precision, len(gpus), isinstance(strategy, tf.distribute.TPUStrategy))
+        check_jit_compile(job.jit_compile, strategy)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None  # one line on the command line, before any work
     keras.utils.set_random_seed(job.seed)
     output_dir = Path(job.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +75,12 @@ def start_run(job):
     (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     with strategy.scope():
         policy = select_policy(job.precision, strategy)
-    print(f"output: {output_dir}  strategy: {type(strategy).__name__}  precision: {policy.name}")
+    try:
+        devices = ", ".join(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy: TensorFlow's own placement, the first GPU if any
+        devices = "/gpu:0" if gpus else "/cpu:0"
+    print(f"output: {output_dir}  strategy: {type(strategy).__name__} ({strategy.num_replicas_in_sync} "
+          f"replica(s): {devices})  precision: {policy.name}")
     return output_dir, strategy
 
 

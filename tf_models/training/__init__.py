@@ -4,6 +4,8 @@ choices and callbacks, for `model.fit`."""
 from tf_models.training.baselines import majority_class, mean_score, tfidf_logistic_regression, tfidf_ridge_regression
 from tf_models.training.callbacks import FirstStepTimer, progress_verbosity, training_callbacks
 from tf_models.training.distribute import (
+    check_devices,
+    check_jit_compile,
     choose_policy_name,
     choose_strategy_name,
     select_policy,
@@ -14,7 +16,12 @@ from tf_models.training.losses import (
     MaskedSparseCategoricalCrossentropy,
     Perplexity,
 )
-from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
+from tf_models.training.optimizers import (
+    LossScaleOptimizer,
+    bert_optimizer,
+    loss_scaled,
+    transformer_optimizer,
+)
 from tf_models.training.resume import fit_resumable
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 from tf_models.training.compiling import (
@@ -29,12 +36,15 @@ from tf_models.training.compiling import (
 
 __all__ = [
     "FirstStepTimer",
+    "LossScaleOptimizer",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "Perplexity",
     "TransformerSchedule",
     "WarmupPolynomialDecay",
     "bert_optimizer",
+    "check_devices",
+    "check_jit_compile",
     "choose_policy_name",
     "compile_bert_classifier",
     "compile_bert_pretrainer",
@@ -44,6 +54,7 @@ __all__ = [
     "compile_bert_token_classifier",
     "compile_transformer",
     "fit_resumable",
+    "loss_scaled",
     "majority_class",
     "mean_score",
     "progress_verbosity",

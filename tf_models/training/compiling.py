@@ -1,7 +1,9 @@
 """`compile` settings of each model, as the papers trained them.
 
 Call these inside `strategy.scope()`, after `select_policy`, so that the
-optimizer's variables live where the model's do.
+optimizer's variables live where the model's do. Under `mixed_float16` the
+optimizer is wrapped in `tf_models.training.optimizers.LossScaleOptimizer`,
+which keeps replicas in step when one overflows.
 """
 
 import keras
@@ -12,7 +14,7 @@ from tf_models.training.losses import (
     MaskedSparseCategoricalCrossentropy,
     Perplexity,
 )
-from tf_models.training.optimizers import bert_optimizer, transformer_optimizer
+from tf_models.training.optimizers import bert_optimizer, loss_scaled, transformer_optimizer
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 
 
@@ -36,9 +38,9 @@ def compile_transformer(
     """
     padding_id = model.padding_id
     model.compile(
-        optimizer=transformer_optimizer(
+        optimizer=loss_scaled(transformer_optimizer(
             learning_rate or TransformerSchedule(model.hidden_dim, warmup_steps)
-        ),
+        )),
         loss={
             "logits": MaskedSparseCategoricalCrossentropy(
                 padding_id=padding_id, label_smoothing=label_smoothing
@@ -70,7 +72,7 @@ def compile_bert_pretrainer(
     """
     warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
     model.compile(
-        optimizer=bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps)),
+        optimizer=loss_scaled(bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps))),
         # MLM labels are padded with id 0 and weighted by `mlm_weights`.
         loss={
             "mlm_logits": MaskedSparseCategoricalCrossentropy(padding_id=0),
@@ -98,7 +100,7 @@ def compile_causal_lm(model, total_steps, peak_rate=1e-3, warmup_steps=None, **c
     """
     warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
     model.compile(
-        optimizer=bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps)),
+        optimizer=loss_scaled(bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps))),
         loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=0)},
         metrics={"logits": [MaskedAccuracy(padding_id=0, name="accuracy")]},
         **compile_kwargs,
@@ -121,7 +123,7 @@ def compile_bert_classifier(
     """
     schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
     model.compile(
-        optimizer=bert_optimizer(schedule),
+        optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
         metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
         **compile_kwargs,
@@ -145,7 +147,7 @@ def compile_bert_regressor(
     """
     schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
     model.compile(
-        optimizer=bert_optimizer(schedule),
+        optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": keras.losses.MeanSquaredError()},
         metrics={"logits": [keras.metrics.MeanAbsoluteError(name="mae")]},
         **compile_kwargs,
@@ -174,7 +176,7 @@ def compile_bert_token_classifier(
     """
     schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
     model.compile(
-        optimizer=bert_optimizer(schedule),
+        optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=IGNORED_LABEL)},
         metrics={"logits": [MaskedAccuracy(padding_id=IGNORED_LABEL, name="accuracy")]},
         **compile_kwargs,
@@ -199,7 +201,7 @@ def compile_bert_span_labeler(
     schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
-        optimizer=bert_optimizer(schedule),
+        optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"start_logits": cross_entropy, "end_logits": cross_entropy},
         loss_weights={"start_logits": 0.5, "end_logits": 0.5},
         metrics={

@@ -155,3 +155,61 @@ def select_policy(name="auto", strategy=None):
     logger.info("dtype policy: %s", name)
     keras.config.set_dtype_policy(name)
     return keras.config.dtype_policy()
+
+
+def check_jit_compile(jit_compile, strategy):
+    """Refuses XLA compilation of a training step that spans several replicas.
+
+    Keras 3's `fit` under a MirroredStrategy with `jit_compile=True` fails
+    inside the compiled step (keras-team/keras#19005; measured here with
+    Keras 3.15: `InvalidArgumentError` on the first step over two logical
+    CPUs), so say so before any work is done.
+
+    Args:
+        jit_compile: the run's `--jit-compile` setting.
+        strategy: the run's `tf.distribute.Strategy`.
+
+    Raises:
+        ValueError: `jit_compile` with more than one replica.
+
+    Example:
+    >>> check_jit_compile(True, tf.distribute.get_strategy())  # one replica: fine
+    """
+    replicas = strategy.num_replicas_in_sync
+    if jit_compile and replicas > 1:
+        raise ValueError(
+            f"--jit-compile with {replicas} replicas fails inside Keras 3's fit (keras-team/keras#19005): "
+            "drop --jit-compile, or train on one device (--strategy one_device)."
+        )
+
+
+def check_devices(strategy_name, precision_name, num_gpus, has_tpu=False):
+    """Refuses settings that need a GPU on a machine where TensorFlow sees none.
+
+    When TensorFlow's CUDA libraries are missing or fail to load, it says so
+    in one log line and carries on with the CPU: a run asked to use
+    several GPUs or mixed precision would train, slowly, on the CPU.
+
+    Args:
+        strategy_name: the `--strategy` asked for.
+        precision_name: the `--precision` asked for.
+        num_gpus: GPUs TensorFlow sees.
+        has_tpu: whether the run found a TPU (where mixed_bfloat16 is native).
+
+    Raises:
+        ValueError: `mirrored` or a mixed policy with no GPU (or TPU) seen.
+
+    Example:
+    >>> check_devices("auto", "auto", num_gpus=0)  # the CPU: fine
+    """
+    if num_gpus or has_tpu:
+        return
+    asked = [f"--strategy {strategy_name}"] if strategy_name == "mirrored" else []
+    if precision_name.startswith("mixed_"):
+        asked.append(f"--precision {precision_name}")
+    if asked:
+        raise ValueError(
+            f"{' and '.join(asked)} asks for a GPU, but TensorFlow sees none: check `nvidia-smi`, install "
+            "TensorFlow's CUDA libraries (`make install-gpu`, or `pip install -r requirements-gpu.txt`), "
+            "or leave --strategy and --precision at auto to train on the CPU."
+        )

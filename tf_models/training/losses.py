@@ -1,6 +1,7 @@
 """Token-level losses and metrics that ignore padding, in float32."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -30,6 +31,8 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     Labels equal to `padding_id` get weight 0, and the mean is over the
     remaining tokens (times any `sample_weight`, such as BERT's
     `mlm_weights`): a batch with more padding does not get a smaller loss.
+    Under a distribution strategy the mean is over the real tokens of the
+    whole global batch, as on one device.
 
     With `label_smoothing=eps` the target is `(1 - eps) * one_hot + eps / V`
     (Szegedy et al. 2016; 0.1 in the Transformer paper), so
@@ -69,7 +72,19 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         weight = _token_weights(y_true, self.padding_id, sample_weight)
-        return super().__call__(y_true, y_pred, sample_weight=weight)
+        context = tf.distribute.get_replica_context()  # None outside a replica's step
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            return super().__call__(y_true, y_pred, sample_weight=weight)
+        # Several replicas: divide by the real tokens of the *global* batch.
+        # Keras would divide each replica's sum by its own count (and then
+        # by `replicas`), which weighs a token on a replica with much
+        # padding more than one on a replica with little, unlike one device.
+        # The replicas' gradients are summed, so the sum of these is the
+        # one-device loss.
+        total = ops.sum(self.call(y_true, y_pred) * weight)
+        tokens = context.all_reduce(tf.distribute.ReduceOp.SUM, ops.sum(weight))
+        return total / ops.maximum(tokens, 1.0)
 
     def call(self, y_true, y_pred):
         # y_true: (B, T) ids, y_pred: (B, T, V) -> per-token loss (B, T)

@@ -66,18 +66,21 @@ def fit_resumable(
         The `History` of the epochs run in this process.
     """
     dataset = make_dataset()
-    if not model.optimizer.built:
-        # Create the optimizer's variables now, so that they can be restored.
-        model.optimizer.build(model.trainable_variables)
-    # Dropout's random state lives in Keras seed generators, which
-    # tf.train.Checkpoint does not track through the model: add them by hand.
-    seed_states = [v.value for v in model.variables if "seed_generator_state" in v.path]
-    checkpoint = tf.train.Checkpoint(
-        model=model,
-        optimizer=model.optimizer,
-        seed_states=seed_states,
-        epoch=tf.Variable(0, dtype=tf.int64),
-    )
+    # Variables made here must live where the model's do (a strategy other
+    # than the default refuses variables made outside its scope).
+    with model.distribute_strategy.scope():
+        if not model.optimizer.built:
+            # Create the optimizer's variables now, so that they can be restored.
+            model.optimizer.build(model.trainable_variables)
+        # Dropout's random state lives in Keras seed generators, which
+        # tf.train.Checkpoint does not track through the model: add them by hand.
+        seed_states = [v.value for v in model.variables if "seed_generator_state" in v.path]
+        checkpoint = tf.train.Checkpoint(
+            model=model,
+            optimizer=model.optimizer,
+            seed_states=seed_states,
+            epoch=tf.Variable(0, dtype=tf.int64),
+        )
     manager = tf.train.CheckpointManager(checkpoint, str(backup_dir), max_to_keep=1)
     initial_epoch = 0
     if manager.latest_checkpoint:
