@@ -5,6 +5,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -376,3 +377,43 @@ def test_gpu_settings_without_a_gpu_stop_before_any_work(tmp_path, flags, named)
     assert message.startswith(f"{named} asks for a GPU, but TensorFlow sees none") and "\n" not in message
     assert "requirements-gpu.txt" in message
     assert not run.exists()  # nothing half-done
+
+
+def _cli_error(argv, capsys):
+    """Runs the command line; returns (its one-line message, what it printed)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    return str(stopped.value), capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["train-translation", "--source", "files", "--train-files", "/nope/de.txt", "/nope/en.txt"],
+     r"/nope/de.txt: cannot read \(No such file or directory\)"),
+    (["train-translation", "--source", "multi30k", "--data-dir", "/nope"], r"/nope: missing .* of Multi30k"),
+    (["train-translation", "--source", "ding_de_en", "--source-language", "fr"], "use languages de and en"),
+    (["finetune-bert", "--task", "summarize"], "Unknown task 'summarize'; expected one of classifier"),
+    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "--task tagger reads CoNLL files"),
+    (["train-lm", "--source", "files", "--document-files", "/nope/book.txt"], "/nope/book.txt: cannot read"),
+])
+def test_bad_data_and_flags_stop_in_one_line_and_leave_no_run_folder(tmp_path, capsys, flags, expected):
+    run = tmp_path / "run"
+    message, _ = _cli_error([*flags, "--output-dir", str(run)], capsys)
+    assert message.startswith("error: ") and "\n" not in message and "Traceback" not in message
+    assert re.search(expected, message), message
+    assert not run.exists()  # nothing half-done
+
+
+def test_a_malformed_file_is_named_with_its_line(tmp_path, capsys):
+    table = tmp_path / "reviews.tsv"
+    table.write_text("no tabs here\nstill none\n")
+    message, _ = _cli_error(["finetune-bert", "--source", "files", "--train-file", str(table), "--test-file",
+                             str(table), "--output-dir", str(tmp_path / "run")], capsys)
+    assert f"{table}, line 1: missing column(s) 'sentence', 'label'" in message
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["export"], ["translate"], ["generate"]])
+def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys, command):
+    texts = ["hallo"] if command[0] in ("translate", "generate") else []
+    message, _ = _cli_error([*command, str(tmp_path), *texts], capsys)
+    assert message.startswith("error: ") and str(tmp_path) in message
+    assert "not a run folder" in message or "No SavedModel" in message

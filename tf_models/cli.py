@@ -34,6 +34,7 @@ command runs, so `--help` answers at once.
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 import types
@@ -165,6 +166,8 @@ def apply(path, texts, decoding=None, context=None, second=None):
         module = next(iter(job.inference_modules(_run_decoding(job, decoding or {})).values()))
         return type(module).query(lambda name: getattr(module, module.SERVING_SIGNATURES[name]),
                                   texts, context, second)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} does not exist: give a run's --output-dir or an export under saved_models/.")
     if decoding:
         print("note: an export decodes as it was exported; decoding options are ignored")
     signatures = load_export(path).signatures
@@ -326,7 +329,20 @@ def main(argv=None):
     demo_parser.add_argument("--saved-models", default="saved_models", help="where the exports go")
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
+    try:
+        _run_command(command, args)
+    except (ValueError, FileNotFoundError) as error:
+        # The package's errors about data, flags and folders (CorpusError is a
+        # ValueError) say what is wrong and what to do: one line, no traceback
+        # (TF_MODELS_TRACEBACK=1 shows it, to debug the package itself).
+        if os.environ.get("TF_MODELS_TRACEBACK") == "1":
+            raise
+        raise SystemExit(f"error: {error}") from None
+    return 0
 
+
+def _run_command(command, args):
+    """Runs one parsed command (`args` without the command's name)."""
     if command in JOB_COMMANDS:
         build_job(JOB_COMMANDS[command], args).run()
     elif command == "demo":
@@ -342,7 +358,6 @@ def main(argv=None):
         context, second = args.pop("context", None), args.pop("second", None)
         for line in apply(args["path"], args["texts"], nested.get("decoding"), context, second):
             print(line)
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Example:
 import dataclasses
 import importlib
 import json
+import shutil
 from pathlib import Path
 from typing import ClassVar
 
@@ -105,8 +106,21 @@ class RunOptions:
         return importlib.import_module(f"tf_models.jobs.{self.runner}")
 
     def run(self):
-        """Trains, evaluates and saves everything under `output_dir`; returns the results."""
-        return self._runner().train(self)
+        """Trains, evaluates and saves everything under `output_dir`; returns the results.
+
+        A run that fails before training starts (bad data, a flag that does
+        not fit) removes the `output_dir` it created, so that no half-made
+        run folder is left to be mistaken for one. Once training has begun
+        (its TensorBoard `logs/` exist) the folder stays, backups included.
+        """
+        output_dir = Path(self.output_dir)
+        created = not output_dir.exists()
+        try:
+            return self._runner().train(self)
+        except BaseException:
+            if created and output_dir.is_dir() and not (output_dir / "logs").exists():
+                shutil.rmtree(output_dir, ignore_errors=True)
+            raise
 
     def evaluate(self):
         """Scores the finished run in `output_dir` again on its test data; returns the scores."""
@@ -291,6 +305,10 @@ def load_job(run_dir):
     """The job config a run saved in its `config.json`, pointing at where
     the run is now (it may have been moved). Options that this version no
     longer knows are dropped."""
-    config = json.loads((Path(run_dir) / "config.json").read_text())
+    config_file = Path(run_dir) / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (it has no config.json): give the "
+                                "--output-dir of a finished run, or an export under saved_models/.")
+    config = json.loads(config_file.read_text())
     job_class = JOB_CLASSES[config.pop("job")]
     return job_class.from_values({**config, "output_dir": str(run_dir)}, unknown="drop")
