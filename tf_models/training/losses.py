@@ -74,7 +74,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         weight = _token_weights(y_true, self.padding_id, sample_weight)
         context = tf.distribute.get_replica_context()  # None outside a replica's step
         replicas = context.num_replicas_in_sync if context is not None else 1
-        if replicas == 1:
+        if replicas == 1 or self.reduction != "mean_with_sample_weight":
             return super().__call__(y_true, y_pred, sample_weight=weight)
         # Several replicas: divide by the real tokens of the *global* batch.
         # Keras would divide each replica's sum by its own count (and then
