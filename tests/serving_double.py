@@ -9,7 +9,8 @@ REST (https://www.tensorflow.org/tfx/serving/api_rest):
                                                    {"inputs": {...}}    -> {"outputs": {...}}
   Errors: an HTTP error status with {"error": "..."}; 404 for unknown models.
 Row format: with one input an instance is its value, otherwise a dict; with
-one output a prediction is its value, otherwise a dict.
+one output a prediction is its value, otherwise a dict. Columnar format: with
+one output `outputs` is its value, otherwise a dict of outputs.
 """
 
 import json
@@ -72,10 +73,11 @@ class ServingDouble:
         tensors = {k: tf.constant(v, specs[k].dtype) if len(v) else tf.zeros([0] * specs[k].shape.rank, specs[k].dtype)
                    for k, v in columns.items()}
         outputs = {k: _jsonable(v) for k, v in function(**tensors).items()}
+        if len(outputs) == 1:  # one output: its name is left out, in both formats
+            only = next(iter(outputs.values()))
+            return {"outputs": only} if "inputs" in body else {"predictions": only}
         if "inputs" in body:
             return {"outputs": outputs}
-        if len(outputs) == 1:
-            return {"predictions": next(iter(outputs.values()))}
         batch = len(next(iter(outputs.values())))
         return {"predictions": [{k: v[i] for k, v in outputs.items()} for i in range(batch)]}
 

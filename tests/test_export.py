@@ -4,8 +4,10 @@
     TF Text, gives the in-memory module's outputs, bad inputs included;
 (b) `saved_model_cli show --all` lists the documented signatures;
 (c) every op is core TensorFlow or a TF Text op that TF Serving links;
-(d) the warmup requests parse and run against the loaded SavedModel.
-The REST and gRPC clients are tested in test_serving.py.
+(d) the warmup requests parse and run against the loaded SavedModel;
+(e) every export answers TF Serving's REST API (row and columnar formats)
+    through serving_double.py, as the module does.
+The REST and gRPC clients themselves are tested in test_serving.py.
 """
 
 import json
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import EXPORT_MAX_LENGTH as MAX_LENGTH
+from serving_double import ServingDouble, _jsonable
 
 from tf_models.export import (
     export_saved_model,
@@ -26,6 +29,7 @@ from tf_models.export import (
     write_models_config,
 )
 from tf_models.inference import FillMask, QuestionAnswerer, TextGenerator, Translator
+from tf_models.serving import RestClient
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -282,3 +286,53 @@ def test_warmup_requests_parse_and_run(name, exports):
     for signature, inputs in requests:
         outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
         assert all(v.shape[0] == len(next(iter(inputs.values()))) for v in outputs.values())
+
+
+@pytest.fixture(scope="module")
+def rest_url(exports):
+    """The REST API of serving_double.py (TF Serving's JSON API) over every export."""
+    double = ServingDouble({name: {1: path} for name, path in exports[1].items()})
+    yield double.start_rest()
+    double.stop()
+
+
+def _rows(columns):
+    """`{name: (batch, ...)}` -> one row per example, as TF Serving's row format
+    writes it (a single input or output is the value itself)."""
+    batch = len(next(iter(columns.values())))
+    rows = [{name: values[i] for name, values in columns.items()} for i in range(batch)]
+    return [next(iter(row.values())) for row in rows] if len(columns) == 1 else rows
+
+
+@pytest.mark.parametrize("name", ["translator", "classifier", "regressor", "fill_mask", "sentence_encoder", "tagger",
+                                  "question_answerer", "text_generator"])
+def test_every_export_answers_the_rest_api_in_row_and_columnar_format(name, modules, rest_url):
+    """Two inputs per row (question answering), 2-D and 3-D string outputs
+    (tagger, fill-mask): each as the in-memory module answers."""
+    module = modules[name]
+    client = RestClient(rest_url, timeout=60)
+    texts = [b"the [MASK] sat on the mat.", b"a dog."]
+    inputs = ({"questions": texts[::-1], "contexts": texts} if isinstance(module, QuestionAnswerer)
+              else {"prompts": texts} if isinstance(module, TextGenerator) else {"sentences": texts})
+    expected = {key: _jsonable(value) for key, value in _run_in_memory(module, "serving_default", inputs).items()}
+    as_json = {key: [text.decode() for text in values] for key, values in inputs.items()}
+    rows = client.predict(name, instances=_rows(as_json))
+    columns = client.predict(name, inputs=as_json)
+    if len(expected) == 1:  # one output: TF Serving writes the value itself
+        (only,) = expected
+        rows, columns = [{only: row} for row in rows], {only: columns}
+    assert set(columns) == set(expected) and len(rows) == len(texts)
+    for answer in (columns, {key: [row[key] for row in rows] for key in expected}):
+        for key, value in expected.items():
+            _assert_json_equal(answer[key], value, f"{name}/{key}")
+
+
+def _assert_json_equal(got, expected, where):
+    if isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), where
+        for g, e in zip(got, expected):
+            _assert_json_equal(g, e, where)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, abs=1e-5), where
+    else:
+        assert got == expected, where
