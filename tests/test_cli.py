@@ -417,3 +417,41 @@ def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys, command):
     message, _ = _cli_error([*command, str(tmp_path), *texts], capsys)
     assert message.startswith("error: ") and str(tmp_path) in message
     assert "not a run folder" in message or "No SavedModel" in message
+
+
+def test_a_cli_run_killed_with_sigkill_resumes_when_started_again(tmp_path):
+    """The jobs' own backups (`backup/`, written at each epoch's end): the
+    same command again continues from the last finished epoch and
+    completes. (Weights are not bit-identical to an uninterrupted run: the
+    interrupted epoch restarts from its first batch.)"""
+    import signal
+
+    rng = random.Random(7)
+    words = list(ENGLISH_TO_GERMAN)
+    (tmp_path / "corpus.txt").write_text("\n\n".join(
+        "\n".join(" ".join(rng.choice(words) for _ in range(6)) + "." for _ in range(5)) for _ in range(12)) + "\n")
+    run = tmp_path / "lm"
+    command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
+               str(tmp_path / "corpus.txt"), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
+               "--steps", "2000", "--held-out-documents", "2", "--sample-length", "5", "--verbose", "2",
+               "--output-dir", str(run)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    try:
+        for line in first.stdout:  # epoch 2 begins once epoch 1's backup is written
+            seen.append(line)
+            if line.startswith("Epoch 2/4"):
+                first.send_signal(signal.SIGKILL)
+                break
+    finally:
+        first.kill()
+        first.wait(timeout=60)
+    assert any(line.startswith("Epoch 2/4") for line in seen), "".join(seen)[-3000:]
+    assert not (run / "results.json").exists() and (run / "backup").exists()
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    epochs = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("Epoch ")]
+    assert epochs == ["2/4", "3/4", "4/4"]  # it resumed after the first epoch
+    assert json.loads((run / "results.json").read_text())["perplexity"] > 1.0
