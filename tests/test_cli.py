@@ -374,7 +374,7 @@ def test_gpu_settings_without_a_gpu_stop_before_any_work(tmp_path, flags, named)
     with pytest.raises(SystemExit) as stopped:
         main(["train-lm", "--output-dir", str(run), "--preset", "test", *flags])
     message = str(stopped.value)
-    assert message.startswith(f"{named} asks for a GPU, but TensorFlow sees none") and "\n" not in message
+    assert message.startswith(f"error: {named} asks for a GPU, but TensorFlow sees none") and "\n" not in message
     assert "requirements-gpu.txt" in message
     assert not run.exists()  # nothing half-done
 

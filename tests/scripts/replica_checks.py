@@ -49,7 +49,7 @@ def classifier_losses(strategy):
 
 
 def clipped_weight(strategy, optimizer_class, **clipping):
-    """The issue's example: w = 0, SGD at rate 1, per-example gradients -20 and +4."""
+    """The issue's example: w = 0, SGD at rate 1, replicas' gradients -20 and +4."""
     with strategy.scope():
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
         model.compile(optimizer=optimizer_class(1.0, **clipping), loss="mse")
