@@ -1,5 +1,6 @@
 """A run killed with SIGKILL mid-epoch, restarted with the same command,
-ends with exactly the weights of an uninterrupted run."""
+resumes from the step of its last backup and ends with exactly the weights
+of an uninterrupted run."""
 
 import os
 import signal
@@ -32,23 +33,27 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     killed = _start(killed_dir)
     progress = killed_dir / "progress.txt"
     deadline = time.time() + 240
-    # Kill in the middle of epoch 2 (0-based): after epochs 0 and 1 were saved.
+    # Backups every 3 steps of 4-step epochs: kill in epoch 2 (0-based) after
+    # its batch 1 (step 10), when the last backup is step 9's, mid-epoch.
     while time.time() < deadline and "epoch 2 batch 1" not in (progress.read_text() if progress.exists() else ""):
         assert killed.poll() is None, killed.stdout.read()
         time.sleep(0.05)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     assert not (killed_dir / "weights.npz").exists()
+    batches_before_kill = len(progress.read_text().splitlines())
 
     resumed = _start(killed_dir)
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output[-3000:]
-    assert "resuming from" in output and "at epoch 2" in output
+    assert "after step 9 (epoch 3, batch 2)" in output
     reference_output, _ = reference.communicate(timeout=300)
     assert reference.returncode == 0, reference_output[-3000:]
 
-    # The batches of the interrupted epoch ran twice in total: once before the kill.
+    # The resumed process trained the 20 - 9 steps left, nothing again but
+    # what followed the last backup.
     lines = progress.read_text().splitlines()
-    assert lines.count("epoch 2 batch 0") == 2 and lines.count("epoch 1 batch 0") == 1
+    assert len(lines) - batches_before_kill == 20 - 9
+    assert lines.count("epoch 1 batch 0") == 1 and lines[-1] == "epoch 4 batch 3"
     for expected, actual in zip(_weights(reference_dir), _weights(killed_dir)):
         np.testing.assert_array_equal(actual, expected)  # deterministic ops: exactly equal

@@ -19,7 +19,7 @@ from tf_models.models import Transformer  # noqa: E402
 from tf_models.training import compile_transformer  # noqa: E402
 from tf_models.training.resume import fit_resumable  # noqa: E402
 
-STEPS_PER_EPOCH, EPOCHS, BATCH = 4, 5, 8
+STEPS_PER_EPOCH, EPOCHS, BATCH, BACKUP_EVERY = 4, 5, 8, 3
 
 
 class Progress(keras.callbacks.Callback):
@@ -56,7 +56,7 @@ def main(run_dir):
     model = Transformer.from_preset("test", dropout=0.1)
     compile_transformer(model, warmup_steps=5)
     fit_resumable(
-        model, make_dataset, STEPS_PER_EPOCH, EPOCHS, os.path.join(run_dir, "backup"),
+        model, make_dataset, STEPS_PER_EPOCH, EPOCHS, os.path.join(run_dir, "backup"), backup_every=BACKUP_EVERY,
         callbacks=[Progress(os.path.join(run_dir, "progress.txt"))], verbose=0,
     )
     np.savez(os.path.join(run_dir, "weights.npz"), *model.get_weights())

@@ -12,6 +12,8 @@ A run's folder (`output_dir`):
 import contextlib
 import dataclasses
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +25,10 @@ from tf_models.export import export_saved_model, write_models_config
 from tf_models.training import (
     check_devices,
     check_jit_compile,
+    check_workers_agree,
+    fit_resumable,
+    is_chief,
+    is_multi_worker,
     progress_verbosity,
     select_policy,
     select_strategy,
@@ -52,22 +58,19 @@ def start_run(job):
     """Strategy (first: a multi-worker one needs that), seeds, the output
     folder, the resolved config and the dtype policy.
 
+    Under several workers only the chief writes into `job.output_dir`; the
+    others get a temporary folder of their own (`finish_worker` removes it).
+
     Returns:
         `(output_dir, strategy)`.
     """
     strategy = select_strategy(job.strategy)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise SystemExit(
-            "Keras 3's model.fit does not support MultiWorkerMirroredStrategy yet "
-            "(keras-team/keras#20585), and the jobs train with fit; "
-            "tests/scripts/multi_worker.py shows a custom training loop that does."
-        )
     # Before any work: the command line prints these ValueErrors as one line.
     gpus = tf.config.list_physical_devices("GPU")
     check_devices(job.strategy, job.precision, len(gpus), isinstance(strategy, tf.distribute.TPUStrategy))
     check_jit_compile(job.jit_compile, strategy)
     keras.utils.set_random_seed(job.seed)
-    output_dir = Path(job.output_dir)
+    output_dir = Path(job.output_dir) if is_chief(strategy) else Path(tempfile.mkdtemp(prefix="tf_models_worker_"))
     output_dir.mkdir(parents=True, exist_ok=True)
     config = {"job": type(job).__name__, **dataclasses.asdict(job)}
     (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -77,9 +80,63 @@ def start_run(job):
         devices = ", ".join(strategy.extended.worker_devices)
     except RuntimeError:  # the default strategy: TensorFlow's own placement, the first GPU if any
         devices = "/gpu:0" if gpus else "/cpu:0"
+    if is_multi_worker(strategy):
+        resolver = strategy.cluster_resolver
+        workers = len(resolver.cluster_spec().as_dict().get("worker", []))
+        role = "chief" if is_chief(strategy) else "not the chief: files in a temporary folder"
+        devices = f"{resolver.task_type} {resolver.task_id} of {workers} ({role}), this one on {devices}"
     print(f"output: {output_dir}  strategy: {type(strategy).__name__} ({strategy.num_replicas_in_sync} "
           f"replica(s): {devices})  precision: {policy.name}")
     return output_dir, strategy
+
+
+def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, validation_data=None, monitor="val_loss",
+        vocabulary=None):
+    """Trains `model` as every job does: `fit_resumable` (backups every
+    `job.backup_every` steps in `<job.output_dir>/backup`, exact resumption),
+    the callbacks of `training_callbacks`, progress as `job.verbose` says.
+
+    Args:
+        job: the job (its options).
+        model: the compiled model.
+        make_train_data: a function returning the training batches,
+            shuffled with the job's seed (see `fit_resumable`).
+        output_dir: this process' output folder (`start_run`'s).
+        steps_per_epoch: batches per epoch.
+        epochs: epochs in all.
+        validation_data: batches scored at each epoch's end.
+        monitor: the metric that picks `best.keras`.
+        vocabulary: the tokenizer's tokens; several workers check they agree.
+    """
+    strategy = model.distribute_strategy
+    if is_multi_worker(strategy) and vocabulary is not None:
+        check_workers_agree(strategy, "vocabulary", list(vocabulary))
+    chief = is_chief(strategy)
+    callbacks = training_callbacks(output_dir, monitor=monitor, write_files=chief)
+    return fit_resumable(
+        model, make_train_data, steps_per_epoch, epochs, Path(job.output_dir) / "backup", backup_every=job.backup_every,
+        callbacks=callbacks, validation_data=validation_data,
+        verbose=progress_verbosity(job.verbose) if chief else 0,
+    )
+
+
+def finish_worker(output_dir, strategy):
+    """Where a worker other than the chief stops: after training, before
+    evaluation (the chief's alone). Removes its temporary folder; returns `{}`."""
+    if is_chief(strategy):
+        raise ValueError("finish_worker is for the workers other than the chief")
+    shutil.rmtree(output_dir, ignore_errors=True)
+    print("training done; the chief evaluates and writes the run's files", flush=True)
+    return {}
+
+
+def evaluation_model(model, path):
+    """The trained model to evaluate. Under several workers, the chief's copy
+    reloaded from `path` outside the strategy: a distributed model's
+    predictions would wait for the workers that have stopped."""
+    if is_multi_worker(model.distribute_strategy):
+        return keras.saving.load_model(path)
+    return model
 
 
 def finish_run(output_dir, results):
@@ -92,13 +149,6 @@ def finish_run(output_dir, results):
 def compile_options(job):
     """The `Model.compile` arguments every job takes from its flags."""
     return {"jit_compile": job.jit_compile, "steps_per_execution": job.steps_per_execution}
-
-
-def fit_options(job, output_dir, monitor="val_loss"):
-    """The `Model.fit` arguments every job shares: callbacks, progress, no
-    shuffling by Keras (the pipelines shuffle)."""
-    return {"callbacks": training_callbacks(output_dir, monitor=monitor),
-            "verbose": progress_verbosity(job.verbose), "shuffle": False}
 
 
 def save_tokenizer(tokenizer, output_dir):

@@ -16,6 +16,7 @@ Example:
 import dataclasses
 import importlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import ClassVar
@@ -35,6 +36,24 @@ FINETUNING_TASKS = {
 }
 # The names the tasks had before, still accepted (flags, config files, runs saved then).
 OLD_TASK_NAMES = {"classify": "classifier", "regress": "regressor", "tag": "tagger", "qa": "question_answerer"}
+
+
+def writes_run_folder(tf_config=None):
+    """Whether this process owns the run folder: yes, unless `TF_CONFIG`
+    makes it a worker other than the chief (worker 0, or the `chief` task).
+
+    Example:
+    >>> writes_run_folder({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}})
+    False
+    """
+    if tf_config is None:
+        tf_config = json.loads(os.environ.get("TF_CONFIG", "") or "{}")
+    cluster, task = tf_config.get("cluster", {}), tf_config.get("task", {})
+    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) < 2:
+        return True
+    if "chief" in cluster:
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
 def finetuning_task(name):
@@ -64,6 +83,10 @@ class RunOptions:
     jit_compile: bool = option(False, "compile training steps with XLA")
     steps_per_execution: int = option(1, "training steps per tf.function call")
     seed: int = option(0, "random seed of data order, initialisation and masking")
+    backup_every: int = option(
+        200, "training steps between backups: a killed run started again with the same command resumes "
+        "from the last one, to the same weights"
+    )
     verbose: int | None = option(
         None, "training progress: 1 a progress bar, 2 one line per epoch, 0 none; "
         "default: a bar on a terminal, one line per epoch in logs and notebooks"
@@ -114,7 +137,8 @@ class RunOptions:
         (its TensorBoard `logs/` exist) the folder stays, backups included.
         """
         output_dir = Path(self.output_dir)
-        created = not output_dir.exists()
+        # Several workers share one folder: only the chief's may remove it.
+        created = not output_dir.exists() and writes_run_folder()
         try:
             return self._runner().train(self)
         except BaseException:

@@ -16,8 +16,10 @@ from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_toke
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
+    evaluation_model,
     finish_run,
-    fit_options,
+    finish_worker,
+    fit,
     run_tokenizer,
     save_tokenizer,
     stage,
@@ -25,6 +27,7 @@ from tf_models.jobs.common import (
 )
 from tf_models.jobs.configs import PretrainingJob
 from tf_models.models import BertBackbone
+from tf_models.training import is_chief
 
 
 def initial_bert(init, lower_case=None):
@@ -94,14 +97,21 @@ def train(job):
         if job.max_sequence_length > backbone.max_sequence_length:
             raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
                              f"{backbone.max_sequence_length} positions.")
-        train_data = with_known_length(task.dataset(job, train_examples, tokenizer, training=True))
-        steps = int(train_data.cardinality()) * job.epochs
+        def train_data():
+            return task.dataset(job, train_examples, tokenizer, training=True)
+
+        steps_per_epoch = int(with_known_length(train_data()).cardinality())
+        steps = steps_per_epoch * job.epochs
         model = task.model(backbone, train_examples)
         task.compile(model, steps, peak_rate=job.peak_learning_rate, **compile_options(job))
     print(f"BERT {task.name} model ({origin}): {model.count_params():,} parameters, {steps} steps")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        model.fit(train_data, epochs=job.epochs, **fit_options(job, output_dir, monitor="loss"))
+        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
+            monitor="loss", vocabulary=tokenizer.vocabulary)
         model.save(output_dir / task.model_file)
+    if not is_chief(strategy):
+        return finish_worker(output_dir, strategy)
+    model = evaluation_model(model, output_dir / task.model_file)
     with stage("evaluate"):
         results = task.evaluate(model, tokenizer, train_examples, test, job)
     return finish_run(output_dir, results)

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from tf_models.data import load_documents, load_source
-from tf_models.data.pipelines import language_model_dataset, token_stream, with_known_length
+from tf_models.data.pipelines import language_model_dataset, token_stream
 from tf_models.data.tokenizers import (
     END,
     CharacterTokenizer,
@@ -21,15 +21,17 @@ from tf_models.inference.text_generator import TextGenerator
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
+    evaluation_model,
     finish_run,
-    fit_options,
+    finish_worker,
+    fit,
     run_tokenizer,
     save_tokenizer,
     stage,
     start_run,
 )
 from tf_models.models import CausalLM
-from tf_models.training import compile_causal_lm
+from tf_models.training import compile_causal_lm, is_chief
 from tf_models.training.baselines import ngram_cross_entropy
 
 MODEL_FILE = "causal_lm.keras"
@@ -79,8 +81,9 @@ def train(job):
         stream = token_stream(documents, tokenizer, tokenizer.end_id)
         print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(stream):,} in the "
               f"training text")
-    train_data = with_known_length(language_model_dataset(stream, job.sequence_length, job.batch_size,
-                                                          seed=job.seed))
+    def train_data():
+        return language_model_dataset(stream, job.sequence_length, job.batch_size, seed=job.seed)
+
     with strategy.scope():
         overrides = {} if job.dropout is None else {"dropout": job.dropout}
         model = CausalLM.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
@@ -91,9 +94,12 @@ def train(job):
     print(f"CausalLM '{job.preset}': {model.count_params():,} parameters")
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --sequence-length if memory ran out"):
-        model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
-                  **fit_options(job, output_dir, monitor="loss"))
+        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
+            epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
         model.save(output_dir / MODEL_FILE)
+    if not is_chief(strategy):
+        return finish_worker(output_dir, strategy)
+    model = evaluation_model(model, output_dir / MODEL_FILE)
     with stage("evaluate"):
         results = evaluate_language_model(model, tokenizer, stream, held_out, job)
     return finish_run(output_dir, results)

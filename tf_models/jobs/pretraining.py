@@ -16,8 +16,10 @@ from tf_models.inference import FillMask, SentenceEncoder
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
+    evaluation_model,
     finish_run,
-    fit_options,
+    finish_worker,
+    fit,
     run_tokenizer,
     save_tokenizer,
     stage,
@@ -25,7 +27,7 @@ from tf_models.jobs.common import (
 )
 from tf_models.jobs.finetuning_tasks import texts_and_labels
 from tf_models.models import BertBackbone, BertPretrainer
-from tf_models.training import compile_bert_pretrainer
+from tf_models.training import compile_bert_pretrainer, is_chief
 
 
 def review_documents(data):
@@ -72,7 +74,8 @@ def train(job):
         save_tokenizer(tokenizer, output_dir)
         print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     with stage("pipeline"):
-        train_data = _pretraining_data(job, documents, tokenizer, job.seed).repeat()
+        def train_data():
+            return _pretraining_data(job, documents, tokenizer, job.seed)
         eval_data = _pretraining_data(job, held_out, tokenizer, job.seed + 1)
     with strategy.scope():
         backbone = BertBackbone.from_preset(
@@ -83,10 +86,13 @@ def train(job):
     print(f"BERT '{job.preset}' with MLM and NSP heads: {model.count_params():,} parameters")
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        model.fit(train_data, steps_per_epoch=steps_per_epoch, epochs=-(-job.steps // steps_per_epoch),
-                  **fit_options(job, output_dir, monitor="loss"))
+        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
+            epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
         backbone.save(output_dir / "backbone.keras")
         model.save(output_dir / "pretrainer.keras")
+    if not is_chief(strategy):
+        return finish_worker(output_dir, strategy)
+    model = evaluation_model(model, output_dir / "pretrainer.keras")
     with stage("evaluate"):
         frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
         results = evaluate_pretrainer(model, eval_data, frequent, tokenizer)

@@ -15,15 +15,17 @@ from tf_models.inference import Translator
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
+    evaluation_model,
     finish_run,
-    fit_options,
+    finish_worker,
+    fit,
     run_tokenizer,
     save_tokenizer,
     stage,
     start_run,
 )
 from tf_models.models import Transformer
-from tf_models.training import compile_transformer
+from tf_models.training import compile_transformer, is_chief
 from tf_models.training.evaluation import corpus_bleu
 
 MODEL_FILE = "transformer.keras"
@@ -73,11 +75,14 @@ def train(job):
         save_tokenizer(tokenizer, output_dir)
         print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     counter = DropCounter()
-    train_data = translation_dataset(
-        train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
-        bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
-    )
-    train_data = with_known_length(train_data)  # one pass to count the batches,
+
+    def train_data():
+        return translation_dataset(
+            train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+            bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
+        )
+
+    steps_per_epoch = int(with_known_length(train_data()).cardinality())  # one pass to count the batches,
     counter.reset()  # which the length filter must not count as an epoch
     val_data = with_known_length(translation_dataset(
         val, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
@@ -90,9 +95,13 @@ def train(job):
                             **compile_options(job))
     print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
-        model.fit(train_data, validation_data=val_data, epochs=job.epochs, **fit_options(job, output_dir))
+        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
+            validation_data=val_data, vocabulary=tokenizer.vocabulary)
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / MODEL_FILE)
+    if not is_chief(strategy):
+        return finish_worker(output_dir, strategy)
+    model = evaluation_model(model, output_dir / MODEL_FILE)
     with stage("evaluate"):
         results = evaluate_translation(model, tokenizer, test, job.max_length, job.decoding, train_pairs=train_pairs)
         results["split"] = dataclasses.asdict(split_report)

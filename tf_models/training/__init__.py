@@ -1,5 +1,6 @@
 """Training pieces: schedules, optimizers, losses and metrics, hardware
-choices and callbacks, for `model.fit`."""
+choices and callbacks, for `model.fit`, and the loop that resumes exactly
+and trains on several machines (`fit_resumable`)."""
 
 from tf_models.training.baselines import majority_class, mean_score, tfidf_logistic_regression, tfidf_ridge_regression
 from tf_models.training.callbacks import FirstStepTimer, progress_verbosity, training_callbacks
@@ -22,7 +23,8 @@ from tf_models.training.optimizers import (
     loss_scaled,
     transformer_optimizer,
 )
-from tf_models.training.resume import fit_resumable
+from tf_models.training.multi_worker import WorkersDisagree, check_workers_agree, fingerprint
+from tf_models.training.resume import TrainingState, fit_resumable, is_chief, is_multi_worker
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 from tf_models.training.compiling import (
     compile_bert_classifier,
@@ -40,11 +42,14 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "Perplexity",
+    "TrainingState",
     "TransformerSchedule",
     "WarmupPolynomialDecay",
+    "WorkersDisagree",
     "bert_optimizer",
     "check_devices",
     "check_jit_compile",
+    "check_workers_agree",
     "choose_policy_name",
     "compile_bert_classifier",
     "compile_bert_pretrainer",
@@ -53,7 +58,10 @@ __all__ = [
     "compile_bert_span_labeler",
     "compile_bert_token_classifier",
     "compile_transformer",
+    "fingerprint",
     "fit_resumable",
+    "is_chief",
+    "is_multi_worker",
     "loss_scaled",
     "majority_class",
     "mean_score",

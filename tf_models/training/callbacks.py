@@ -37,7 +37,9 @@ class FirstStepTimer(keras.callbacks.Callback):
     True
     """
 
-    def on_train_begin(self, logs=None):
+    def __init__(self):
+        super().__init__()
+        # Once per instance: a resumed epoch calls fit twice with one step function.
         self._started = None
         self._announced = False
 
@@ -57,42 +59,43 @@ def training_callbacks(
     output_dir,
     monitor="val_loss",
     mode="min",
-    backup_every_steps="epoch",
     tensorboard=True,
+    write_files=True,
 ):
-    """Progress, logs, checkpoints and fault tolerance for `model.fit`.
+    """Progress, logs and checkpoints for `model.fit`.
 
     Keras adds its own progress bar. This returns, writing under `output_dir`:
 
     * `FirstStepTimer`: says that the first step traces the graph, and how long it took;
     * `TerminateOnNaN`: stop at once when the loss becomes NaN;
-    * `BackupAndRestore` (`backup/`): a run killed at any point and started
-      again with the same command resumes from the last backup;
     * `ModelCheckpoint` (`best.keras`): the best model by `monitor`;
     * `CSVLogger` (`history.csv`): one line of metrics per epoch;
     * `TensorBoard` (`logs/`): curves for `tensorboard --logdir`.
+
+    Backups that let a killed run resume are `fit_resumable`'s, not a
+    callback's: Keras' `BackupAndRestore` restarts an interrupted epoch from
+    its first batch.
 
     Args:
         output_dir: the run's directory.
         monitor: metric that decides the best model (`"loss"` when there is no
             validation data).
         mode: `"min"` or `"max"` for `monitor`.
-        backup_every_steps: `"epoch"` or a number of steps between backups.
         tensorboard: whether to write TensorBoard logs.
+        write_files: `False` leaves out the callbacks that write files (for
+            the workers other than the chief).
 
     Example:
     >>> import tempfile
     >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
-    ['FirstStepTimer', 'TerminateOnNaN', 'BackupAndRestore', 'ModelCheckpoint', 'CSVLogger', 'TensorBoard']
+    ['FirstStepTimer', 'TerminateOnNaN', 'ModelCheckpoint', 'CSVLogger', 'TensorBoard']
     """
+    callbacks = [FirstStepTimer(), keras.callbacks.TerminateOnNaN()]
+    if not write_files:
+        return callbacks
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        FirstStepTimer(),
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.BackupAndRestore(
-            str(output_dir / "backup"), save_freq=backup_every_steps, delete_checkpoint=True
-        ),
+    callbacks += [
         keras.callbacks.ModelCheckpoint(
             str(output_dir / "best.keras"), monitor=monitor, mode=mode, save_best_only=True
         ),

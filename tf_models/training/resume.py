@@ -1,4 +1,5 @@
-"""`model.fit` that resumes exactly where a killed run stopped.
+"""Training that resumes exactly where a killed run stopped, on one machine
+or on several.
 
 Keras' `BackupAndRestore` restores the weights and the epoch number, but a
 run killed mid-epoch replays that epoch from its first batch, and a new
@@ -6,20 +7,29 @@ process shuffles the data differently: the resumed run ends with other
 weights than an uninterrupted one. Exact resumption needs three things,
 which `fit_resumable` puts together:
 
-1. the data as one deterministic stream: `make_dataset()` is shuffled with a
-   fixed seed and repeated, so batch number `k` is the same in every process;
+1. the data as one deterministic stream: `make_dataset()` builds it shuffled
+   with a fixed seed, and it is repeated, so batch number `k` is the same in
+   every process. A function, not a dataset: a pipeline that reshuffles
+   remembers how often it was iterated, so each `fit` call and each check
+   needs a fresh one to see what a fresh process sees;
 2. a checkpoint of everything that changes while training (weights,
-   optimizer slots and step, dropout seed state, the epoch) written after
-   each epoch, atomically;
+   optimizer slots and step, dropout seed state, the number of steps done)
+   written every `backup_every` steps, atomically;
 3. on restart, the checkpoint restored and the stream fast-forwarded by the
-   batches already trained on (`dataset.skip`).
+   batches already trained on (`dataset.skip`), the interrupted epoch
+   finished from the batch where it stopped.
 
 With deterministic ops (`tf.config.experimental.enable_op_determinism()`)
 the resumed run then ends with exactly the weights of an uninterrupted run.
-Keep epochs short (`steps_per_epoch`) to lose little work to a crash.
+
+On one machine the loop is `model.fit`. Under `MultiWorkerMirroredStrategy`,
+which Keras 3's `fit` does not support (keras-team/keras#20585), it is the
+loop of `multi_worker.py` around the same `train_step`.
 """
 
 import logging
+import shutil
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -27,17 +37,115 @@ import tensorflow as tf
 logger = logging.getLogger(__name__)
 
 
-class _EpochCheckpoint(keras.callbacks.Callback):
-    """Writes the training state at the end of every epoch."""
+def is_multi_worker(strategy):
+    """Whether `strategy` spans several processes (the loop `fit` cannot run)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.cluster_resolver is not None and bool(strategy.cluster_resolver.cluster_spec().jobs)
+    )
 
-    def __init__(self, checkpoint, manager):
+
+def is_chief(strategy):
+    """Whether this process writes the run's files: always on one machine;
+    under several workers, worker 0 (or the `chief` task)."""
+    if not is_multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+    )
+
+
+def worker_directory(directory, strategy):
+    """Where this process writes what every worker must write (checkpoints):
+    `directory` itself on the chief, `<parent>/workertemp_<id>/<name>` on
+    the others, deleted after each save (TensorFlow's multi-worker rule, as
+    `PreemptionCheckpointHandler` follows it)."""
+    directory = Path(directory)
+    if is_chief(strategy):
+        return directory
+    return directory.parent / f"workertemp_{strategy.cluster_resolver.task_id}" / directory.name
+
+
+class TrainingState:
+    """What a resumed run needs: a `tf.train.Checkpoint` of the model, its
+    optimizer, the dropout seed states and the steps done, kept in `directory`.
+
+    Args:
+        model: a compiled model; its optimizer is built here if it is not.
+        directory: the backup folder, on storage every worker sees.
+
+    Example:
+    >>> import tempfile, keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> state = TrainingState(model, tempfile.mkdtemp())
+    >>> state.restore(), state.save(), state.restore()
+    (0, None, 0)
+    """
+
+    def __init__(self, model, directory):
+        self.model = model
+        self.directory = Path(directory)
+        self.strategy = model.distribute_strategy
+        # Variables made here must live where the model's do (a strategy other
+        # than the default refuses variables made outside its scope).
+        with self.strategy.scope():
+            if not model.optimizer.built:
+                # Create the optimizer's variables now, so that they can be restored.
+                model.optimizer.build(model.trainable_variables)
+            # Dropout's random state lives in Keras seed generators, which
+            # tf.train.Checkpoint does not track through the model: add them by hand.
+            seed_states = [v.value for v in model.variables if "seed_generator_state" in v.path]
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.checkpoint = tf.train.Checkpoint(
+                model=model, optimizer=model.optimizer, seed_states=seed_states, step=self.step,
+            )
+        self._write_directory = worker_directory(self.directory, self.strategy)
+        self._manager = tf.train.CheckpointManager(self.checkpoint, str(self._write_directory), max_to_keep=1)
+
+    def restore(self):
+        """Restores the latest backup, if any; returns the steps already done."""
+        latest = tf.train.latest_checkpoint(str(self.directory))  # the chief's, on every worker
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            logger.info("resuming from %s after step %d", latest, int(self.step.numpy()))
+        return int(self.step.numpy())
+
+    def save(self):
+        """Writes a backup (every worker must call it at the same step)."""
+        self._manager.save()  # writes to a temporary name, then renames: atomic
+        if self._write_directory != self.directory:
+            shutil.rmtree(self._write_directory.parent, ignore_errors=True)
+
+    def delete(self):
+        """Removes the backups of a finished run."""
+        if is_chief(self.strategy):
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class StepBackup(keras.callbacks.Callback):
+    """Counts the steps `fit` trains and saves a `TrainingState` every `every` steps.
+
+    `steps_per_execution` calls `on_train_batch_end` once per execution with
+    the index of its last batch, so the steps are counted from the indices.
+    """
+
+    def __init__(self, state, every):
         super().__init__()
-        self.checkpoint = checkpoint
-        self.manager = manager
+        self.state = state
+        self.every = every
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.checkpoint.epoch.assign(epoch + 1)
-        self.manager.save()  # tf.train.CheckpointManager writes atomically
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        before = int(self.state.step.numpy())
+        after = before + batch - self._last_batch
+        self._last_batch = batch
+        self.state.step.assign(after)
+        if after // self.every > before // self.every:
+            self.state.save()
 
 
 def fit_resumable(
@@ -46,54 +154,89 @@ def fit_resumable(
     steps_per_epoch,
     epochs,
     backup_dir,
+    backup_every=None,
     callbacks=(),
+    validation_data=None,
+    verbose="auto",
+    delete_backup=True,
     **fit_kwargs,
 ):
     """Trains like `model.fit`, resuming exactly from `backup_dir` if a
     previous run of the same command was interrupted.
 
+    On one machine this is `model.fit`; under a multi-worker strategy it is
+    a loop of the same `train_step` (see `multi_worker.py`).
+
     Args:
-        model: a compiled model (built or not).
-        make_dataset: a function returning the training data as a
-            deterministic, repeated `tf.data.Dataset` of batches.
-        steps_per_epoch: batches per epoch (a checkpoint is written after each).
+        model: a compiled model (built or not), made in its strategy's scope.
+        make_dataset: a function that returns the training batches as a
+            `tf.data.Dataset`, the same in every process (shuffled with a
+            fixed seed); a finite one is repeated, one pass per epoch.
+        steps_per_epoch: batches per epoch.
         epochs: total epochs of the run.
         backup_dir: where the training state is kept; delete it to start over.
+        backup_every: steps between backups (default: one epoch).
         callbacks: more Keras callbacks.
-        **fit_kwargs: more `model.fit` arguments (`validation_data`, `verbose`).
+        validation_data: scored at the end of each epoch, as in `fit`.
+        verbose: `fit`'s progress setting.
+        delete_backup: remove `backup_dir` once training completes.
+        **fit_kwargs: more `model.fit` arguments (one machine only).
 
     Returns:
         The `History` of the epochs run in this process.
+
+    Example:
+    >>> import tempfile, keras, numpy as np, tensorflow as tf
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2)), np.ones((8, 1)))).batch(4)
+    >>> history = fit_resumable(model, lambda: data, steps_per_epoch=2, epochs=3,
+    ...                         backup_dir=tempfile.mkdtemp(), backup_every=1, verbose=0)
+    >>> len(history.history["loss"])
+    3
     """
-    dataset = make_dataset()
-    # Variables made here must live where the model's do (a strategy other
-    # than the default refuses variables made outside its scope).
-    with model.distribute_strategy.scope():
-        if not model.optimizer.built:
-            # Create the optimizer's variables now, so that they can be restored.
-            model.optimizer.build(model.trainable_variables)
-        # Dropout's random state lives in Keras seed generators, which
-        # tf.train.Checkpoint does not track through the model: add them by hand.
-        seed_states = [v.value for v in model.variables if "seed_generator_state" in v.path]
-        checkpoint = tf.train.Checkpoint(
-            model=model,
-            optimizer=model.optimizer,
-            seed_states=seed_states,
-            epoch=tf.Variable(0, dtype=tf.int64),
+    def stream():
+        dataset = make_dataset()
+        if dataset.cardinality() != tf.data.INFINITE_CARDINALITY:
+            dataset = dataset.repeat()  # epoch k: the seeded shuffle's k-th order
+        return dataset
+
+    state = TrainingState(model, backup_dir)
+    done = state.restore()
+    if done:
+        print(f"resuming from {backup_dir} after step {done} (epoch {done // steps_per_epoch + 1}, "
+              f"batch {done % steps_per_epoch + 1})", flush=True)
+    backup_every = backup_every or steps_per_epoch
+    if is_multi_worker(model.distribute_strategy):
+        from tf_models.training.multi_worker import train_multi_worker
+
+        history = train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_every,
+                                     callbacks=callbacks, validation_data=validation_data, verbose=verbose)
+    else:
+        history = _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every,
+                            callbacks=callbacks, validation_data=validation_data, verbose=verbose, **fit_kwargs)
+    if delete_backup:
+        state.delete()
+    return history
+
+
+def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callbacks, **fit_kwargs):
+    """`model.fit` from the step `state` holds: at most two calls, the rest
+    of an interrupted epoch, then the epochs after it."""
+    callbacks = [*callbacks, StepBackup(state, backup_every)]
+    history = keras.callbacks.History()
+    epoch, batch = divmod(int(state.step.numpy()), steps_per_epoch)
+    while epoch < epochs:
+        done = int(state.step.numpy())
+        history = model.fit(
+            stream().skip(done),
+            steps_per_epoch=steps_per_epoch - batch,
+            initial_epoch=epoch,
+            epochs=epoch + 1 if batch else epochs,
+            callbacks=callbacks,
+            **fit_kwargs,
         )
-    manager = tf.train.CheckpointManager(checkpoint, str(backup_dir), max_to_keep=1)
-    initial_epoch = 0
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        initial_epoch = int(checkpoint.epoch.numpy())
-        logger.warning("resuming from %s at epoch %d", manager.latest_checkpoint, initial_epoch)
-        print(f"resuming from {manager.latest_checkpoint} at epoch {initial_epoch}")
-    history = model.fit(
-        dataset.skip(initial_epoch * steps_per_epoch),
-        steps_per_epoch=steps_per_epoch,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        callbacks=[*callbacks, _EpochCheckpoint(checkpoint, manager)],
-        **fit_kwargs,
-    )
+        if model.stop_training:  # TerminateOnNaN, EarlyStopping
+            break
+        epoch, batch = divmod(int(state.step.numpy()), steps_per_epoch)
     return history

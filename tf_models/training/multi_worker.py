@@ -1,0 +1,169 @@
+"""The training loop for several machines (`MultiWorkerMirroredStrategy`).
+
+Keras 3's `fit` breaks under a multi-worker strategy: it reduces each step's
+scalar logs along an axis they do not have (keras-team/keras#20585). This
+loop calls the model's own `train_step` and `test_step`, so compile
+settings, losses, masks, loss scaling and metrics are exactly `fit`'s, and
+reduces the logs over the replicas with `axis=None`. Around it:
+
+* Keras callbacks get the reduced logs (file-writing ones on the chief only:
+  the jobs give the other workers a temporary folder);
+* every worker writes the backups, the others into temporary folders
+  (`resume.TrainingState`), at the same steps;
+* `tf.distribute.experimental.PreemptionCheckpointHandler` turns a SIGTERM
+  on any worker into a backup at the same step on all of them, then exits
+  (code 143), so that the same command started again resumes there;
+* `check_workers_agree` stops every worker at once when they would train on
+  different data.
+
+Every worker runs the same command with its own `TF_CONFIG`:
+
+    TF_CONFIG='{"cluster": {"worker": ["host0:12345", "host1:12345"]},
+                "task": {"type": "worker", "index": 0}}' \\
+        python -m tf_models train-translation --output-dir /shared/runs/t
+"""
+
+import hashlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class WorkersDisagree(ValueError):
+    """The workers of one run would train on different data or vocabularies."""
+
+
+def fingerprint(values):
+    """A number that identifies `values` (strings, arrays or nested
+    structures of them), equal on every machine for equal values.
+
+    Example:
+    >>> fingerprint(["[PAD]", "a"]) == fingerprint(["[PAD]", "a"])
+    True
+    """
+    digest = hashlib.sha256()
+    for value in tf.nest.flatten(values):
+        digest.update(np.asarray(value).tobytes() if not isinstance(value, str) else value.encode())
+    # 48 bits: exact in a float64, which every collective reduces.
+    return int.from_bytes(digest.digest()[:6], "big")
+
+
+def check_workers_agree(strategy, what, value):
+    """Raises `WorkersDisagree` on every worker unless `fingerprint(value)`
+    is the same on all of them.
+
+    Each worker compares its fingerprint with the replicas' mean; one all
+    reduce more tells every worker whether any of them differed, so that
+    all stop rather than the rest waiting forever for the one that stopped.
+    """
+    mine = float(fingerprint(value))
+
+    def differs():
+        context = tf.distribute.get_replica_context()
+        mean = context.all_reduce("MEAN", tf.constant(mine, tf.float64))
+        return context.all_reduce("SUM", tf.cast(tf.not_equal(mean, mine), tf.float64))
+
+    disagreeing = strategy.experimental_local_results(tf.function(lambda: strategy.run(differs))())[0]
+    if float(disagreeing) > 0:
+        raise WorkersDisagree(
+            f"the workers' {what} differ: every worker must see the same data files, options and "
+            f"--seed (this worker's {what} fingerprint is {int(mine)})"
+        )
+
+
+def _distributed(step, strategy):
+    """`step` (a `train_step` or `test_step`) on every replica, its logs
+    averaged over all replicas of all workers."""
+
+    @tf.function
+    def run(batch):
+        logs = strategy.run(step, args=(batch,))
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    return run
+
+
+def _numbers(logs):
+    return {name: float(value) for name, value in logs.items()}
+
+
+def evaluate_multi_worker(model, dataset):
+    """`model.evaluate` under a multi-worker strategy: each worker scores its
+    shard of every batch; returns the logs averaged over the replicas."""
+    strategy = model.distribute_strategy
+    test_step = _distributed(model.test_step, strategy)
+    model.reset_metrics()
+    logs = {}
+    for batch in strategy.experimental_distribute_dataset(_sharded_by_data(dataset)):
+        logs = test_step(batch)
+    return _numbers(logs)
+
+
+def _sharded_by_data(dataset):
+    # In-memory and generated data have no files to split between the
+    # workers: each worker reads the stream and keeps its part of each batch.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_every, callbacks=(),
+                       validation_data=None, verbose="auto"):
+    """Trains `model` from the step `state` holds to `epochs * steps_per_epoch`.
+
+    Called by `fit_resumable` under a multi-worker strategy.
+
+    Args:
+        model: a compiled model made in the strategy's scope.
+        stream: a function returning the repeated training stream of global
+            batches, the same on every worker.
+        state: the run's `resume.TrainingState` (restored).
+        steps_per_epoch: batches per epoch.
+        epochs: total epochs.
+        backup_every: steps between backups.
+        callbacks: Keras callbacks (progress, logs).
+        validation_data: scored on all workers at each epoch's end.
+        verbose: 0 for no progress bar.
+
+    Returns:
+        A `History` of the epochs run here.
+    """
+    strategy = model.distribute_strategy
+    done = int(state.step.numpy())
+    check_workers_agree(strategy, "first batch", next(iter(stream().skip(done).take(1))))
+    iterator = iter(strategy.experimental_distribute_dataset(_sharded_by_data(stream().skip(done))))
+    train_step = _distributed(model.train_step, strategy)
+    # SIGTERM on any worker: all save a backup at the same step and exit.
+    preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
+        strategy.cluster_resolver, state.checkpoint, str(state.directory)
+    )
+    history = keras.callbacks.History()
+    callbacks = keras.callbacks.CallbackList(
+        [*callbacks, history], model=model, add_progbar=verbose != 0,
+        verbose=1 if verbose == "auto" else verbose, epochs=epochs, steps=steps_per_epoch,
+    )
+    model.stop_training = False
+    callbacks.on_train_begin()
+    epoch, batch = divmod(done, steps_per_epoch)
+    while epoch < epochs and not model.stop_training:
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        logs = {}
+        for batch in range(batch, steps_per_epoch):
+            callbacks.on_train_batch_begin(batch)
+            logs = _numbers(preemption.run(train_step, next(iterator)))
+            state.step.assign_add(1)
+            if int(state.step.numpy()) % backup_every == 0:
+                state.save()
+            callbacks.on_train_batch_end(batch, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if validation_data is not None:
+            epoch_logs.update({f"val_{name}": value
+                               for name, value in evaluate_multi_worker(model, validation_data).items()})
+        callbacks.on_epoch_end(epoch, epoch_logs)
+        epoch, batch = epoch + 1, 0
+    callbacks.on_train_end(logs)
+    return history
