@@ -1,5 +1,8 @@
-"""MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1."""
+"""A CLI job trained by two MultiWorkerMirroredStrategy workers on 127.0.0.1:
+stopped by SIGTERM, then by SIGKILL, and started again each time with the
+same command, it ends with exactly the weights of an uninterrupted run."""
 
+import json
 import os
 import signal
 import socket
@@ -9,8 +12,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-SCRIPT = Path(__file__).parent / "scripts" / "multi_worker.py"
+STEPS, BACKUP_EVERY = 160, 20  # 4 epochs of 40 steps
 
 
 def _free_ports(count=2):
@@ -23,50 +27,107 @@ def _free_ports(count=2):
     return ports
 
 
-def _start_workers(out_dir, steps, pause):
-    ports = _free_ports()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("TF_CONFIG", None)
-    return [
-        subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(i), str(ports[0]), str(ports[1]), str(out_dir), str(steps), str(pause)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for i in range(2)
-    ]
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    import random
+
+    rng = random.Random(7)
+    words = "the cat sat on a mat and the dog ran far away from the house by the tree".split()
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text("\n\n".join(
+        "\n".join(" ".join(rng.choice(words) for _ in range(6)) + "." for _ in range(5)) for _ in range(12)) + "\n")
+    return path
+
+
+class Workers:
+    """The same `train-lm` command in two processes, each with its TF_CONFIG."""
+
+    def __init__(self, corpus, run, logs, seeds=(0, 0)):
+        ports = _free_ports()
+        self.logs = [logs.parent / f"{logs.name}{i}.log" for i in range(2)]
+        self.processes = []
+        for index in range(2):
+            tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                         "task": {"type": "worker", "index": index}}
+            env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+            command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
+                       str(corpus), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
+                       "--steps", str(STEPS), "--backup-every", str(BACKUP_EVERY), "--held-out-documents", "2",
+                       "--sample-length", "5", "--verbose", "2", "--seed", str(seeds[index]),
+                       "--output-dir", str(run)]
+            with open(self.logs[index], "w") as log:
+                self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+
+    def output(self, index):
+        return self.logs[index].read_text()
+
+    def wait_for(self, text, index=0, timeout=240):
+        deadline = time.time() + timeout
+        while text not in self.output(index):
+            assert time.time() < deadline, f"no {text!r} within {timeout}s:\n{self.output(index)[-3000:]}"
+            assert self.processes[index].poll() is None, self.output(index)[-3000:]
+            time.sleep(0.05)
+
+    def wait(self, timeout=300):
+        """Waits for both; kills both and fails past `timeout`. Returns the exit codes."""
+        deadline = time.time() + timeout
+        try:
+            return [p.wait(timeout=max(deadline - time.time(), 1)) for p in self.processes]
+        except subprocess.TimeoutExpired:
+            for p in self.processes:
+                p.kill()
+            raise AssertionError(f"a worker still ran after {timeout}s:\n{self.output(0)[-2000:]}\n"
+                                 f"{self.output(1)[-2000:]}")
 
 
 def _weights(path):
-    with np.load(path) as data:
-        return [data[key] for key in sorted(data.files, key=lambda k: int(k.split("_")[1]))]
+    import keras
+
+    import tf_models.models  # noqa: F401  (registers the classes)
+
+    return keras.saving.load_model(path, compile=False).get_weights()
 
 
-def test_two_workers_end_with_identical_weights(tmp_path):
-    workers = _start_workers(tmp_path, steps=5, pause=0)
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
-        assert worker.returncode == 0, output[-3000:]
-    first, second = _weights(tmp_path / "weights0.npz"), _weights(tmp_path / "weights1.npz")
-    for a, b in zip(first, second):
-        np.testing.assert_array_equal(a, b)  # one all-reduced update, applied on both
-    assert (tmp_path / "progress0.txt").read_text().split() == ["0", "1", "2", "3", "4"]
+def test_a_run_stopped_by_sigterm_then_sigkill_resumes_to_the_uninterrupted_weights(tmp_path, corpus):
+    reference = Workers(corpus, tmp_path / "reference", tmp_path / "reference")
+    assert reference.wait() == [0, 0], reference.output(0)[-3000:] + reference.output(1)[-3000:]
+    assert "(chief)" in reference.output(0) and "not the chief" in reference.output(1)
+    assert sorted(p.name for p in (tmp_path / "reference").iterdir()) == [
+        "best.keras", "causal_lm.keras", "characters.json", "config.json", "history.csv", "logs", "results.json"]
 
+    run = tmp_path / "run"
+    # SIGTERM on the worker that is not the chief, in epoch 2: both save and exit.
+    first = Workers(corpus, run, tmp_path / "first")
+    first.wait_for("Epoch 2/4")
+    first.processes[1].send_signal(signal.SIGTERM)
+    assert first.wait(timeout=120) == [143, 143]
+    assert "stopped by SIGTERM" in first.output(0) and "stopped by SIGTERM" in first.output(1)
 
-def test_a_killed_worker_makes_the_other_fail_instead_of_hanging(tmp_path):
-    workers = _start_workers(tmp_path, steps=10_000, pause=0.1)
-    progress = tmp_path / "progress1.txt"
-    deadline = time.time() + 240
-    while not (progress.exists() and len(progress.read_text().split()) >= 3):
-        assert time.time() < deadline, "training never started"
-        assert workers[0].poll() is None and workers[1].poll() is None
-        time.sleep(0.2)
-    workers[1].send_signal(signal.SIGKILL)
+    # SIGKILL on the chief in epoch 3: the other worker fails instead of hanging.
+    second = Workers(corpus, run, tmp_path / "second")
+    second.wait_for("resuming from")
+    resumed_at = int(second.output(0).split("after step ")[1].split()[0])
+    assert 40 < resumed_at < 80, second.output(0)[-2000:]
+    second.wait_for("Epoch 3/4")
+    second.processes[0].send_signal(signal.SIGKILL)
     killed_at = time.time()
-    try:
-        output, _ = workers[0].communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        workers[0].kill()
-        raise AssertionError("the surviving worker hung for 3 minutes after its peer died")
-    assert workers[0].returncode != 0, output[-3000:]
+    codes = second.wait(timeout=180)
+    assert codes[0] == -signal.SIGKILL and codes[1] != 0, second.output(1)[-3000:]
     assert time.time() - killed_at < 180
-    assert "done" not in output
+
+    third = Workers(corpus, run, tmp_path / "third")
+    assert third.wait() == [0, 0], third.output(0)[-3000:] + third.output(1)[-3000:]
+    # The last backup: the end of epoch 2, or step 100 if the kill came late.
+    assert "after step 80 " in third.output(0) or "after step 100 " in third.output(0)
+    assert not (run / "backup").exists() and not (run / "workertemp_1").exists()
+    for expected, actual in zip(_weights(tmp_path / "reference" / "causal_lm.keras"),
+                                _weights(run / "causal_lm.keras")):
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_workers_with_different_data_stop_at_once_with_the_reason(tmp_path, corpus):
+    workers = Workers(corpus, tmp_path / "run", tmp_path / "differ", seeds=(0, 1))
+    codes = workers.wait(timeout=180)
+    for index in range(2):
+        output = workers.output(index)
+        assert codes[index] != 0 and "error: the workers' " in output and " differ" in output, output[-2000:]

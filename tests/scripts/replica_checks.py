@@ -131,7 +131,8 @@ def resumable_run(strategy):
         with strategy.scope():
             model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
             model.compile(optimizer=SGD(0.1), loss="mse")
-        history = fit_resumable(model, make_dataset, steps_per_epoch=4, epochs=epochs, backup_dir=backup, verbose=0)
+        history = fit_resumable(model, make_dataset, steps_per_epoch=4, epochs=epochs, backup_dir=backup, verbose=0,
+                                delete_backup=False)
         losses += history.history["loss"]
     return losses
 

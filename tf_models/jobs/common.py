@@ -80,12 +80,14 @@ def start_run(job):
         devices = ", ".join(strategy.extended.worker_devices)
     except RuntimeError:  # the default strategy: TensorFlow's own placement, the first GPU if any
         devices = "/gpu:0" if gpus else "/cpu:0"
+    name = type(strategy).__name__
     if is_multi_worker(strategy):
+        name = "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduceStrategy
         resolver = strategy.cluster_resolver
         workers = len(resolver.cluster_spec().as_dict().get("worker", []))
         role = "chief" if is_chief(strategy) else "not the chief: files in a temporary folder"
         devices = f"{resolver.task_type} {resolver.task_id} of {workers} ({role}), this one on {devices}"
-    print(f"output: {output_dir}  strategy: {type(strategy).__name__} ({strategy.num_replicas_in_sync} "
+    print(f"output: {output_dir}  strategy: {name} ({strategy.num_replicas_in_sync} "
           f"replica(s): {devices})  precision: {policy.name}")
     return output_dir, strategy
 

@@ -24,6 +24,7 @@ Every worker runs the same command with its own `TF_CONFIG`:
 """
 
 import hashlib
+import sys
 
 import keras
 import numpy as np
@@ -108,6 +109,12 @@ def _sharded_by_data(dataset):
     return dataset.with_options(options)
 
 
+def _exit_preempted(state):
+    print(f"\nstopped by SIGTERM: every worker saved a backup after step {int(state.step.numpy())} in "
+          f"{state.directory}; the same command started again resumes there", flush=True)
+    sys.exit(143)  # 128 + SIGTERM: what schedulers read as "terminated, restart me"
+
+
 def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_every, callbacks=(),
                        validation_data=None, verbose="auto"):
     """Trains `model` from the step `state` holds to `epochs * steps_per_epoch`.
@@ -136,7 +143,8 @@ def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_eve
     train_step = _distributed(model.train_step, strategy)
     # SIGTERM on any worker: all save a backup at the same step and exit.
     preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
-        strategy.cluster_resolver, state.checkpoint, str(state.directory)
+        strategy.cluster_resolver, state.checkpoint, str(state.directory),
+        tf.distribute.experimental.TerminationConfig(exit_fn=lambda: _exit_preempted(state)),
     )
     history = keras.callbacks.History()
     callbacks = keras.callbacks.CallbackList(

@@ -119,9 +119,9 @@ class TrainingState:
             shutil.rmtree(self._write_directory.parent, ignore_errors=True)
 
     def delete(self):
-        """Removes the backups of a finished run."""
-        if is_chief(self.strategy):
-            shutil.rmtree(self.directory, ignore_errors=True)
+        """Removes the backups of a finished run (and a worker's temporary folder)."""
+        shutil.rmtree(self.directory if self._write_directory == self.directory else self._write_directory.parent,
+                      ignore_errors=True)
 
 
 class StepBackup(keras.callbacks.Callback):
