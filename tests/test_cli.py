@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tf_models.cli import build_job, main
@@ -419,27 +420,34 @@ def test_a_folder_that_is_not_a_run_is_named_as_such(tmp_path, capsys, command):
     assert "not a run folder" in message or "No SavedModel" in message
 
 
-def test_a_cli_run_killed_with_sigkill_resumes_when_started_again(tmp_path):
-    """The jobs' own backups (`backup/`, written at each epoch's end): the
-    same command again continues from the last finished epoch and
-    completes. (Weights are not bit-identical to an uninterrupted run: the
-    interrupted epoch restarts from its first batch.)"""
+def test_a_cli_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path):
+    """The jobs' own backups (`backup/`, every `--backup-every` steps): the
+    same command again continues from the step of the last backup, in the
+    middle of an epoch, and ends with exactly the weights of a run that was
+    never interrupted."""
     import signal
+
+    import keras
+
+    import tf_models.models  # noqa: F401  (registers the classes)
 
     rng = random.Random(7)
     words = list(ENGLISH_TO_GERMAN)
     (tmp_path / "corpus.txt").write_text("\n\n".join(
         "\n".join(" ".join(rng.choice(words) for _ in range(6)) + "." for _ in range(5)) for _ in range(12)) + "\n")
+
+    def command(run):
+        return [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
+                str(tmp_path / "corpus.txt"), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
+                "--steps", "800", "--backup-every", "30", "--dropout", "0.1", "--held-out-documents", "2",
+                "--sample-length", "5", "--verbose", "2", "--output-dir", str(run)]
+
     run = tmp_path / "lm"
-    command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
-               str(tmp_path / "corpus.txt"), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
-               "--steps", "2000", "--held-out-documents", "2", "--sample-length", "5", "--verbose", "2",
-               "--output-dir", str(run)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(command(run), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
     try:
-        for line in first.stdout:  # epoch 2 begins once epoch 1's backup is written
+        for line in first.stdout:  # epoch 2 begins after step 200; the last backup is step 180's
             seen.append(line)
             if line.startswith("Epoch 2/4"):
                 first.send_signal(signal.SIGKILL)
@@ -450,8 +458,17 @@ def test_a_cli_run_killed_with_sigkill_resumes_when_started_again(tmp_path):
     assert any(line.startswith("Epoch 2/4") for line in seen), "".join(seen)[-3000:]
     assert not (run / "results.json").exists() and (run / "backup").exists()
 
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(command(run), env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "after step 180 (epoch 1, batch 181)" in again.stdout, again.stdout[-3000:]
     epochs = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("Epoch ")]
-    assert epochs == ["2/4", "3/4", "4/4"]  # it resumed after the first epoch
+    assert epochs == ["1/4", "2/4", "3/4", "4/4"]  # the rest of epoch 1 first
     assert json.loads((run / "results.json").read_text())["perplexity"] > 1.0
+    assert not (run / "backup").exists()  # a finished run's backups are removed
+
+    uninterrupted = subprocess.run(command(tmp_path / "reference"), env=env, capture_output=True, text=True,
+                                   timeout=600)
+    assert uninterrupted.returncode == 0, uninterrupted.stdout[-3000:]
+    expected = keras.saving.load_model(tmp_path / "reference" / "causal_lm.keras", compile=False).get_weights()
+    for want, got in zip(expected, keras.saving.load_model(run / "causal_lm.keras", compile=False).get_weights()):
+        np.testing.assert_array_equal(got, want)

@@ -52,7 +52,8 @@ class Workers:
             env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
             command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
                        str(corpus), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
-                       "--steps", str(STEPS), "--backup-every", str(BACKUP_EVERY), "--held-out-documents", "2",
+                       "--steps", str(STEPS), "--backup-every", str(BACKUP_EVERY), "--dropout", "0.1",
+                       "--held-out-documents", "2",
                        "--sample-length", "5", "--verbose", "2", "--seed", str(seeds[index]),
                        "--output-dir", str(run)]
             with open(self.logs[index], "w") as log:

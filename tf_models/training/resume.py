@@ -228,6 +228,9 @@ def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callb
     epoch, batch = divmod(int(state.step.numpy()), steps_per_epoch)
     while epoch < epochs:
         done = int(state.step.numpy())
+        if batch and fit_kwargs.get("verbose", "auto") != 0:
+            # Keras titles no epoch when a fit call runs just one.
+            print(f"Epoch {epoch + 1}/{epochs} from batch {batch + 1} of {steps_per_epoch}", flush=True)
         history = model.fit(
             stream().skip(done),
             steps_per_epoch=steps_per_epoch - batch,
