@@ -126,6 +126,11 @@ def test_fit_resumable_runs_and_resumes_under_a_strategy(replicas, strategy):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("strategy", ["default", "mirrored"])
+def test_a_run_interrupted_mid_epoch_resumes_to_the_same_weights(replicas, strategy):
+    assert replicas["exact_resume"][strategy] == 0.0  # dropout on, exactly equal
+
+
 def test_jit_compile_over_several_replicas_is_refused_with_a_reason(replicas):
     assert "2 replicas" in replicas["jit_refused"] and "keras-team/keras#19005" in replicas["jit_refused"]
     check_jit_compile(True, tf.distribute.get_strategy())  # one replica: allowed

@@ -110,8 +110,11 @@ def overflow_on_one_replica(optimizer_for):
 
 
 def dropout_masks_differ():
-    """Each replica draws its own dropout mask for its own examples."""
-    layer = Dropout(0.5, seed=1)
+    """Each replica draws its own dropout mask for its own examples, with the
+    layer built inside the scope as a model's is (its seed state is then one
+    mirrored variable)."""
+    with MIRRORED.scope():
+        layer = Dropout(0.5, seed=1)
     outputs = MIRRORED.run(tf.function(lambda: layer(tf.ones((1, 64)), training=True)))
     first, second = (t.numpy() for t in MIRRORED.experimental_local_results(outputs))
     return not np.array_equal(first, second)
@@ -135,6 +138,56 @@ def resumable_run(strategy):
                                 delete_backup=False)
         losses += history.history["loss"]
     return losses
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Stands for a SIGKILL: training stops abruptly after `step` steps."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.seen = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            raise Interrupted()
+
+
+def exact_resume(strategy):
+    """A CausalLM with dropout, 3 epochs of 4 steps, backups every 3 steps:
+    interrupted after step 7 (mid-epoch, last backup at 6) and run again with
+    a new model, against an uninterrupted run. Returns the largest weight
+    difference and the steps of the two runs."""
+
+    def make_dataset():
+        rng = np.random.default_rng(2)
+        windows = rng.integers(1, 50, (4 * GLOBAL_BATCH, 13)).astype("int32")
+        inputs = windows[:, :-1]
+        return tf.data.Dataset.from_tensor_slices(
+            ({"token_ids": inputs, "padding_mask": np.ones_like(inputs)}, {"logits": windows[:, 1:]})
+        ).shuffle(4 * GLOBAL_BATCH, seed=3, reshuffle_each_iteration=True).batch(GLOBAL_BATCH)
+
+    def run(backup, callbacks=()):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = CausalLM.from_preset("test", dropout=0.2)
+            compile_causal_lm(model, total_steps=12, peak_rate=1e-2, warmup_steps=2)
+        fit_resumable(model, make_dataset, steps_per_epoch=4, epochs=3, backup_dir=backup, backup_every=3,
+                      callbacks=callbacks, verbose=0)
+        return model.get_weights()
+
+    expected = run(tempfile.mkdtemp())
+    backup = tempfile.mkdtemp()
+    try:
+        run(backup, [InterruptAt(7)])
+    except Interrupted:
+        pass
+    resumed = run(backup)
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(expected, resumed))
 
 
 def jit_refused():
@@ -166,6 +219,7 @@ if __name__ == "__main__":
         "dropout_masks_differ": dropout_masks_differ(),
         "resumable": {"one_device": resumable_run(tf.distribute.OneDeviceStrategy("/cpu:0")),
                       "mirrored": resumable_run(MIRRORED)},
+        "exact_resume": {"default": exact_resume(DEFAULT), "mirrored": exact_resume(MIRRORED)},
         "jit_refused": jit_refused(),
     }
     print(json.dumps(results))

@@ -8,6 +8,14 @@ from keras import ops
 _INT32_SEED_RANGE = 2**31 - 1
 
 
+def _replica_id():
+    """This replica's index among all replicas (0 outside a strategy)."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: one computation
+        return 0
+    return ops.cast(context.replica_id_in_sync_group, "int64")
+
+
 @keras.saving.register_keras_serializable(package="tf_models")
 class Dropout(keras.layers.Layer):
     """`keras.layers.Dropout` with TensorFlow's Philox generator named.
@@ -54,7 +62,12 @@ class Dropout(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        seed = ops.cast(ops.mod(self.seed_generator.next(), _INT32_SEED_RANGE), "int32")
+        # The generator's state is one variable shared by every replica of a
+        # tf.distribute strategy, so each replica folds its id into the seed:
+        # otherwise all replicas would drop the same positions of their
+        # different examples (replica 0, and one device, are unchanged).
+        seed = self.seed_generator.next() + ops.convert_to_tensor([0, 1], "int64") * _replica_id()
+        seed = ops.cast(ops.mod(seed, _INT32_SEED_RANGE), "int32")
         return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="philox")
 
     def compute_output_shape(self, input_shape):

@@ -220,6 +220,27 @@ def fit_resumable(
     return history
 
 
+def _fit_peeks(model):
+    """Whether `fit` opens the dataset twice: under a strategy other than the
+    default it reads one batch from a first iterator to build the model, then
+    trains from a second one."""
+    with model.distribute_strategy.scope():
+        return tf.distribute.has_strategy()
+
+
+def _opened_afresh(make_stream):
+    """The dataset `make_stream()` builds, built anew at each opening.
+
+    A pipeline that reshuffles gives each new iterator the next order, and the
+    first iterator `fit` opens under a strategy prefetches a varying number of
+    batches, so the order of the second one would vary. Reading the stream
+    through a generator starts every iterator on the same fresh pipeline (a
+    Python hop per batch, small beside a training step).
+    """
+    spec = make_stream().element_spec
+    return tf.data.Dataset.from_generator(lambda: iter(make_stream()), output_signature=spec).prefetch(2)
+
+
 def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callbacks, **fit_kwargs):
     """`model.fit` from the step `state` holds: at most two calls, the rest
     of an interrupted epoch, then the epochs after it."""
@@ -232,7 +253,7 @@ def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callb
             # Keras titles no epoch when a fit call runs just one.
             print(f"Epoch {epoch + 1}/{epochs} from batch {batch + 1} of {steps_per_epoch}", flush=True)
         history = model.fit(
-            stream().skip(done),
+            _opened_afresh(lambda: stream().skip(done)) if _fit_peeks(model) else stream().skip(done),
             steps_per_epoch=steps_per_epoch - batch,
             initial_epoch=epoch,
             epochs=epoch + 1 if batch else epochs,
