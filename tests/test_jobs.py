@@ -92,3 +92,22 @@ def test_job_configs_written_before_today_still_load():
     with pytest.raises(ValueError, match=r"Unknown option\(s\) \['epochz'\]"):
         jobs.FinetuningJob.from_values({"epochz": 3})
     assert jobs.FinetuningJob.from_values({"epochz": 3}, unknown="drop") == jobs.FinetuningJob()
+
+
+def test_a_resumed_run_keeps_the_vocabulary_its_backup_was_trained_with(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from tf_models.jobs.common import backup_folder, learn_wordpiece_tokenizer
+
+    job = SimpleNamespace(output_dir=str(tmp_path), vocabulary_size=40)
+    strategy = tf.distribute.get_strategy()
+    texts = ["the cat sat on the mat", "a dog ran far away"] * 20
+    learned = learn_wordpiece_tokenizer(job, tmp_path, strategy, texts).vocabulary
+    assert "cat" in learned and (tmp_path / "vocab.txt").exists()
+    # A first try that was killed: its vocabulary and a backup are on disk.
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
+    assert learn_wordpiece_tokenizer(job, tmp_path, strategy, texts).vocabulary != VOCABULARY  # no backup: learned
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
+    tf.train.Checkpoint(step=tf.Variable(1)).save(str(backup_folder(job) / "ckpt"))
+    assert learn_wordpiece_tokenizer(job, tmp_path, strategy, texts).vocabulary == VOCABULARY
+    assert "as the backup was trained with it" in capsys.readouterr().out

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,7 +41,7 @@ def corpus(tmp_path_factory):
 class Workers:
     """The same `train-lm` command in two processes, each with its TF_CONFIG."""
 
-    def __init__(self, corpus, run, logs, seeds=(0, 0)):
+    def __init__(self, corpus, run, logs, seeds=(0, 0), corpora=None, tokens="characters"):
         ports = _free_ports()
         self.logs = [logs.parent / f"{logs.name}{i}.log" for i in range(2)]
         self.processes = []
@@ -51,7 +50,7 @@ class Workers:
                          "task": {"type": "worker", "index": index}}
             env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
             command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
-                       str(corpus), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
+                       str((corpora or (corpus, corpus))[index]), "--tokens", tokens, "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
                        "--steps", str(STEPS), "--backup-every", str(BACKUP_EVERY), "--dropout", "0.1",
                        "--held-out-documents", "2",
                        "--sample-length", "5", "--verbose", "2", "--seed", str(seeds[index]),
@@ -132,3 +131,16 @@ def test_workers_with_different_data_stop_at_once_with_the_reason(tmp_path, corp
     for index in range(2):
         output = workers.output(index)
         assert codes[index] != 0 and "error: the workers' " in output and " differ" in output, output[-2000:]
+
+
+def test_workers_share_the_chiefs_wordpiece_vocabulary(tmp_path, corpus):
+    # Different text on each worker: each learns another vocabulary, the
+    # chief's reaches both, and the check that follows stops them at the
+    # first batch, not at the vocabulary.
+    other = tmp_path / "other.txt"
+    other.write_text(corpus.read_text().replace("cat", "bird").replace("dog", "horse"))
+    workers = Workers(corpus, tmp_path / "run", tmp_path / "wordpiece", corpora=(corpus, other), tokens="wordpiece")
+    codes = workers.wait(timeout=180)
+    for index in range(2):
+        output = workers.output(index)
+        assert codes[index] != 0 and "error: the workers' first batch differ" in output, output[-2000:]

@@ -5,6 +5,8 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from tf_models.data.pipelines import (
+    _choose_predictions,
+    _truncate_pair,
     DropCounter,
     bert_pretraining_dataset,
     classification_dataset,
@@ -292,6 +294,59 @@ def test_pretraining_masks_change_every_epoch(corpus, tokenizer):
     dataset = bert_pretraining_dataset(documents_dataset(documents), tokenizer, batch_size=64, seed=0)
     first, second = next(iter(dataset)), next(iter(dataset))
     assert not np.array_equal(first[0]["token_ids"], second[0]["token_ids"])
+
+
+def test_pretraining_is_reproducible_for_a_seed(corpus, tokenizer):
+    # Same seed, two datasets: the same pairs and masks, epoch after epoch
+    # (what resuming a run and several workers rely on).
+    def flat(batches):
+        return [t.numpy() for batch in batches for t in tf.nest.flatten(batch)]
+
+    first, second = (flat(_pretraining_batches(corpus, tokenizer, epochs=2)) for _ in range(2))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    other_seed = flat(_pretraining_batches(corpus, tokenizer, epochs=2, seed=1))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other_seed))
+
+
+def test_pretraining_full_batches_only_when_asked(corpus, tokenizer):
+    sizes = [b[0]["token_ids"].shape[0] for b in _pretraining_batches(corpus, tokenizer, batch_size=24)]
+    assert sizes[-1] < 24  # this corpus' epoch does not fill its last batch
+    full = [b[0]["token_ids"].shape for b in _pretraining_batches(corpus, tokenizer, batch_size=24, drop_remainder=True)]
+    assert full and set(full) == {(24, 64)}
+
+
+def _berts_truncation(length_a, length_b, max_tokens):
+    """google-research/bert's truncate_seq_pair, on lengths: one token at a
+    time from the longer segment (the second on a tie)."""
+    while length_a + length_b > max_tokens:
+        if length_a > length_b:
+            length_a -= 1
+        else:
+            length_b -= 1
+    return length_a, length_b
+
+
+def test_truncation_in_closed_form_matches_berts_loop():
+    rng = np.random.default_rng(0)
+    tokens = np.arange(100, dtype=np.int32)
+    for length_a in range(1, 40):
+        for length_b in range(1, 40):
+            a, b = _truncate_pair((tokens, 0, length_a), (tokens, 50, 50 + length_b), 30, rng)
+            assert (a[2] - a[1], b[2] - b[1]) == _berts_truncation(length_a, length_b, 30)
+            assert 0 <= a[1] <= a[2] <= length_a and 50 <= b[1] <= b[2] <= 50 + length_b
+
+
+def test_masked_count_is_berts_rule():
+    # round(15% of the length, specials included), at least 1, at most max.
+    lengths = [4, 10, 30, 64]
+    token_ids = tf.constant([[2] + [7] * (n - 2) + [3] + [0] * (64 - n) for n in lengths], tf.int32)
+    specials = tf.constant([2, 3, 0], tf.int32)
+    selected, positions, weights = _choose_predictions(token_ids, specials, None, 0.15, 8, tf.constant([1, 2], tf.int64))
+    np.testing.assert_array_equal(weights.numpy().sum(axis=1), [1, 2, 4, 8])
+    np.testing.assert_array_equal(selected.numpy().sum(axis=1), [1, 2, 4, 8])
+    for row, n in enumerate([1, 2, 4, 8]):
+        chosen = positions.numpy()[row, :n]
+        assert np.all(np.diff(chosen) > 0) and np.all((chosen >= 1) & (chosen < lengths[row] - 1))
 
 
 def test_pretraining_feeds_the_pretrainer(corpus, tokenizer):

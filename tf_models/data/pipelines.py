@@ -482,11 +482,16 @@ def bert_pretraining_dataset(
     whole_word_masking=False,
     short_sequence_probability=0.1,
     seed=None,
+    drop_remainder=False,
 ):
     """Builds masked-LM + next-sentence-prediction batches for `BertPretrainer`.
 
     As google-research/bert's `create_pretraining_data.py`, but dynamic:
-    every pass over the dataset draws new sentence pairs and new masks.
+    every pass over the dataset draws new sentence pairs and new masks. The
+    pairs of an epoch are cut from the tokenized documents in NumPy at once;
+    masking runs in the graph on whole batches, in parallel, with stateless
+    random numbers seeded per batch, so a seeded dataset is reproducible
+    (run to run, process to process, worker to worker).
 
     1. Sentence pairs: sentences of a document are gathered up to the target
        length and split at a random point into A and B. Half of the time
@@ -495,7 +500,8 @@ def bert_pretraining_dataset(
        ("B follows A"). 10% of pairs get a shorter random target length.
     2. Packing: `[CLS] A [SEP] B [SEP]` with segment ids 0/1, the longer
        segment trimmed until it fits `max_sequence_length`.
-    3. Masking: `masking_rate` of the tokens (never `[CLS]`, `[SEP]`, padding),
+    3. Masking: `masking_rate` of each sequence's length (at least one; never
+       `[CLS]`, `[SEP]` or padding),
        at most `max_predictions_per_sequence`, are chosen; of those 80%
        become `[MASK]`, 10% a random token, 10% stay. With
        `whole_word_masking`, all pieces of a word are chosen together.
@@ -513,7 +519,10 @@ def bert_pretraining_dataset(
         random_token_rate: fraction replaced by a random token.
         whole_word_masking: choose whole words (all their `##` pieces).
         short_sequence_probability: chance of a shorter target length.
-        seed: seed of pair sampling and masking.
+        seed: seed of pair sampling and masking: two datasets with the same
+            seed give the same batches, epoch after epoch.
+        drop_remainder: drop each epoch's last, partial batch (every batch
+            then has one shape, as XLA wants).
 
     Returns:
         A dataset of `(features, labels, sample_weights)`: features
@@ -524,127 +533,206 @@ def bert_pretraining_dataset(
         is 1 for real predictions and 0 for padding. All int32 but the
         float32 weights.
     """
-    tokenized = _tokenize_documents(_as_dataset(documents, documents_dataset), tokenizer)
-    if len(tokenized) < 2:
+    documents = _tokenize_documents(_as_dataset(documents, documents_dataset), tokenizer)
+    if len(documents) < 2:
         raise ValueError("BERT pretraining needs at least two documents for NSP.")
     max_tokens = max_sequence_length - 3  # room for [CLS] A [SEP] B [SEP]
+    # One generator for the dataset's whole life: each pass over it is the
+    # next epoch (new pairs, new masking seed); two datasets built with the
+    # same seed give the same epochs.
     rng = np.random.default_rng(seed)
-    vector = tf.TensorSpec([None], tf.int32)
 
-    def pairs():
-        yield from _sentence_pairs(tokenized, max_tokens, short_sequence_probability, rng)
+    def epoch():  # a single element: the whole epoch's pairs as flat arrays
+        yield (*_epoch_pairs(documents, max_tokens, short_sequence_probability, rng),
+               rng.integers(0, 2**31 - 1, 2))
 
-    selector = tf_text.RandomItemSelector(
-        max_selections_per_batch=max_predictions_per_sequence,
-        selection_rate=masking_rate,
-        unselectable_ids=[tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id],
-    )
-    chooser = tf_text.MaskValuesChooser(
-        tokenizer.vocabulary_size, tokenizer.mask_id, mask_token_rate, random_token_rate
-    )
+    vector, scalar = tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)
+    flat_epoch = tf.data.Dataset.from_generator(epoch, output_signature=(vector, vector, vector, vector, vector,
+                                                                         tf.TensorSpec([2], tf.int64)))
+
+    def batches_of(first, first_lengths, second, second_lengths, nsp_labels, epoch_seed):
+        pairs = tf.data.Dataset.from_tensor_slices((
+            tf.RaggedTensor.from_row_lengths(first, first_lengths),
+            tf.RaggedTensor.from_row_lengths(second, second_lengths),
+            nsp_labels,
+        )).batch(batch_size, drop_remainder=drop_remainder)
+        # Each batch masks with its own seed: parallel and still deterministic.
+        batch_seeds = tf.data.Dataset.range(tf.int64.max).map(
+            lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
+        return tf.data.Dataset.zip(pairs, batch_seeds)
+
     is_continuation = tf.constant([t.startswith("##") for t in tokenizer.vocabulary])
+    special_ids = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id], tf.int32)
 
-    def pack_and_mask(first, second, nsp_labels):  # ragged (B, None) x 2, (B,)
-        token_ids, segment_ids = tf_text.combine_segments(
-            [first, second], tokenizer.cls_id, tokenizer.sep_id
+    def pack_and_mask(pair, batch_seed):
+        first, second, nsp_labels = pair  # ragged (B, None) x 2, (B,)
+        token_ids, segment_ids = tf_text.combine_segments([first, second], tokenizer.cls_id, tokenizer.sep_id)
+        features = _pad_features(token_ids, segment_ids, max_sequence_length)
+        selected, mlm_positions, mlm_weights = _choose_predictions(
+            features["token_ids"], special_ids, is_continuation if whole_word_masking else None,
+            masking_rate, max_predictions_per_sequence, batch_seed,
         )
-        items = _group_words(token_ids, is_continuation) if whole_word_masking else token_ids
-        # Returns (B, None) ids, words flattened back into pieces.
-        masked_ids, positions, targets = tf_text.mask_language_model(items, selector, chooser)
-        features = _pad_features(masked_ids, segment_ids, max_sequence_length)
-        positions, weights = tf_text.pad_model_inputs(positions, max_predictions_per_sequence)
-        targets, _ = tf_text.pad_model_inputs(targets, max_predictions_per_sequence)
-        features["mask_positions"] = tf.cast(positions, tf.int32)
-        labels = {"mlm_logits": tf.cast(targets, tf.int32), "nsp_logits": nsp_labels}
+        mlm_targets = tf.gather(features["token_ids"], mlm_positions, batch_dims=1) * mlm_weights
+        features["token_ids"] = _replace_chosen(
+            features["token_ids"], selected, tokenizer.mask_id, tokenizer.vocabulary_size,
+            mask_token_rate, random_token_rate, batch_seed,
+        )
+        features["mask_positions"] = mlm_positions
+        labels = {"mlm_logits": mlm_targets, "nsp_logits": nsp_labels}
         sample_weights = {
-            "mlm_logits": tf.cast(weights, tf.float32),
+            "mlm_logits": tf.cast(mlm_weights, tf.float32),
             "nsp_logits": tf.ones_like(nsp_labels, tf.float32),
         }
         return features, labels, sample_weights
 
     return (
-        tf.data.Dataset.from_generator(
-            pairs, output_signature=(vector, vector, tf.TensorSpec([], tf.int32))
-        )
-        .ragged_batch(batch_size)
-        .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
+        flat_epoch.flat_map(batches_of)
+        .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)  # deterministic order by default
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
 def _tokenize_documents(documents, tokenizer):
-    """Documents -> lists of int32 arrays, one per sentence (empty ones dropped)."""
+    """Documents -> `(tokens, sentence_starts)` per document: its sentences'
+    int32 ids end to end, and where each sentence starts (empty ones dropped)."""
     tokenized = []
     for sentences in documents.map(tokenizer.tokenize).prefetch(tf.data.AUTOTUNE):
-        ids = [np.asarray(s, np.int32) for s in sentences.to_list() if s]
-        if ids:
-            tokenized.append(ids)
+        lengths = sentences.row_lengths().numpy()
+        if lengths.sum():
+            tokens = sentences.flat_values.numpy().astype(np.int32)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[lengths > 0]
+            tokenized.append((tokens, starts))
     return tokenized
 
 
-def _group_words(token_ids, is_continuation):
-    """Ragged ids `(B, T)` -> `(B, words, pieces)`, a `##` piece joining its word."""
-    starts_word = tf.logical_not(tf.gather(is_continuation, token_ids.flat_values))
-    # The first token of every sequence starts a word ([CLS] does anyway).
-    starts_word = tf.tensor_scatter_nd_update(
-        starts_word, token_ids.row_starts()[:, None], tf.ones_like(token_ids.row_starts(), tf.bool)
-    )
-    word_ids = tf.cumsum(tf.cast(starts_word, tf.int64)) - 1  # word index of each piece
-    words = tf.RaggedTensor.from_value_rowids(token_ids.flat_values, word_ids)
-    words_per_sequence = tf.math.segment_sum(
-        tf.cast(starts_word, tf.int64), token_ids.value_rowids()
-    )
-    return tf.RaggedTensor.from_row_lengths(words, words_per_sequence)
-
-
-def _sentence_pairs(documents, max_tokens, short_sequence_probability, rng):
-    """Yields `(A, B, nsp_label)` for one epoch, in the way of BERT's
+def _epoch_pairs(documents, max_tokens, short_sequence_probability, rng):
+    """One epoch of `(A, B, nsp_label)` triples, in the way of BERT's
     `create_instances_from_document`: label 0 when B follows A, 1 when B is
-    taken from a random other document."""
+    taken from a random other document. Each pair is two slices of a
+    document's tokens; returned flat, as `first, first_lengths, second,
+    second_lengths, labels` (int32 arrays)."""
+    pieces, labels = [], []
     for doc_index in rng.permutation(len(documents)):
-        document = documents[doc_index]
+        tokens, starts = documents[doc_index]
+        ends = np.append(starts[1:], len(tokens))
         target = max_tokens
         if rng.random() < short_sequence_probability:
             target = int(rng.integers(2, max_tokens + 1))
-        chunk, length, i = [], 0, 0
-        while i < len(document):
-            chunk.append(document[i])
-            length += len(document[i])
-            if i == len(document) - 1 or length >= target:
-                split = int(rng.integers(1, len(chunk))) if len(chunk) >= 2 else 1
-                first = np.concatenate(chunk[:split])
-                if len(chunk) == 1 or rng.random() < 0.5:
+        first_sentence, i = 0, 0
+        while i < len(starts):
+            chunk = i - first_sentence + 1  # sentences gathered: first_sentence..i
+            if i == len(starts) - 1 or ends[i] - starts[first_sentence] >= target:
+                split = first_sentence + (int(rng.integers(1, chunk)) if chunk >= 2 else 1)
+                a = (tokens, starts[first_sentence], ends[split - 1])
+                if chunk == 1 or rng.random() < 0.5:
                     label = 1
-                    second = _random_continuation(
-                        documents, doc_index, target - len(first), rng
-                    )
-                    i -= len(chunk) - split  # the unused sentences go back
+                    b = _random_continuation(documents, doc_index, target - (a[2] - a[1]), rng)
+                    i = split - 1  # the unused sentences go back
                 else:
                     label = 0
-                    second = np.concatenate(chunk[split:])
-                first, second = _truncate_pair(first, second, max_tokens, rng)
-                if len(first) and len(second):
-                    yield first, second, label
-                chunk, length = [], 0
+                    b = (tokens, starts[split], ends[i])
+                a, b = _truncate_pair(a, b, max_tokens, rng)
+                if a[2] > a[1] and b[2] > b[1]:
+                    pieces.append((a, b))
+                    labels.append(label)
+                first_sentence = i + 1
             i += 1
+    flat = {}
+    for side in (0, 1):
+        slices = [pair[side] for pair in pieces]
+        flat[side] = (np.concatenate([t[s:e] for t, s, e in slices] or [np.zeros(0, np.int32)]),
+                      np.array([e - s for _, s, e in slices], np.int32))
+    return (*flat[0], *flat[1], np.array(labels, np.int32))
 
 
 def _random_continuation(documents, doc_index, length, rng):
-    """Up to `length` tokens from a random position of another document."""
+    """Up to `length` tokens from a random sentence start of another document."""
     other = doc_index
     while other == doc_index:
         other = int(rng.integers(len(documents)))
-    sentences = documents[other]
-    start = int(rng.integers(len(sentences)))
-    tokens = np.concatenate(sentences[start:])
-    return tokens[: max(length, 1)]
+    tokens, starts = documents[other]
+    start = int(starts[rng.integers(len(starts))])
+    return tokens, start, min(start + max(length, 1), len(tokens))
 
 
 def _truncate_pair(first, second, max_tokens, rng):
-    """Trims the longer segment, from its front or back at random, to fit."""
-    while len(first) + len(second) > max_tokens:
-        if len(first) > len(second):
-            first = first[1:] if rng.random() < 0.5 else first[:-1]
-        else:
-            second = second[1:] if rng.random() < 0.5 else second[:-1]
-    return first, second
+    """Trims `(tokens, start, end)` slices to fit `max_tokens`, as BERT's
+    `truncate_seq_pair`: one token at a time from the longer segment (the
+    second on a tie), from its front or back at random. Done in closed form:
+    the longer loses the difference first, then the two take turns."""
+    length_a, length_b = first[2] - first[1], second[2] - second[1]
+    excess = length_a + length_b - max_tokens
+    if excess <= 0:
+        return first, second
+    gap = abs(length_a - length_b)
+    from_longer = min(excess, gap)
+    turns = excess - from_longer  # alternate, starting with the second
+    cut_a, cut_b = turns // 2, turns - turns // 2
+    if length_a > length_b:
+        cut_a += from_longer
+    else:
+        cut_b += from_longer
+
+    def cut(piece, count):
+        tokens, start, end = piece
+        front = int(rng.binomial(count, 0.5)) if count else 0
+        return tokens, start + front, end - (count - front)
+
+    return cut(first, cut_a), cut(second, cut_b)
+
+
+def _choose_predictions(token_ids, special_ids, is_continuation, rate, max_predictions, seed):
+    """Chooses the masked-LM positions of a batch, as BERT does: `rate` of
+    each sequence's length (at least one, at most `max_predictions`), in
+    random order, never special tokens or padding. With `is_continuation`
+    (whole-word masking) a word's pieces are chosen together: words are taken
+    in random order until the next would pass the count.
+
+    Args:
+        token_ids: `(B, T)` int32 packed ids, 0-padded.
+        special_ids: ids never chosen.
+        is_continuation: `(V,)` bool, `##` pieces, or None for single pieces.
+        rate, max_predictions, seed: as their names say.
+
+    Returns:
+        `selected` `(B, T)` bool, `positions` `(B, P)` int32 in increasing
+        order then 0-padded, and `weights` `(B, P)` int32 (1 for a real
+        position).
+    """
+    length = tf.shape(token_ids)[1]
+    candidate = tf.logical_not(tf.reduce_any(token_ids[..., None] == special_ids, axis=-1))  # (B, T)
+    real_length = tf.reduce_sum(tf.cast(token_ids != 0, tf.float32), axis=1)  # (B,)
+    count = tf.minimum(tf.cast(max_predictions, tf.int32), tf.maximum(1, tf.cast(tf.round(real_length * rate), tf.int32)))
+    positions = tf.broadcast_to(tf.range(length), tf.shape(token_ids))  # (B, T)
+    if is_continuation is None:
+        words = positions
+    else:  # word index of each piece: a piece that is not `##` starts a word
+        starts_word = tf.logical_not(tf.gather(is_continuation, token_ids)) | (positions == 0)
+        words = tf.cumsum(tf.cast(starts_word, tf.int32), axis=1) - 1
+    scores = tf.gather(tf.random.stateless_uniform(tf.shape(token_ids), seed), words, batch_dims=1)  # (B, T)
+    # Candidates by decreasing score (a word's pieces stay together, in order).
+    order = tf.argsort(tf.where(candidate, scores, -1.0), axis=1, direction="DESCENDING", stable=True)
+    taken_so_far = tf.cumsum(tf.cast(tf.gather(candidate, order, batch_dims=1), tf.int32), axis=1)
+    taken = tf.gather(taken_so_far, tf.argsort(order, axis=1), batch_dims=1)  # back in position order
+    if is_continuation is not None:  # a word is in only if its last piece is
+        rows = tf.shape(token_ids)[0]
+        segments = tf.range(rows)[:, None] * length + words
+        word_taken = tf.math.unsorted_segment_max(taken, segments, rows * length)
+        taken = tf.gather(word_taken, segments)
+    selected = candidate & (taken <= count[:, None])
+    # The selected positions first, in increasing order, then the rest.
+    first_selected = tf.argsort(tf.where(selected, positions, positions + length), axis=1, stable=True)
+    first_selected = first_selected[:, :max_predictions]
+    weights = tf.cast(tf.gather(selected, first_selected, batch_dims=1), tf.int32)
+    return selected, first_selected * weights, weights
+
+
+def _replace_chosen(token_ids, selected, mask_id, vocabulary_size, mask_rate, random_rate, seed):
+    """BERT's 80/10/10: of the selected tokens, `mask_rate` become `[MASK]`,
+    `random_rate` a random id, the rest stay."""
+    draw_seed, token_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    draw = tf.random.stateless_uniform(tf.shape(token_ids), draw_seed)
+    random_ids = tf.random.stateless_uniform(tf.shape(token_ids), token_seed, maxval=vocabulary_size, dtype=tf.int32)
+    replaced = tf.where(selected & (draw < mask_rate), mask_id, token_ids)
+    return tf.where(selected & (draw >= mask_rate) & (draw < mask_rate + random_rate), random_ids, replaced)
+

@@ -20,10 +20,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tf_models.data.tokenizers import WordPieceTokenizer
+from tf_models.data.tokenizers import WordPieceTokenizer, train_wordpiece_vocabulary
 from tf_models.export import export_saved_model, write_models_config
 from tf_models.training import (
     check_devices,
+    broadcast_from_chief,
     check_jit_compile,
     check_workers_agree,
     fit_resumable,
@@ -116,7 +117,7 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
     chief = is_chief(strategy)
     callbacks = training_callbacks(output_dir, monitor=monitor, write_files=chief)
     return fit_resumable(
-        model, make_train_data, steps_per_epoch, epochs, Path(job.output_dir) / "backup", backup_every=job.backup_every,
+        model, make_train_data, steps_per_epoch, epochs, backup_folder(job), backup_every=job.backup_every,
         callbacks=callbacks, validation_data=validation_data,
         verbose=progress_verbosity(job.verbose) if chief else 0,
     )
@@ -151,6 +152,42 @@ def finish_run(output_dir, results):
 def compile_options(job):
     """The `Model.compile` arguments every job takes from its flags."""
     return {"jit_compile": job.jit_compile, "steps_per_execution": job.steps_per_execution}
+
+
+def backup_folder(job):
+    """Where a job's training state is backed up: `<output_dir>/backup`, on
+    the storage every worker shares."""
+    return Path(job.output_dir) / "backup"
+
+
+def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
+    """The run's WordPiece tokenizer: one vocabulary for every worker and
+    every try of the run, saved in `output_dir`.
+
+    The fast learner breaks ties between equally frequent pieces in an order
+    that changes from process to process (Rust hash maps), so two processes
+    learn different vocabularies from the same text. A run started again
+    after a kill therefore reads the vocabulary its backup was trained with,
+    and several workers take the chief's.
+
+    Args:
+        job: the job (`output_dir`, `vocabulary_size`).
+        output_dir: this process' output folder (`start_run`'s).
+        strategy: the run's strategy.
+        texts: the training text.
+        **kwargs: more `train_wordpiece_vocabulary` arguments.
+    """
+    saved = Path(job.output_dir) / "vocab.txt"
+    if saved.exists() and tf.train.latest_checkpoint(str(backup_folder(job))):
+        vocabulary = saved.read_text(encoding="utf-8").splitlines()
+        print(f"vocabulary: {saved}, as the backup was trained with it")
+    else:
+        vocabulary = broadcast_from_chief(strategy, train_wordpiece_vocabulary(texts, job.vocabulary_size, **kwargs))
+    path = Path(output_dir) / "vocab.txt"
+    path.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    tokenizer = WordPieceTokenizer(path, lower_case=kwargs.get("lower_case", True))
+    save_tokenizer(tokenizer, output_dir)
+    return tokenizer
 
 
 def save_tokenizer(tokenizer, output_dir):

@@ -12,7 +12,7 @@ import keras
 
 from tf_models.checkpoints import load_google_bert, load_huggingface_bert
 from tf_models.data.pipelines import with_known_length
-from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer
+from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.jobs.common import (
     DATA_ADVICE,
     compile_options,
@@ -21,6 +21,7 @@ from tf_models.jobs.common import (
     finish_worker,
     fit,
     run_tokenizer,
+    learn_wordpiece_tokenizer,
     save_tokenizer,
     stage,
     start_run,
@@ -59,7 +60,7 @@ def initial_bert(init, lower_case=None):
     )
 
 
-def _initial_weights(job, task, train, output_dir):
+def _initial_weights(job, task, train, output_dir, strategy):
     """`(backbone, tokenizer, origin)` of a `FinetuningJob`: `--init`'s
     weights, random weights of its shape, or a new model and vocabulary."""
     if job.init:
@@ -68,8 +69,8 @@ def _initial_weights(job, task, train, output_dir):
             backbone = BertBackbone.from_config(backbone.get_config())
             origin = f"random weights, architecture and tokenizer of {origin}"
         return backbone, tokenizer, origin
-    tokenizer = train_wordpiece_tokenizer(
-        task.vocabulary_texts(train), job.vocabulary_size, output_dir / "vocab.txt",
+    tokenizer = learn_wordpiece_tokenizer(
+        job, output_dir, strategy, task.vocabulary_texts(train),
         reserved_tokens=BERT_RESERVED_TOKENS, lower_case=True if job.lower_case is None else job.lower_case,
     )
     backbone = BertBackbone.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size,
@@ -92,7 +93,7 @@ def train(job):
         print(f"task: {task.name}{task.describe(train_examples)}")
     with strategy.scope():  # a checkpoint's backbone is built here
         with stage("initial weights", "--init takes a pretrain-bert run, a Hugging Face or a Google BERT folder"):
-            backbone, tokenizer, origin = _initial_weights(job, task, train_examples, output_dir)
+            backbone, tokenizer, origin = _initial_weights(job, task, train_examples, output_dir, strategy)
             save_tokenizer(tokenizer, output_dir)
         if job.max_sequence_length > backbone.max_sequence_length:
             raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "

@@ -15,7 +15,6 @@ from tf_models.data.tokenizers import (
     END,
     CharacterTokenizer,
     train_character_tokenizer,
-    train_wordpiece_tokenizer,
 )
 from tf_models.inference.text_generator import TextGenerator
 from tf_models.jobs.common import (
@@ -26,7 +25,7 @@ from tf_models.jobs.common import (
     finish_worker,
     fit,
     run_tokenizer,
-    save_tokenizer,
+    learn_wordpiece_tokenizer,
     stage,
     start_run,
 )
@@ -53,15 +52,12 @@ def job_documents(job):
     return documents[job.held_out_documents :], documents[: job.held_out_documents]
 
 
-def _train_tokenizer(job, documents, output_dir):
+def _train_tokenizer(job, documents, output_dir, strategy):
     texts = [" ".join(document) for document in documents]
     if job.tokens == "characters":
         return train_character_tokenizer(texts, output_dir / CHARACTERS_FILE, max_characters=job.vocabulary_size)
     if job.tokens == "wordpiece":
-        tokenizer = train_wordpiece_tokenizer(texts, job.vocabulary_size, output_dir / "vocab.txt",
-                                              reserved_tokens=("[PAD]", "[UNK]", END))
-        save_tokenizer(tokenizer, output_dir)
-        return tokenizer
+        return learn_wordpiece_tokenizer(job, output_dir, strategy, texts, reserved_tokens=("[PAD]", "[UNK]", END))
     raise ValueError(f"tokens must be characters or wordpiece, got {job.tokens!r}.")
 
 
@@ -77,7 +73,7 @@ def train(job):
         documents, held_out = job_documents(job)
         print(f"documents: {len(documents)} for training, {len(held_out)} held out")
     with stage("tokenizer"):
-        tokenizer = _train_tokenizer(job, documents, output_dir)
+        tokenizer = _train_tokenizer(job, documents, output_dir, strategy)
         stream = token_stream(documents, tokenizer, tokenizer.end_id)
         print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(stream):,} in the "
               f"training text")

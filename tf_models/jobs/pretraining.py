@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tf_models.data import load_documents, load_source, split_sentences
 from tf_models.data.pipelines import bert_pretraining_dataset
-from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer
+from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.inference import FillMask, SentenceEncoder
 from tf_models.jobs.common import (
     DATA_ADVICE,
@@ -21,7 +21,7 @@ from tf_models.jobs.common import (
     finish_worker,
     fit,
     run_tokenizer,
-    save_tokenizer,
+    learn_wordpiece_tokenizer,
     stage,
     start_run,
 )
@@ -51,12 +51,13 @@ def job_documents(job):
     return documents[job.held_out_documents :], documents[: job.held_out_documents]
 
 
-def _pretraining_data(job, documents, tokenizer, seed):
+def _pretraining_data(job, documents, tokenizer, seed, training):
     return bert_pretraining_dataset(
         documents, tokenizer, seed=seed, batch_size=job.batch_size,
         max_sequence_length=job.max_sequence_length,
         max_predictions_per_sequence=job.max_predictions_per_sequence,
         whole_word_masking=job.whole_word_masking,
+        drop_remainder=training,  # one shape for every training step
     )
 
 
@@ -68,15 +69,14 @@ def train(job):
         sentences = sum(len(d) for d in documents)
         print(f"documents: {len(documents)} for training ({sentences} sentences), {len(held_out)} held out")
     with stage("tokenizer"):
-        tokenizer = train_wordpiece_tokenizer(
-            [s for d in documents for s in d], job.vocabulary_size, output_dir / "vocab.txt", reserved_tokens=BERT_RESERVED_TOKENS
+        tokenizer = learn_wordpiece_tokenizer(
+            job, output_dir, strategy, [s for d in documents for s in d], reserved_tokens=BERT_RESERVED_TOKENS
         )
-        save_tokenizer(tokenizer, output_dir)
         print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     with stage("pipeline"):
         def train_data():
-            return _pretraining_data(job, documents, tokenizer, job.seed)
-        eval_data = _pretraining_data(job, held_out, tokenizer, job.seed + 1)
+            return _pretraining_data(job, documents, tokenizer, job.seed, training=True)
+        eval_data = _pretraining_data(job, held_out, tokenizer, job.seed + 1, training=False)
     with strategy.scope():
         backbone = BertBackbone.from_preset(
             job.preset, vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=job.max_sequence_length,
@@ -192,7 +192,7 @@ def evaluate(job):
     documents, held_out = job_documents(job)
     frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
     return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"),
-                               _pretraining_data(job, held_out, tokenizer, job.seed + 1), frequent, tokenizer)
+                               _pretraining_data(job, held_out, tokenizer, job.seed + 1, training=False), frequent, tokenizer)
 
 
 def inference_modules(job, decoding=None):

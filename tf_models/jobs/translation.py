@@ -10,7 +10,7 @@ import keras
 from tf_models.data import load_parallel_files, load_source
 from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
 from tf_models.data.splits import drop_held_out_sources, split_by_source
-from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, train_wordpiece_tokenizer
+from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS
 from tf_models.inference import Translator
 from tf_models.jobs.common import (
     DATA_ADVICE,
@@ -20,7 +20,7 @@ from tf_models.jobs.common import (
     finish_worker,
     fit,
     run_tokenizer,
-    save_tokenizer,
+    learn_wordpiece_tokenizer,
     stage,
     start_run,
 )
@@ -68,11 +68,10 @@ def train(job):
         print(f"pairs: {len(train_pairs)} train, {len(val)} validation, {len(test)} test; "
               f"split by source sentence: {split_report}")
     with stage("tokenizer"):
-        tokenizer = train_wordpiece_tokenizer(
-            [s for pair in train_pairs for s in pair], job.vocabulary_size, output_dir / "vocab.txt",
+        tokenizer = learn_wordpiece_tokenizer(
+            job, output_dir, strategy, [s for pair in train_pairs for s in pair],
             reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
         )
-        save_tokenizer(tokenizer, output_dir)
         print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
     counter = DropCounter()
 

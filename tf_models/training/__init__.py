@@ -23,7 +23,7 @@ from tf_models.training.optimizers import (
     loss_scaled,
     transformer_optimizer,
 )
-from tf_models.training.multi_worker import WorkersDisagree, check_workers_agree, fingerprint
+from tf_models.training.multi_worker import WorkersDisagree, broadcast_from_chief, check_workers_agree, fingerprint
 from tf_models.training.resume import TrainingState, fit_resumable, is_chief, is_multi_worker
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 from tf_models.training.compiling import (
@@ -47,6 +47,7 @@ __all__ = [
     "WarmupPolynomialDecay",
     "WorkersDisagree",
     "bert_optimizer",
+    "broadcast_from_chief",
     "check_devices",
     "check_jit_compile",
     "check_workers_agree",

@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_models.training.resume import is_multi_worker
+
 
 class WorkersDisagree(ValueError):
     """The workers of one run would train on different data or vocabularies."""
@@ -73,11 +75,47 @@ def check_workers_agree(strategy, what, value):
         )
 
 
+def broadcast_from_chief(strategy, strings):
+    """The chief's `strings` on every worker (`strings` itself on one machine).
+
+    For what each worker computes but only one version may be used, such as
+    a learned vocabulary when the learner is not deterministic across
+    processes. Two all-reduces in which only replica 0 (on the chief)
+    contributes: the length, then the bytes.
+
+    Args:
+        strategy: the run's strategy.
+        strings: a list of strings without newlines.
+
+    Returns:
+        The chief's list.
+    """
+    if not is_multi_worker(strategy):
+        return list(strings)
+    mine = np.frombuffer("\n".join(strings).encode("utf-8"), np.uint8).astype(np.float32)
+
+    def from_replica_0(value):
+        context = tf.distribute.get_replica_context()
+        keep = tf.cast(tf.equal(context.replica_id_in_sync_group, 0), value.dtype)
+        return context.all_reduce("SUM", value * keep)
+
+    def local(result):
+        return strategy.experimental_local_results(result)[0].numpy()
+
+    length = int(local(tf.function(lambda: strategy.run(from_replica_0, args=(tf.constant(mine.size, tf.float64),)))()))
+    sent = np.zeros(length, np.float32)
+    sent[: min(length, mine.size)] = mine[:length]
+    received = local(tf.function(lambda: strategy.run(from_replica_0, args=(tf.constant(sent),)))())
+    return received.astype(np.uint8).tobytes().decode("utf-8").split("\n")
+
+
 def _distributed(step, strategy):
     """`step` (a `train_step` or `test_step`) on every replica, its logs
     averaged over all replicas of all workers."""
 
-    @tf.function
+    # Batches padded to their longest example come in many shapes: as in
+    # `fit`, relax the traced shapes rather than trace again for each one.
+    @tf.function(reduce_retracing=True)
     def run(batch):
         logs = strategy.run(step, args=(batch,))
         return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
