@@ -102,3 +102,12 @@ def test_keras_hub_samplers_on_our_step_give_our_greedy_and_beam_tokens():
     # keras-hub's own GPT-2 of the same shape: the same parameter count as our CausalLM.
     assert all(r["keras_hub_gpt2_parameters"] == r["parameters"] for r in rows if r["model"] == "causal_lm")
     assert "| causal_lm test | beam |" in generation.markdown_table(rows)
+
+
+def test_pretraining_input_benchmark_times_a_reproducible_pipeline(tmp_path):
+    from benchmarks import pretraining_input
+
+    results = pretraining_input.main(["--batches", "5", "--warmup", "1", "--repeats", "1", "--length", "64",
+                                      "--vocabulary-size", "500", "--json", str(tmp_path / "r.json")])
+    assert results["sequences_per_second"] > 0 and results["same_batches_for_the_same_seed"]
+    assert json.loads((tmp_path / "r.json").read_text()) == results

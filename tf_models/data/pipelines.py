@@ -546,7 +546,7 @@ def bert_pretraining_dataset(
         yield (*_epoch_pairs(documents, max_tokens, short_sequence_probability, rng),
                rng.integers(0, 2**31 - 1, 2))
 
-    vector, scalar = tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)
+    vector = tf.TensorSpec([None], tf.int32)
     flat_epoch = tf.data.Dataset.from_generator(epoch, output_signature=(vector, vector, vector, vector, vector,
                                                                          tf.TensorSpec([2], tf.int64)))
 
