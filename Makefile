@@ -43,9 +43,16 @@ demo: install $(if $(filter 1,$(GPU)),install-gpu)
 TEST_PATHS ?= tests tf_models notebooks
 # The tests run on the CPU even where a GPU is (CUDA_VISIBLE_DEVICES=): their
 # numbers and the refusals of GPU settings without a GPU are the CPU's.
+# Then the layer tests again under the JAX backend (the layers and models are
+# keras.ops only, for GPU machines with JAX and no TensorFlow);
+# `make test JAX_TEST_PATHS=` leaves them out.
+JAX_TEST_PATHS ?= tests/test_attention.py tests/test_dropout.py tests/test_embeddings.py tests/test_feed_forward.py \
+	tests/test_masking.py tests/test_position.py tests/test_transformer_encoder.py tests/test_transformer_decoder.py
 test: install-dev
 	CUDA_VISIBLE_DEVICES= TF_MODELS_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider \
 		--nbmake --nbmake-timeout=600 --durations=25 $(PYTEST_ARGS) $(TEST_PATHS)
+	$(if $(strip $(JAX_TEST_PATHS)),CUDA_VISIBLE_DEVICES= KERAS_BACKEND=jax JAX_PLATFORMS=cpu $(BIN)/python -m pytest \
+		-n 2 --dist loadfile -p no:cacheprovider $(PYTEST_ARGS) $(JAX_TEST_PATHS))
 
 # Runs every notebook in full mode and saves its outputs into the committed
 # file (about an hour on a 2-core CPU); NOTEBOOKS="03 05" runs some of them.

@@ -28,6 +28,11 @@ def test_each_call_draws_a_new_mask_and_a_seed_repeats_the_stream():
     np.testing.assert_array_equal(np.asarray(second(x, training=True)), a)
 
 
+TENSORFLOW_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                     reason="the TensorFlow backend's Philox path, under tf.function")
+
+
+@TENSORFLOW_ONLY
 def test_masks_differ_between_steps_inside_a_compiled_function():
     layer = Dropout(0.5, seed=1)
     step = tf.function(lambda x: layer(x, training=True), jit_compile=True)
@@ -35,6 +40,7 @@ def test_masks_differ_between_steps_inside_a_compiled_function():
     assert (np.asarray(step(x)) != np.asarray(step(x))).any()
 
 
+@TENSORFLOW_ONLY
 def test_xla_derives_the_random_key_once_not_per_element():
     # keras.layers.Dropout leaves TensorFlow to scramble the seed with
     # StatelessRandomGetKeyCounter, which XLA on CPU fuses into the

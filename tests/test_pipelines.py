@@ -136,6 +136,33 @@ def test_translation_bucketing_groups_similar_lengths(tokenizer):
     assert total == 200
 
 
+def _shapes_of(dataset, epochs=2):
+    """The distinct batch shapes over `epochs` passes: what XLA compiles a
+    program for, each."""
+    return {(tuple(i["encoder_token_ids"].shape), tuple(i["decoder_token_ids"].shape), tuple(l["logits"].shape))
+            for _ in range(epochs) for i, l in dataset}
+
+
+def test_padding_to_the_bucket_bounds_leaves_a_few_full_shapes(corpus, tokenizer):
+    rng = np.random.default_rng(0)
+    _, words = corpus
+    sentences = [" ".join(rng.choice(words, rng.integers(1, 30))) for _ in range(600)]
+    pairs = list(zip(sentences, sentences[::-1]))
+    options = dict(batch_size=16, max_length=32, bucket_boundaries=[8, 12, 20], seed=0)
+    loose = _shapes_of(translation_dataset(pairs, tokenizer, **options))
+    fixed = _shapes_of(translation_dataset(pairs, tokenizer, pad_to_bucket=True, drop_remainder=True, **options))
+    assert len(loose) > 20  # padded to each batch's longest, last batches short
+    # Bounds 8, 16 (12 rounded up), 24 (20), 32 (max_length): one shape each.
+    assert {shape[0] for shape in fixed} <= {(16, 8), (16, 16), (16, 24), (16, 32)}
+    assert all(enc == dec == labels for enc, dec, labels in fixed) and len(fixed) >= 3
+    # Padding only: the same tokens, batch for batch, as without it.
+    for (a, la), (b, lb) in zip(translation_dataset(pairs, tokenizer, **options),
+                                translation_dataset(pairs, tokenizer, pad_to_bucket=True, **options)):
+        for x, y in [(a["encoder_token_ids"], b["encoder_token_ids"]), (la["logits"], lb["logits"])]:
+            np.testing.assert_array_equal(y[:, : x.shape[1]], x)
+            assert not np.any(y[:, x.shape[1]:])
+
+
 def test_known_length_holds_for_every_reshuffled_epoch(tokenizer):
     counter = DropCounter()
     dataset = translation_dataset(_pairs(200), tokenizer, batch_size=16, bucket_boundaries=[4, 7], seed=1,

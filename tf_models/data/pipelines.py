@@ -187,6 +187,7 @@ def translation_dataset(
     seed=None,
     drop_remainder=False,
     counter=None,
+    pad_to_bucket=False,
 ):
     """Builds `(inputs, labels)` batches for the `Transformer`.
 
@@ -209,10 +210,17 @@ def translation_dataset(
         seed: shuffle seed.
         drop_remainder: drop the last short batch (for fixed shapes).
         counter: optional `DropCounter` for pairs dropped as too long.
+        pad_to_bucket: pad the sources and targets of a batch alike to the
+            first of its bounds that holds its longest sentence: the
+            `bucket_boundaries` and `max_length`, rounded up to multiples of
+            8. Batches then come in at most `len(bucket_boundaries) + 1`
+            shapes (with `drop_remainder`), so XLA (`jit_compile`) compiles
+            a few programs instead of one per new shape.
 
     Returns:
         A dataset of `({"encoder_token_ids", "decoder_token_ids"},
-        {"logits": labels})`, int32, padded with 0 to the longest in the batch.
+        {"logits": labels})`, int32, padded with 0 to the longest in the batch
+        (or to its bound, with `pad_to_bucket`).
 
     Example:
     >>> import tempfile
@@ -270,9 +278,28 @@ def translation_dataset(
         )
     else:
         batches = examples.padded_batch(batch_size, drop_remainder=drop_remainder)
+    if pad_to_bucket:
+        batches = batches.map(_padder_to_bounds([*(bucket_boundaries or []), max_length]))
     return batches.map(
         lambda inputs, labels: (inputs, {"logits": labels}), num_parallel_calls=tf.data.AUTOTUNE
     ).prefetch(tf.data.AUTOTUNE)
+
+
+def _padder_to_bounds(lengths, multiple=8):
+    """A map function padding a translation batch's three tensors to the
+    first bound (`lengths` rounded up to `multiple`) that holds the longest."""
+    bounds = tf.constant(sorted({-(-length // multiple) * multiple for length in lengths}), tf.int32)
+
+    def pad(inputs, labels):  # (B, S), (B, T), (B, T)
+        longest = tf.maximum(tf.shape(inputs["encoder_token_ids"])[1], tf.shape(labels)[1])
+        bound = bounds[tf.searchsorted(bounds, longest[None])[0]]
+
+        def to_bound(ids):
+            return tf.pad(ids, [[0, 0], [0, bound - tf.shape(ids)[1]]])
+
+        return {name: to_bound(ids) for name, ids in inputs.items()}, to_bound(labels)
+
+    return pad
 
 
 def classification_dataset(

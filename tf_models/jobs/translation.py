@@ -79,13 +79,16 @@ def train(job):
         return translation_dataset(
             train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
             bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
+            # XLA compiles a program per batch shape: few shapes, full batches.
+            pad_to_bucket=job.jit_compile, drop_remainder=job.jit_compile,
         )
 
     steps_per_epoch = int(with_known_length(train_data()).cardinality())  # one pass to count the batches,
     counter.reset()  # which the length filter must not count as an epoch
     val_data = with_known_length(translation_dataset(
         val, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
-        shuffle_buffer_size=0,
+        shuffle_buffer_size=0, pad_to_bucket=job.jit_compile,
+        bucket_boundaries=job.bucket_boundaries if job.jit_compile else None,
     ))
     with strategy.scope():
         overrides = {} if job.dropout is None else {"dropout": job.dropout}

@@ -1,19 +1,24 @@
-"""Dropout whose random numbers stay cheap under XLA, on CPU too."""
+"""Dropout whose random numbers stay cheap under XLA, on CPU too, and
+differ between the replicas of a `tf.distribute` strategy."""
 
 import keras
-import tensorflow as tf
-from keras import ops
 
 # Stateless seeds are an int32 pair; Keras' SeedGenerator keeps an int64 pair.
 _INT32_SEED_RANGE = 2**31 - 1
 
 
-def _replica_id():
-    """This replica's index among all replicas (0 outside a strategy)."""
+def _tensorflow_dropout(inputs, rate, seed):
+    """The TensorFlow backend's dropout: Philox named, the replica folded in."""
+    import tensorflow as tf  # only this backend has it (or needs it)
+
+    # The generator's state is one variable shared by every replica of a
+    # tf.distribute strategy, so each replica folds its id into the seed:
+    # otherwise all replicas would drop the same positions of their
+    # different examples (replica 0, and one device, are unchanged).
     context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: one computation
-        return 0
-    return ops.cast(context.replica_id_in_sync_group, "int64")
+    replica = 0 if context is None else tf.cast(context.replica_id_in_sync_group, tf.int64)
+    seed = tf.cast(tf.math.floormod(seed + tf.constant([0, 1], tf.int64) * replica, _INT32_SEED_RANGE), tf.int32)
+    return tf.nn.experimental.stateless_dropout(inputs, rate, seed, rng_alg="philox")
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -33,7 +38,8 @@ class Dropout(keras.layers.Layer):
     Naming Philox derives the key with one tiny draw that XLA computes once,
     whatever it fuses. (In the whole models of `benchmarks/README.md` XLA
     happened not to fuse it, and both run at the same speed.) The numbers
-    come from Philox either way.
+    come from Philox either way. Under the other Keras backends (JAX,
+    PyTorch) the layer is `keras.random.dropout`, and needs no TensorFlow.
 
     Args:
         rate: fraction of the elements to drop, in `[0, 1)`.
@@ -62,13 +68,11 @@ class Dropout(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        # The generator's state is one variable shared by every replica of a
-        # tf.distribute strategy, so each replica folds its id into the seed:
-        # otherwise all replicas would drop the same positions of their
-        # different examples (replica 0, and one device, are unchanged).
-        seed = self.seed_generator.next() + ops.convert_to_tensor([0, 1], "int64") * _replica_id()
-        seed = ops.cast(ops.mod(seed, _INT32_SEED_RANGE), "int32")
-        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="philox")
+        if keras.backend.backend() == "tensorflow":
+            return _tensorflow_dropout(inputs, self.rate, self.seed_generator.next())
+        # JAX and PyTorch: Keras' own dropout. A jitted JAX step spans all
+        # devices as one computation, so one random stream serves them all.
+        return keras.random.dropout(inputs, self.rate, seed=self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -16,8 +16,10 @@ class TokenEmbedding(keras.layers.Layer):
 
     `reverse=True` multiplies hidden states by the transposed table, which is
     how the Transformer (section 3.4) and BERT's masked-LM head tie their
-    output projection to the input embedding. Those logits are computed in
-    float32 under every dtype policy.
+    output projection to the input embedding. That product runs in the
+    compute dtype (bfloat16 or float16 under mixed precision, where the fast
+    matrix units are: at small widths it is a large share of a step) and the
+    logits come back as float32, for the softmax and the loss.
 
     Args:
         vocabulary_size: number of tokens.
@@ -45,7 +47,7 @@ class TokenEmbedding(keras.layers.Layer):
             shape=(self.vocabulary_size, self.hidden_dim),
             initializer=keras.initializers.get(self.embeddings_initializer),
             name="embeddings",
-            # Read at full precision: the reverse projection needs float32.
+            # Cast by hand in `call`: the lookup reads rows, not the table.
             autocast=False,
         )
 
@@ -54,8 +56,9 @@ class TokenEmbedding(keras.layers.Layer):
             # (B, T) int -> (B, T, D)
             return ops.cast(ops.take(self.embeddings, inputs, axis=0), self.compute_dtype)
         # (B, T, D) -> (B, T, V) float32 logits
-        table = ops.cast(self.embeddings, "float32")
-        return ops.matmul(ops.cast(inputs, "float32"), ops.transpose(table))
+        table = ops.cast(self.embeddings, self.compute_dtype)
+        logits = ops.matmul(ops.cast(inputs, self.compute_dtype), ops.transpose(table))
+        return ops.cast(logits, "float32")
 
     def compute_output_spec(self, inputs, reverse=False):
         if reverse:

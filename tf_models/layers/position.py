@@ -102,7 +102,9 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         # inputs: (B, T, D) -> embeddings of positions start .. start + T: (T, D)
         length = ops.shape(inputs)[1]
-        return ops.slice(self.embeddings, (start_index, 0), (length, inputs.shape[-1]))
+        # Rows by index rather than a slice: JAX slices only to sizes known
+        # when it traces, and a functional model's length is not.
+        return ops.take(self.embeddings, ops.arange(length) + start_index, axis=0)
 
     def get_config(self):
         config = super().get_config()
