@@ -3,6 +3,7 @@ measurements themselves are in benchmarks/README.md."""
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,39 @@ def test_pretraining_input_benchmark_times_a_reproducible_pipeline(tmp_path):
                                       "--vocabulary-size", "500", "--json", str(tmp_path / "r.json")])
     assert results["sequences_per_second"] > 0 and results["same_batches_for_the_same_seed"]
     assert json.loads((tmp_path / "r.json").read_text()) == results
+
+
+def _gpu_jax(*arguments):
+    # TensorFlow hidden, JAX backend: as on a GPU machine that has only JAX.
+    command = [sys.executable, "-c", "import no_tensorflow, runpy; runpy.run_module('benchmarks.gpu_jax', "
+               "run_name='__main__')", *arguments]
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "scripts"), str(ROOT)]))
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_jax_gpu_benchmark_smoke_runs_both_libraries_without_tensorflow(tmp_path):
+    pytest.importorskip("jax", reason="make install-dev installs jax[cpu]")
+    done = _gpu_jax("--smoke", "--json", str(tmp_path / "gpu.json"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((tmp_path / "gpu.json").read_text())
+    ours, theirs = results["rows"]
+    assert (ours["library"], theirs["library"]) == ("tf_models", "keras_hub")
+    assert ours["parameters"] == theirs["parameters"]  # the same architecture
+    assert ours["finite"] and theirs["finite"] and ours["sequences_per_second"] > 0
+    assert "| BERT-tiny | tf_models |" in done.stdout
+    # Without --smoke and without a GPU it stops at once, saying why.
+    refused = _gpu_jax()
+    assert refused.returncode == 2 and "no GPU" in refused.stderr
+
+
+def test_jax_benchmark_flop_count_leaves_out_the_looked_up_tables():
+    import importlib
+
+    gpu_jax = importlib.import_module("benchmarks.gpu_jax")
+    shape = {"vocabulary_size": 100, "hidden_dim": 8, "num_layers": 2, "max_sequence_length": 16}
+    embeddings = (100 + 16 + 2) * 8
+    parameters = embeddings + 1000
+    # 6 x the matmul weights + attention 12 L T D + the tied projection at M of T positions.
+    assert gpu_jax.flops_per_token(shape, parameters, length=16, masked=4) == (
+        6 * 1000 + 12 * 2 * 16 * 8 + 6 * 100 * 8 * 4 / 16)

@@ -8,20 +8,11 @@ first, as a machine without it would be: importing `tensorflow` raises
 ImportError (Keras then takes it for absent, as it does there).
 """
 
-import importlib.abc
 import json
 import os
 import sys
 
-
-class _NoTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "tensorflow" or name.startswith(("tensorflow.", "tensorflow_text")):
-            raise ImportError(f"{name} is hidden: this process checks the models run without it")
-        return None
-
-
-sys.meta_path.insert(0, _NoTensorFlow())
+import no_tensorflow  # noqa: F401  (first: hides TensorFlow)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
