@@ -45,8 +45,10 @@ if "keras" not in sys.modules:  # run as a script: choose the backend before Ker
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks import throughput  # noqa: E402  (its helpers need no TensorFlow)
+
 H200_DENSE_BF16_TFLOPS = 989.0
-LIBRARIES = ("tf_models", "keras_hub")
+LIBRARIES = throughput.LIBRARIES
 
 
 def _gpus():
@@ -74,17 +76,7 @@ def matmul_tflops(size, repeats=20):
 
 def bert_shape(size, vocabulary_size):
     """The preset's architecture as keyword arguments both libraries take."""
-    from tf_models.models import BertConfig
-
-    config = BertConfig.preset(size, vocabulary_size=vocabulary_size)
-    return {
-        "vocabulary_size": config.vocabulary_size,
-        "num_layers": config.num_layers,
-        "num_heads": config.num_heads,
-        "hidden_dim": config.hidden_dim,
-        "intermediate_dim": config.intermediate_dim,
-        "max_sequence_length": config.max_sequence_length,
-    }
+    return dict(throughput.bert_sizes(size, vocabulary_size), max_sequence_length=512)
 
 
 def build_pretrainer(library, shape):

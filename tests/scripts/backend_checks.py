@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-import no_tensorflow  # noqa: F401  (first: hides TensorFlow)
+import no_tensorflow  # noqa: F401,E402  (first: hides TensorFlow)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
