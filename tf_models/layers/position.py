@@ -102,9 +102,13 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         # inputs: (B, T, D) -> embeddings of positions start .. start + T: (T, D)
         length = ops.shape(inputs)[1]
-        # Rows by index rather than a slice: JAX slices only to sizes known
-        # when it traces, and a functional model's length is not.
-        return ops.take(self.embeddings, ops.arange(length) + start_index, axis=0)
+        if keras.backend.backend() == "jax":
+            # JAX slices only to sizes known when it traces, and a functional
+            # model's length is not: take the rows by index there. Elsewhere a
+            # slice, whose gradient is dense (a gather's is sparse, and under
+            # tf.distribute is summed over replicas in another order).
+            return ops.take(self.embeddings, ops.arange(length) + start_index, axis=0)
+        return ops.slice(self.embeddings, (start_index, 0), (length, inputs.shape[-1]))
 
     def get_config(self):
         config = super().get_config()
