@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tf_models.training import (
     check_devices,
+    cpu_has_bfloat16_units,
     check_jit_compile,
     choose_policy_name,
     choose_strategy_name,
@@ -144,3 +145,23 @@ def test_gpu_settings_are_refused_only_where_no_gpu_is_seen():
     for strategy, precision in (("mirrored", "auto"), ("auto", "mixed_float16"), ("auto", "mixed_bfloat16")):
         with pytest.raises(ValueError, match="asks for a GPU, but TensorFlow sees none"):
             check_devices(strategy, precision, num_gpus=0)
+    # A CPU with bfloat16 units (AMX, AVX-512 BF16) runs mixed_bfloat16, and only that, natively.
+    check_devices("auto", "mixed_bfloat16", num_gpus=0, cpu_bfloat16=True)
+    for strategy, precision in (("mirrored", "mixed_bfloat16"), ("auto", "mixed_float16")):
+        with pytest.raises(ValueError, match="asks for a GPU"):
+            check_devices(strategy, precision, num_gpus=0, cpu_bfloat16=True)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("fpu sse2 avx2 avx512f amx_bf16 amx_tile amx_int8", True),  # Sapphire Rapids
+        ("fpu sse2 avx2 avx512f avx512_bf16", True),  # Cooper Lake, Zen 4
+        ("fpu sse2 avx2 avx512f avx512_vnni", False),  # Ice Lake: no bfloat16 units
+    ],
+)
+def test_bfloat16_units_are_read_from_the_cpu_flags(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    assert cpu_has_bfloat16_units(cpuinfo) is expected
+    assert cpu_has_bfloat16_units(tmp_path / "missing") is False

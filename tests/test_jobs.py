@@ -111,3 +111,38 @@ def test_a_resumed_run_keeps_the_vocabulary_its_backup_was_trained_with(tmp_path
     tf.train.Checkpoint(step=tf.Variable(1)).save(str(backup_folder(job) / "ckpt"))
     assert learn_wordpiece_tokenizer(job, tmp_path, strategy, texts).vocabulary == VOCABULARY
     assert "as the backup was trained with it" in capsys.readouterr().out
+
+
+def test_translation_averages_the_last_epochs_when_validation_says_so(tmp_path):
+    import keras
+
+    from tf_models.training.averaging import average_weights
+
+    rng = np.random.default_rng(0)
+    words = {"the": "der", "cat": "Katze", "dog": "Hund", "sat": "sass", "ran": "lief", "big": "gross"}
+    english = [" ".join(rng.choice(list(words), rng.integers(3, 6))) for _ in range(200)]
+    (tmp_path / "train.en").write_text("\n".join(english) + "\n")
+    (tmp_path / "train.de").write_text("\n".join(" ".join(words[w] for w in s.split()) for s in english) + "\n")
+    run = tmp_path / "run"
+    job = jobs.TranslationJob(
+        output_dir=str(run), source="files", train_files=(str(tmp_path / "train.en"), str(tmp_path / "train.de")),
+        preset="test", vocabulary_size=80, batch_size=16, epochs=3, warmup_steps=10, test_size=10,
+        average_last=2, decoding=DecodingConfig("greedy"), verbose=0,
+    )
+    averaging = job.run()["checkpoint_averaging"]
+    snapshots = sorted(p.name for p in (run / "snapshots").iterdir())
+    assert snapshots == ["epoch_0002.weights.h5", "epoch_0003.weights.h5"] and averaging["epochs"] == [2, 3]
+    saved = keras.saving.load_model(run / "transformer.keras")
+    expected = keras.saving.load_model(run / "transformer.keras")
+    if averaging["kept_average"]:
+        assert averaging["val_loss_average"] < averaging["val_loss_last"]
+        average_weights(expected, [run / "snapshots" / name for name in snapshots])
+    else:
+        expected.load_weights(str(run / "snapshots" / snapshots[-1]))
+    for a, b in zip(saved.trainable_variables, expected.trainable_variables):
+        np.testing.assert_array_equal(np.asarray(a.value), np.asarray(b.value))
+
+    # A new run in the same folder starts its snapshots afresh: one epoch, nothing to average.
+    again = dataclasses.replace(job, epochs=1).run()
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["epoch_0001.weights.h5"]
+    assert again["checkpoint_averaging"] == {}

@@ -27,6 +27,7 @@ from tf_models.training import (
     broadcast_from_chief,
     check_jit_compile,
     check_workers_agree,
+    cpu_has_bfloat16_units,
     fit_resumable,
     is_chief,
     is_multi_worker,
@@ -68,7 +69,8 @@ def start_run(job):
     strategy = select_strategy(job.strategy)
     # Before any work: the command line prints these ValueErrors as one line.
     gpus = tf.config.list_physical_devices("GPU")
-    check_devices(job.strategy, job.precision, len(gpus), isinstance(strategy, tf.distribute.TPUStrategy))
+    check_devices(job.strategy, job.precision, len(gpus), isinstance(strategy, tf.distribute.TPUStrategy),
+                  cpu_bfloat16=cpu_has_bfloat16_units())
     check_jit_compile(job.jit_compile, strategy)
     keras.utils.set_random_seed(job.seed)
     output_dir = Path(job.output_dir) if is_chief(strategy) else Path(tempfile.mkdtemp(prefix="tf_models_worker_"))
@@ -94,7 +96,7 @@ def start_run(job):
 
 
 def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, validation_data=None, monitor="val_loss",
-        vocabulary=None):
+        vocabulary=None, callbacks=()):
     """Trains `model` as every job does: `fit_resumable` (backups every
     `job.backup_every` steps in `<job.output_dir>/backup`, exact resumption),
     the callbacks of `training_callbacks`, progress as `job.verbose` says.
@@ -110,12 +112,13 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
         validation_data: batches scored at each epoch's end.
         monitor: the metric that picks `best.keras`.
         vocabulary: the tokenizer's tokens; several workers check they agree.
+        callbacks: more Keras callbacks that write files (the chief's only).
     """
     strategy = model.distribute_strategy
     if is_multi_worker(strategy) and vocabulary is not None:
         check_workers_agree(strategy, "vocabulary", list(vocabulary))
     chief = is_chief(strategy)
-    callbacks = training_callbacks(output_dir, monitor=monitor, write_files=chief)
+    callbacks = training_callbacks(output_dir, monitor=monitor, write_files=chief) + (list(callbacks) if chief else [])
     return fit_resumable(
         model, make_train_data, steps_per_epoch, epochs, backup_folder(job), backup_every=job.backup_every,
         callbacks=callbacks, validation_data=validation_data,

@@ -199,6 +199,10 @@ class TranslationJob(RunOptions):
     epochs: int = option(8, "passes over the training pairs")
     warmup_steps: int = option(1000, "warm-up steps of the Noam schedule")
     label_smoothing: float = option(0.1, "label smoothing (0.1 in the paper)")
+    average_last: int = option(
+        5, "checkpoint averaging: evaluate and save the mean of the weights at the last N epoch ends when its "
+        "validation loss is lower (the paper averaged the last 5 checkpoints); 1: the last weights"
+    )
     max_train_pairs: int | None = option(None, "use at most this many training pairs")
     test_size: int = option(1000, "held-out test pairs when the source has no test split")
     decoding: DecodingConfig = option(DecodingConfig("beam"), "decoding of the test set and of exports")

@@ -2,10 +2,12 @@
 with BLEU beside its baselines (`TranslationJob.run()`)."""
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from tf_models.data import load_parallel_files, load_source
 from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
@@ -14,6 +16,7 @@ from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS
 from tf_models.inference import Translator
 from tf_models.jobs.common import (
     DATA_ADVICE,
+    backup_folder,
     compile_options,
     evaluation_model,
     finish_run,
@@ -26,9 +29,11 @@ from tf_models.jobs.common import (
 )
 from tf_models.models import Transformer
 from tf_models.training import compile_transformer, is_chief
+from tf_models.training.averaging import EpochSnapshots, average_weights
 from tf_models.training.evaluation import corpus_bleu
 
 MODEL_FILE = "transformer.keras"
+SNAPSHOTS = "snapshots"  # the last epochs' weights, for checkpoint averaging
 
 
 def translation_splits(job):
@@ -60,8 +65,13 @@ def translation_splits(job):
     return train, val, test, report
 
 
-def train(job):
-    """Runs a `TranslationJob`; returns its results dict."""
+def train(job, callbacks=()):
+    """Runs a `TranslationJob`; returns its results dict.
+
+    Args:
+        job: the `TranslationJob`.
+        callbacks: more Keras callbacks for training (the chief's only).
+    """
     output_dir, strategy = start_run(job)
     with stage("data", DATA_ADVICE):
         train_pairs, val, test, split_report = translation_splits(job)
@@ -96,18 +106,53 @@ def train(job):
         compile_transformer(model, warmup_steps=job.warmup_steps, label_smoothing=job.label_smoothing,
                             **compile_options(job))
     print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
+    snapshots = output_dir / SNAPSHOTS
+    if not tf.train.latest_checkpoint(str(backup_folder(job))):
+        shutil.rmtree(snapshots, ignore_errors=True)  # a fresh run: none of another run's epochs
+    if job.average_last > 1:
+        callbacks = [*callbacks, EpochSnapshots(snapshots, keep=job.average_last)]
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
-            validation_data=val_data, vocabulary=tokenizer.vocabulary)
+            validation_data=val_data, vocabulary=tokenizer.vocabulary,
+            callbacks=callbacks)
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / MODEL_FILE)
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / MODEL_FILE)
+    averaging, last_epochs = {}, sorted(snapshots.glob("epoch_*.weights.h5"))
+    if job.average_last > 1 and len(last_epochs) > 1:
+        with stage("average"):
+            averaging = average_last_epochs(model, last_epochs, val_data)
+            model.save(output_dir / MODEL_FILE)
     with stage("evaluate"):
         results = evaluate_translation(model, tokenizer, test, job.max_length, job.decoding, train_pairs=train_pairs)
         results["split"] = dataclasses.asdict(split_report)
+        results["checkpoint_averaging"] = averaging
     return finish_run(output_dir, results)
+
+
+def average_last_epochs(model, paths, val_data):
+    """Checkpoint averaging (see `tf_models.training.averaging`), kept only
+    if it helps: `model` takes the mean of the weights files `paths` (the
+    last epochs' ends) when its validation loss is below the last weights'.
+
+    Returns:
+        What was measured: both validation losses, the epochs averaged and
+        whether the average was kept.
+    """
+    last_loss = model.evaluate(val_data, verbose=0, return_dict=True)["loss"]
+    last_weights = [variable.numpy() for variable in model.trainable_variables]
+    average_weights(model, paths)
+    average_loss = model.evaluate(val_data, verbose=0, return_dict=True)["loss"]
+    kept = average_loss < last_loss
+    if not kept:
+        for variable, value in zip(model.trainable_variables, last_weights):
+            variable.assign(value)
+    epochs = [int(path.name.split("_")[1].split(".")[0]) for path in paths]
+    print(f"validation loss: {average_loss:.4f} for the mean of epochs {epochs[0]}-{epochs[-1]}'s weights, "
+          f"{last_loss:.4f} for the last epoch's: {'the mean' if kept else 'the last epoch'} is kept")
+    return {"epochs": epochs, "val_loss_average": average_loss, "val_loss_last": last_loss, "kept_average": bool(kept)}
 
 
 def evaluate_translation(model, tokenizer, pairs, max_length, decoding=None, train_pairs=(), samples=5):

@@ -9,6 +9,7 @@ from tf_models.training.distribute import (
     check_jit_compile,
     choose_policy_name,
     choose_strategy_name,
+    cpu_has_bfloat16_units,
     select_policy,
     select_strategy,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "compile_bert_span_labeler",
     "compile_bert_token_classifier",
     "compile_transformer",
+    "cpu_has_bfloat16_units",
     "fingerprint",
     "fit_resumable",
     "is_chief",

@@ -8,6 +8,7 @@ be overridden by name.
 import json
 import logging
 import os
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -183,33 +184,63 @@ def check_jit_compile(jit_compile, strategy):
         )
 
 
-def check_devices(strategy_name, precision_name, num_gpus, has_tpu=False):
+def cpu_has_bfloat16_units(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU multiplies bfloat16 matrices natively: Intel AMX
+    (`amx_bf16`, Sapphire Rapids and later) or AVX-512 BF16 (`avx512_bf16`:
+    Cooper Lake, AMD Zen 4 and later). oneDNN then runs `mixed_bfloat16`
+    matmuls faster than float32; elsewhere bfloat16 is emulated, and slower.
+
+    Args:
+        cpuinfo: the file listing the CPU's flags (Linux); where it cannot
+            be read (macOS, Windows) the answer is `False`.
+
+    Example:
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
+    ...     _ = file.write("flags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n")
+    >>> cpu_has_bfloat16_units(file.name), cpu_has_bfloat16_units("/no/such/file")
+    (True, False)
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[-1].split()}
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def check_devices(strategy_name, precision_name, num_gpus, has_tpu=False, cpu_bfloat16=False):
     """Refuses settings that need a GPU on a machine where TensorFlow sees none.
 
     When TensorFlow's CUDA libraries are missing or fail to load, it says so
     in one log line and carries on with the CPU: a run asked to use
-    several GPUs or mixed precision would train, slowly, on the CPU.
+    several GPUs or mixed precision would train, slowly, on the CPU. The one
+    exception is `mixed_bfloat16` on a CPU with bfloat16 units (see
+    `cpu_has_bfloat16_units`), where it is the faster choice.
 
     Args:
         strategy_name: the `--strategy` asked for.
         precision_name: the `--precision` asked for.
         num_gpus: GPUs TensorFlow sees.
         has_tpu: whether the run found a TPU (where mixed_bfloat16 is native).
+        cpu_bfloat16: whether the CPU has bfloat16 matrix units.
 
     Raises:
         ValueError: `mirrored` or a mixed policy with no GPU (or TPU) seen.
 
     Example:
     >>> check_devices("auto", "auto", num_gpus=0)  # the CPU: fine
+    >>> check_devices("auto", "mixed_bfloat16", num_gpus=0, cpu_bfloat16=True)  # an AMX CPU: fine
     """
     if num_gpus or has_tpu:
         return
     asked = [f"--strategy {strategy_name}"] if strategy_name == "mirrored" else []
-    if precision_name.startswith("mixed_"):
+    if precision_name.startswith("mixed_") and not (precision_name == "mixed_bfloat16" and cpu_bfloat16):
         asked.append(f"--precision {precision_name}")
     if asked:
         raise ValueError(
             f"{' and '.join(asked)} asks for a GPU, but TensorFlow sees none: check `nvidia-smi`, install "
             "TensorFlow's CUDA libraries (`make install-gpu`, or `pip install -r requirements-gpu.txt`), "
-            "or leave --strategy and --precision at auto to train on the CPU."
+            "or leave --strategy and --precision at auto to train on the CPU (--precision mixed_bfloat16 "
+            "runs on CPUs with bfloat16 units: Intel AMX or AVX-512 BF16)."
         )
