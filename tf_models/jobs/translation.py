@@ -113,8 +113,7 @@ def train(job, callbacks=()):
         callbacks = [*callbacks, EpochSnapshots(snapshots, keep=job.average_last)]
     with stage("train", "lower --batch-size or --max-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
-            validation_data=val_data, vocabulary=tokenizer.vocabulary,
-            callbacks=callbacks)
+            validation_data=val_data, vocabulary=tokenizer.vocabulary, callbacks=callbacks)
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
         model.save(output_dir / MODEL_FILE)
     if not is_chief(strategy):
