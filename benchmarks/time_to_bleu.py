@@ -20,6 +20,9 @@ Configurations:
 - `tiny, warmup 1000`: the Noam warm-up halved, so the rate peaks within
   the first three epochs of 454 steps instead of after four and a half;
 - `small, warmup 1000`: 3 layers, width 256, for the longer budgets;
+- `tiny, average 5`: `tiny, warmup 1000` with the job's checkpoint
+  averaging (the mean of the last 5 epochs' weights, kept when its
+  validation loss is lower): the README's command since 2026-12-04;
 - `tiny, bfloat16` (a curve): `tiny, warmup 1000` under `mixed_bfloat16`,
   which this CPU (Intel AMX) multiplies natively.
 
@@ -40,6 +43,7 @@ CONFIGS = {
     "tiny, warmup 2000": ("run", ["--preset", "tiny", "--warmup-steps", "2000", "--average-last", "1"]),
     "tiny, warmup 1000": ("run", ["--preset", "tiny", "--warmup-steps", "1000", "--average-last", "1"]),
     "small, warmup 1000": ("run", ["--preset", "small", "--warmup-steps", "1000", "--average-last", "1"]),
+    "tiny, average 5": ("run", ["--preset", "tiny", "--warmup-steps", "1000", "--average-last", "5"]),
     "tiny, bfloat16": ("curve", ["--preset", "tiny", "--warmup-steps", "1000", "--average-last", "1",
                                  "--precision", "mixed_bfloat16"]),
 }
