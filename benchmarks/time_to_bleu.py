@@ -102,9 +102,16 @@ def collect(name, epochs, args):
     copy = results["baselines"]["copy_source_bleu"]
     if CONFIGS[name][0] == "run":
         seconds = int(re.search(r"\[train\] done in (\d+)s", log.read_text()).group(1))
-        return [{"config": name, "epochs": epochs, "averaged": 1, "train_minutes": seconds / 60,
+        averaging = results.get("checkpoint_averaging") or {}
+        averaged = len(averaging["epochs"]) if averaging.get("kept_average") else 1
+        return [{"config": name, "epochs": epochs, "averaged": averaged, "train_minutes": seconds / 60,
                  "bleu": results["bleu"], "copy_source_bleu": copy}]
     return json.loads((folder / "curve.json").read_text()) if (folder / "curve.json").exists() else []
+
+
+def epoch_seconds(log_text):
+    """The seconds of each epoch, from Keras' one line per epoch (`--verbose 2`)."""
+    return [int(s) for s in re.findall(r"^\d+/\d+ - (\d+)s - ", log_text, re.M)]
 
 
 def score_curve(name, epochs, points, args):
@@ -118,7 +125,7 @@ def score_curve(name, epochs, points, args):
     from tf_models.training.averaging import average_weights, snapshot_path
 
     folder = _folder(args.output_dir, name, epochs)
-    seconds = [int(s) for s in re.findall(r"^\d+/\d+ - (\d+)s - ", Path(f"{folder}.log").read_text(), re.M)]
+    seconds = epoch_seconds(Path(f"{folder}.log").read_text())
     job = load_job(folder)
     model = keras.saving.load_model(folder / MODEL_FILE)
     _, _, test, _ = translation_splits(job)
@@ -138,7 +145,8 @@ def score_curve(name, epochs, points, args):
 
 
 def _label(row):
-    return row["config"] + (f", mean of last {row['averaged']}" if row["averaged"] > 1 else "")
+    curve = CONFIGS[row["config"]][0] == "curve"
+    return row["config"] + (f", mean of last {row['averaged']}" if curve and row["averaged"] > 1 else "")
 
 
 def plot(rows, path):
@@ -192,7 +200,11 @@ def main(argv=None):
     if args.train_curve:
         return train_curve(args.train_curve, args.epochs[0], args)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    rows = {(r["config"], r["epochs"], r["averaged"]): r for r in _previous_rows(args.json)}
+    # A run's rows are keyed without `averaged`: its job decides whether to average.
+    def key(row):
+        return row["config"], row["epochs"], row["averaged"] if CONFIGS[row["config"]][0] == "curve" else 1
+
+    rows = {key(r): r for r in _previous_rows(args.json)}
     for name in args.configs:
         kind = CONFIGS[name][0]
         for epochs in args.epochs if kind == "run" else [max(args.epochs)]:
@@ -202,7 +214,7 @@ def main(argv=None):
             if kind == "curve" and (folder / "results.json").exists() and not (folder / "curve.json").exists():
                 score_curve(name, epochs, sorted(args.epochs), args)
             for row in collect(name, epochs, args):
-                rows[row["config"], row["epochs"], row["averaged"]] = row
+                rows[key(row)] = row
     rows = sorted(rows.values(), key=lambda r: (list(CONFIGS).index(r["config"]), r["averaged"], r["epochs"]))
     print("| configuration | epochs | weights | training minutes | test2016 BLEU | copy-the-source BLEU |")
     print("|---|---:|---|---:|---:|---:|")

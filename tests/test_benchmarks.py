@@ -148,3 +148,27 @@ def test_jax_benchmark_flop_count_leaves_out_the_looked_up_tables():
     # 6 x the matmul weights + attention 12 L T D + the tied projection at M of T positions.
     assert gpu_jax.flops_per_token(shape, parameters, length=16, masked=4) == (
         6 * 1000 + 12 * 2 * 16 * 8 + 6 * 100 * 8 * 4 / 16)
+
+
+def test_time_to_bleu_reads_runs_curves_and_the_rows_saved_before(tmp_path):
+    from types import SimpleNamespace
+
+    from benchmarks import time_to_bleu
+
+    args = SimpleNamespace(output_dir=str(tmp_path), data_dir="../shared/data/multi30k")
+    folder = time_to_bleu._folder(tmp_path, "tiny, warmup 1000", 10)
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps({"bleu": 35.2, "baselines": {"copy_source_bleu": 0.5}}))
+    assert time_to_bleu.collect("tiny, warmup 1000", 10, args) == []  # no log yet: not done
+    (tmp_path / f"{folder.name}.log").write_text("[train] ...\n[train] done in 934s\n")
+    [row] = time_to_bleu.collect("tiny, warmup 1000", 10, args)
+    assert row["train_minutes"] == 934 / 60 and row["bleu"] == 35.2 and row["averaged"] == 1
+    log = ("Epoch 1/2\nfirst step: traced and run in 7.5s; the steps after it are fast\n"
+           "454/454 - 104s - 230ms/step - accuracy: 0.2287 - loss: 6.1450 - val_loss: 4.9261\n"
+           "Epoch 2/2\n454/454 - 93s - 205ms/step - accuracy: 0.4600 - loss: 4.3682 - val_loss: 4.0395\n")
+    assert time_to_bleu.epoch_seconds(log) == [104, 93]
+    saved = tmp_path / "rows.json"
+    saved.write_text(json.dumps([{"config": "warmup 1000", "epochs": 4, "train_minutes": 7.0, "bleu": 30.5,
+                                  "copy_source_bleu": 0.5}, {"config": "gone", "epochs": 1}]))
+    assert time_to_bleu._previous_rows(saved) == [{"config": "tiny, warmup 1000", "epochs": 4, "train_minutes": 7.0,
+                                                  "bleu": 30.5, "copy_source_bleu": 0.5, "averaged": 1}]
