@@ -197,7 +197,7 @@ def cpu_has_bfloat16_units(cpuinfo="/proc/cpuinfo"):
     Example:
     >>> import tempfile
     >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
-    ...     _ = file.write("flags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n")
+    ...     _ = file.write("flags : fpu sse2 avx512f amx_bf16 amx_tile")
     >>> cpu_has_bfloat16_units(file.name), cpu_has_bfloat16_units("/no/such/file")
     (True, False)
     """
