@@ -1,8 +1,8 @@
 """Checkpoint averaging: evaluate the mean of the weights at the last few
 epoch ends instead of the last weights.
 
-Vaswani et al. (2017, section 6.1) evaluated "a single model obtained by
-averaging the last 5 checkpoints". Late in training, with the learning rate
+Vaswani et al. (2017, section 6.1) evaluated their base models with the
+mean of the weights of their last 5 checkpoints. Late in training, with the learning rate
 still well above zero, each step moves the weights to and fro across a
 valley of the loss; their mean lies nearer its floor than any one of them.
 It costs a weights file per epoch and nothing per step.
