@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,6 +12,7 @@ from tf_models import jobs
 from tf_models.data import WordPieceTokenizer, classification_data
 from tf_models.inference import DecodingConfig
 from tf_models.models import BertBackbone, BertPretrainer
+from tf_models.training.averaging import average_weights
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", ",", "."]
 
@@ -114,10 +116,6 @@ def test_a_resumed_run_keeps_the_vocabulary_its_backup_was_trained_with(tmp_path
 
 
 def test_translation_averages_the_last_epochs_when_validation_says_so(tmp_path):
-    import keras
-
-    from tf_models.training.averaging import average_weights
-
     rng = np.random.default_rng(0)
     words = {"the": "der", "cat": "Katze", "dog": "Hund", "sat": "sass", "ran": "lief", "big": "gross"}
     english = [" ".join(rng.choice(list(words), rng.integers(3, 6))) for _ in range(200)]

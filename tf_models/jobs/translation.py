@@ -29,7 +29,7 @@ from tf_models.jobs.common import (
 )
 from tf_models.models import Transformer
 from tf_models.training import compile_transformer, is_chief
-from tf_models.training.averaging import EpochSnapshots, average_weights
+from tf_models.training.averaging import EpochSnapshots, average_weights, snapshot_paths
 from tf_models.training.evaluation import corpus_bleu
 
 MODEL_FILE = "transformer.keras"
@@ -119,7 +119,7 @@ def train(job, callbacks=()):
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / MODEL_FILE)
-    averaging, last_epochs = {}, sorted(snapshots.glob("epoch_*.weights.h5"))
+    averaging, last_epochs = {}, snapshot_paths(snapshots)
     if job.average_last > 1 and len(last_epochs) > 1:
         with stage("average"):
             averaging = average_last_epochs(model, last_epochs, val_data)
@@ -131,10 +131,11 @@ def train(job, callbacks=()):
     return finish_run(output_dir, results)
 
 
-def average_last_epochs(model, paths, val_data):
+def average_last_epochs(model, snapshots, val_data):
     """Checkpoint averaging (see `tf_models.training.averaging`), kept only
-    if it helps: `model` takes the mean of the weights files `paths` (the
-    last epochs' ends) when its validation loss is below the last weights'.
+    if it helps: `model` takes the mean of the weights files `snapshots`
+    (`{epoch: path}`, the last epochs' ends) when its validation loss is
+    below the last weights'.
 
     Returns:
         What was measured: both validation losses, the epochs averaged and
@@ -142,13 +143,13 @@ def average_last_epochs(model, paths, val_data):
     """
     last_loss = model.evaluate(val_data, verbose=0, return_dict=True)["loss"]
     last_weights = [variable.numpy() for variable in model.trainable_variables]
-    average_weights(model, paths)
+    average_weights(model, list(snapshots.values()))
     average_loss = model.evaluate(val_data, verbose=0, return_dict=True)["loss"]
     kept = average_loss < last_loss
     if not kept:
         for variable, value in zip(model.trainable_variables, last_weights):
             variable.assign(value)
-    epochs = [int(path.name.split("_")[1].split(".")[0]) for path in paths]
+    epochs = list(snapshots)
     print(f"validation loss: {average_loss:.4f} for the mean of epochs {epochs[0]}-{epochs[-1]}'s weights, "
           f"{last_loss:.4f} for the last epoch's: {'the mean' if kept else 'the last epoch'} is kept")
     return {"epochs": epochs, "val_loss_average": average_loss, "val_loss_last": last_loss, "kept_average": bool(kept)}

@@ -19,6 +19,22 @@ def snapshot_path(directory, epoch):
     return Path(directory) / f"epoch_{epoch:04d}.weights.h5"
 
 
+def snapshot_paths(directory):
+    """The snapshots in `directory`, oldest first, as `{epoch: path}`.
+
+    Example:
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> for epoch in (12, 3):
+    ...     snapshot_path(folder, epoch).touch()
+    >>> list(snapshot_paths(folder))
+    [3, 12]
+    """
+    paths = {int(path.name.removeprefix("epoch_").removesuffix(".weights.h5")): path
+             for path in Path(directory).glob("epoch_*.weights.h5")}
+    return dict(sorted(paths.items()))
+
+
 class EpochSnapshots(keras.callbacks.Callback):
     """Saves the model's weights at each epoch end, keeping the last `keep`.
 
@@ -50,7 +66,7 @@ class EpochSnapshots(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         self.model.save_weights(str(snapshot_path(self.directory, epoch + 1)))
         if self.keep:
-            for old in sorted(self.directory.glob("epoch_*.weights.h5"))[: -self.keep]:
+            for old in list(snapshot_paths(self.directory).values())[: -self.keep]:
                 old.unlink()
 
 
