@@ -109,6 +109,29 @@ def test_pretrainer_fit_reduces_loss():
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.7 * losses[0], losses
 
 
+def test_a_pretrainer_without_nsp_trains_on_masked_lm_alone_and_round_trips(tmp_path):
+    from tf_models.training import compile_bert_pretrainer
+
+    model = BertPretrainer(BertBackbone.from_preset("test"), next_sentence_prediction=False)
+    inputs = dict(_batch(batch=8, real_lengths=[8] * 8), mask_positions=random_ids(8, 3, 8, low=1))
+    assert set(model(inputs)) == {"mlm_logits"} and model.nsp_head is None
+    assert not model.backbone.pooler.trainable  # it gets no gradient: nothing reads it
+    compile_bert_pretrainer(model, total_steps=20, peak_rate=1e-2)
+    labels = {"mlm_logits": random_ids(8, 3, VOCAB, seed=4)}
+    losses = model.fit(inputs, labels, sample_weight={"mlm_logits": np.ones((8, 3))}, epochs=20,
+                       verbose=0).history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < 0.7 * losses[0], losses
+    model.save(tmp_path / "pretrainer.keras")
+    restored = keras.saving.load_model(tmp_path / "pretrainer.keras")
+    assert not restored.next_sentence_prediction
+    assert max_abs_diff(restored(inputs)["mlm_logits"], model(inputs)["mlm_logits"]) == 0.0
+    # A classifier on the saved backbone trains the pooler it reads.
+    model.backbone.save(tmp_path / "backbone.keras")
+    classifier = BertClassifier(keras.saving.load_model(tmp_path / "backbone.keras"), num_classes=2)
+    assert classifier.backbone.pooler.trainable
+    assert any("pooler" in weight.path for weight in classifier.trainable_weights)
+
+
 def test_classifier_fit_reduces_loss():
     model = BertClassifier(BertBackbone.from_preset("test"), num_classes=3, dropout=0.0)
     inputs = _batch(batch=8, real_lengths=[8, 7, 6, 5, 4, 3, 8, 8])

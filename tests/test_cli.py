@@ -115,6 +115,36 @@ def test_pretrain_finetune_export_and_predict(tmp_path, capsys):
     assert "(16 dims)" in embedded
 
 
+@pytest.mark.parametrize("job", ["train-translation", "pretrain-bert"])
+def test_the_same_command_in_two_processes_learns_the_same_vocabulary_and_weights(job, parallel_files, tmp_path):
+    """A run is reproducible from its command: the same data and seed give
+    the same WordPiece vocabulary and the same final weights in any process
+    (the fast vocabulary learner once gave each process its own)."""
+    import keras
+
+    import tf_models.models  # noqa: F401  (registers the classes)
+
+    if job == "train-translation":
+        flags = ["--source", "files", "--train-files", parallel_files / "train.de", parallel_files / "train.en",
+                 "--epochs", "1", "--test-size", "20", "--method", "greedy", "--warmup-steps", "10"]
+        model_file = "transformer.keras"
+    else:
+        sentences = (parallel_files / "train.en").read_text().splitlines()
+        (tmp_path / "corpus.txt").write_text(
+            "\n\n".join("\n".join(sentences[i : i + 6]) for i in range(0, len(sentences), 6)) + "\n")
+        flags = ["--source", "files", "--document-files", tmp_path / "corpus.txt", "--steps", "12",
+                 "--held-out-documents", "3", "--no-next-sentence-prediction", "--max-sequence-length", "32"]
+        model_file = "pretrainer.keras"
+    runs = [tmp_path / "first", tmp_path / "second"]
+    for run in runs:
+        _run(job, *flags, "--preset", "test", "--vocabulary-size", "90", "--batch-size", "16", "--seed", "3",
+             "--output-dir", run)
+    assert (runs[0] / "vocab.txt").read_text() == (runs[1] / "vocab.txt").read_text()
+    first, second = (keras.saving.load_model(run / model_file, compile=False).get_weights() for run in runs)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_train_a_character_language_model_beside_its_baselines(tmp_path, capsys):
     rng = random.Random(5)
     words = list(ENGLISH_TO_GERMAN)

@@ -14,6 +14,7 @@ from tf_models.data.pipelines import (
     global_batch_size,
     labelled_text_dataset,
     language_model_dataset,
+    masked_lm_dataset,
     pairs_dataset,
     translation_dataset,
     trim_round_robin,
@@ -384,6 +385,63 @@ def test_pretraining_feeds_the_pretrainer(corpus, tokenizer):
     outputs = BertPretrainer(backbone)(features)
     assert outputs["mlm_logits"].shape[:2] == labels["mlm_logits"].shape
     assert outputs["nsp_logits"].shape == (16, 2)
+
+
+def _masked_lm_batches(corpus, tokenizer, epochs=1, **kwargs):
+    documents, _ = corpus
+    options = dict(batch_size=8, max_sequence_length=32, max_predictions_per_sequence=8, seed=0)
+    options.update(kwargs)
+    dataset = masked_lm_dataset(documents, tokenizer, **options)
+    return [[batch for batch in dataset] for _ in range(epochs)]
+
+
+def test_masked_lm_rows_are_packed_full_with_every_document_once_per_epoch(corpus, tokenizer):
+    documents, _ = corpus
+    for epoch in _masked_lm_batches(corpus, tokenizer, epochs=2):
+        rows = [row for features, labels, weights in epoch for row in _unmask(features, labels, weights)]
+        assert all(row[0] == tokenizer.cls_id and row[row != 0][-1] == tokenizer.sep_id for row in rows)
+        assert all(np.all(row != 0) for row in rows[:-1])  # only the last row is padded
+        assert all(np.all(features["segment_ids"].numpy() == 0) for features, _, _ in epoch)
+        # Between [CLS] and the last [SEP], the rows are the documents end to
+        # end, [SEP] between two: each document once, whole and in order.
+        stream = np.concatenate([row[row != 0][1:-1] for row in rows])
+        pieces = np.split(stream, np.flatnonzero(stream == tokenizer.sep_id))
+        texts = [" ".join(tokenizer.id_to_token(t) for t in piece if t != tokenizer.sep_id) for piece in pieces]
+        assert sorted(texts) == sorted(" ".join(document) for document in documents)
+
+
+def test_masked_lm_masks_as_bert_and_anew_each_epoch(corpus, tokenizer):
+    epochs = _masked_lm_batches(corpus, tokenizer, epochs=2)
+    chosen = real_tokens = 0
+    for features, labels, weights in epochs[0]:
+        original = _unmask(features, labels, weights)
+        real = weights["mlm_logits"].numpy() > 0
+        for row, positions in enumerate(features["mask_positions"].numpy()):
+            picked = positions[real[row]]
+            assert not np.isin(original[row, picked], [tokenizer.cls_id, tokenizer.sep_id, 0]).any()
+            chosen += len(picked)
+            real_tokens += (original[row] != 0).sum()
+    assert 0.12 < chosen / real_tokens < 0.18
+    assert set(labels) == set(weights) == {"mlm_logits"}  # no next-sentence labels
+    first, second = (epoch[0][0]["token_ids"].numpy() for epoch in epochs)
+    assert not np.array_equal(first, second)
+
+
+def test_masked_lm_is_reproducible_for_a_seed_and_full_batches_when_asked(corpus, tokenizer):
+    def flat(epochs):
+        return [t.numpy() for epoch in epochs for batch in epoch for t in tf.nest.flatten(batch)]
+
+    first, second = (flat(_masked_lm_batches(corpus, tokenizer, epochs=2)) for _ in range(2))
+    assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
+    shapes = {batch[0]["token_ids"].shape for batch in _masked_lm_batches(corpus, tokenizer, drop_remainder=True)[0]}
+    assert shapes == {(8, 32)}
+
+
+def test_masked_lm_feeds_a_pretrainer_without_next_sentence_prediction(corpus, tokenizer):
+    features, labels, weights = _masked_lm_batches(corpus, tokenizer)[0][0]
+    backbone = BertBackbone.from_preset("test", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=32)
+    outputs = BertPretrainer(backbone, next_sentence_prediction=False)(features)
+    assert set(outputs) == {"mlm_logits"} and outputs["mlm_logits"].shape[:2] == labels["mlm_logits"].shape
 
 
 def test_pretraining_needs_two_documents(tokenizer):

@@ -1,4 +1,7 @@
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -60,6 +63,28 @@ def test_both_learners_give_usable_vocabularies(learner, tmp_path):
     ids = tokenizer.tokenize(["The quick brown fox."]).to_list()[0]
     assert tokenizer.unk_id not in ids
     assert tokenizer.detokenize([ids]).numpy()[0] == b"the quick brown fox."
+
+
+def test_the_fast_learner_gives_one_vocabulary_in_every_process(tmp_path):
+    """The Hugging Face trainer numbers pieces in hash-map order, which
+    changes between processes (huggingface/tokenizers#1794); the vocabulary
+    must not. Text full of equally frequent pieces, learned in fresh
+    processes, limited to fewer characters than it has."""
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnopqrstuvwxyzäöüß東京日本")
+    texts = [" ".join("".join(rng.choice(letters, rng.integers(2, 7))) for _ in range(8)) for _ in range(400)]
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    script = ("import sys; from tf_models.data.tokenizers import train_wordpiece_vocabulary; "
+              "texts = open(sys.argv[1], encoding='utf-8').read().splitlines(); "
+              "print('\\n'.join(train_wordpiece_vocabulary(texts, 400, max_characters=25)))")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    vocabularies = [subprocess.run([sys.executable, "-c", script, str(tmp_path / "texts.txt")], env=env,
+                                   capture_output=True, text=True, check=True).stdout for _ in range(3)]
+    assert vocabularies[0] == vocabularies[1] == vocabularies[2]
+    vocabulary = vocabularies[0].splitlines()
+    assert len(vocabulary) == 400 and vocabulary[:5] == list(BERT_RESERVED_TOKENS)
+    single = {token.removeprefix("##") for token in vocabulary if len(token.removeprefix("##")) == 1}
+    assert len(single) == 25  # the 25 commonest characters, the others [UNK]
 
 
 def test_trained_vocabulary_starts_with_reserved_tokens(wordpiece):

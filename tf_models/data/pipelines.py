@@ -7,6 +7,8 @@ This is where the plain Python records of `tf_models.data.records` become
 * `translation_dataset`: sentence pairs -> `Transformer` inputs and labels.
 * `bert_pretraining_dataset`: documents -> `BertPretrainer` inputs, masked-LM
   and next-sentence labels, with masking redone every epoch.
+* `masked_lm_dataset`: documents -> masked-LM inputs and labels alone, in
+  sequences packed full (no next sentence, no padding).
 * `classification_dataset`: labelled single sentences or pairs ->
   `BertClassifier` inputs and labels.
 * `language_model_dataset`: documents -> `CausalLM` windows of a token
@@ -588,28 +590,16 @@ def bert_pretraining_dataset(
             lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
         return tf.data.Dataset.zip(pairs, batch_seeds)
 
-    is_continuation = tf.constant([t.startswith("##") for t in tokenizer.vocabulary])
-    special_ids = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id], tf.int32)
+    mask = _masker(tokenizer, max_predictions_per_sequence, masking_rate, mask_token_rate, random_token_rate,
+                   whole_word_masking)
 
     def pack_and_mask(pair, batch_seed):
         first, second, nsp_labels = pair  # ragged (B, None) x 2, (B,)
         token_ids, segment_ids = tf_text.combine_segments([first, second], tokenizer.cls_id, tokenizer.sep_id)
-        features = _pad_features(token_ids, segment_ids, max_sequence_length)
-        selected, mlm_positions, mlm_weights = _choose_predictions(
-            features["token_ids"], special_ids, is_continuation if whole_word_masking else None,
-            masking_rate, max_predictions_per_sequence, batch_seed,
-        )
-        mlm_targets = tf.gather(features["token_ids"], mlm_positions, batch_dims=1) * mlm_weights
-        features["token_ids"] = _replace_chosen(
-            features["token_ids"], selected, tokenizer.mask_id, tokenizer.vocabulary_size,
-            mask_token_rate, random_token_rate, batch_seed,
-        )
-        features["mask_positions"] = mlm_positions
+        features, mlm_targets, mlm_weights = mask(_pad_features(token_ids, segment_ids, max_sequence_length),
+                                                  batch_seed)
         labels = {"mlm_logits": mlm_targets, "nsp_logits": nsp_labels}
-        sample_weights = {
-            "mlm_logits": tf.cast(mlm_weights, tf.float32),
-            "nsp_logits": tf.ones_like(nsp_labels, tf.float32),
-        }
+        sample_weights = {"mlm_logits": mlm_weights, "nsp_logits": tf.ones_like(nsp_labels, tf.float32)}
         return features, labels, sample_weights
 
     return (
@@ -617,6 +607,123 @@ def bert_pretraining_dataset(
         .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)  # deterministic order by default
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def masked_lm_dataset(
+    documents,
+    tokenizer,
+    batch_size=32,
+    max_sequence_length=128,
+    max_predictions_per_sequence=20,
+    masking_rate=0.15,
+    mask_token_rate=0.8,
+    random_token_rate=0.1,
+    whole_word_masking=False,
+    seed=None,
+    drop_remainder=False,
+):
+    """Builds masked-LM batches for a `BertPretrainer` without NSP, packed full.
+
+    RoBERTa's input (Liu et al. 2019, "full-sentences"): each epoch the
+    documents are put in a new random order, joined into one stream with
+    `[SEP]` between them, and cut into rows of `max_sequence_length - 2`
+    tokens, each read as `[CLS] row [SEP]`. No sequence is padded but the
+    last, so the encoder spends its compute on text; BERT's sentence pairs
+    (`bert_pretraining_dataset`) pad every pair that its document is too
+    short to fill. Masking is the same as there, and as reproducible.
+
+    Args:
+        documents: a list of documents, each a list of sentence strings (or
+            a `tf.data.Dataset` of 1-D string tensors).
+        tokenizer: a `WordPieceTokenizer` with `[CLS]`, `[SEP]`, `[MASK]`.
+        batch_size: global batch size.
+        max_sequence_length: packed length, special tokens included.
+        max_predictions_per_sequence: most masked positions per sequence.
+        masking_rate: fraction of tokens chosen for prediction.
+        mask_token_rate: fraction of chosen tokens replaced by `[MASK]`.
+        random_token_rate: fraction replaced by a random token.
+        whole_word_masking: choose whole words (all their `##` pieces).
+        seed: seed of the document order and masking.
+        drop_remainder: drop each epoch's last, partial row and batch (every
+            batch then has one shape, as XLA wants).
+
+    Returns:
+        A dataset of `(features, labels, sample_weights)`: features
+        `token_ids, segment_ids` (all 0), `padding_mask` `(B,
+        max_sequence_length)` and `mask_positions` `(B,
+        max_predictions_per_sequence)`; labels `{"mlm_logits": mlm_ids}`;
+        sample weights `{"mlm_logits": mlm_weights}`.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\na\\nb\\nc\\n")
+    >>> data = masked_lm_dataset([["a b c a"], ["b c"]], WordPieceTokenizer(path), batch_size=3,
+    ...                          max_sequence_length=5, max_predictions_per_sequence=2, seed=0)
+    >>> features, labels, weights = next(iter(data))
+    >>> features["padding_mask"].numpy().tolist()  # 7 tokens (one a [SEP]): rows of 3, 3 and 1
+    [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+    >>> labels["mlm_logits"].shape
+    TensorShape([3, 2])
+    """
+    documents = _tokenize_documents(_as_dataset(documents, documents_dataset), tokenizer)
+    if not documents:
+        raise ValueError("masked-LM pretraining needs at least one non-empty document.")
+    row_length = max_sequence_length - 2  # room for [CLS] row [SEP]
+    rng = np.random.default_rng(seed)  # for the dataset's whole life, as in bert_pretraining_dataset
+
+    def epoch():  # a single element: the whole epoch's rows, flat
+        order = rng.permutation(len(documents))
+        stream = np.concatenate([piece for i in order for piece in (documents[i][0], [tokenizer.sep_id])][:-1])
+        count = len(stream) // row_length if drop_remainder else -(-len(stream) // row_length)
+        lengths = np.minimum(row_length, len(stream) - row_length * np.arange(count))
+        yield stream[: lengths.sum()].astype(np.int32), lengths.astype(np.int32), rng.integers(0, 2**31 - 1, 2)
+
+    vector = tf.TensorSpec([None], tf.int32)
+    flat_epoch = tf.data.Dataset.from_generator(epoch, output_signature=(vector, vector, tf.TensorSpec([2], tf.int64)))
+
+    def batches_of(tokens, lengths, epoch_seed):
+        rows = tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(tokens, lengths))
+        batch_seeds = tf.data.Dataset.range(tf.int64.max).map(
+            lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
+        return tf.data.Dataset.zip(rows.batch(batch_size, drop_remainder=drop_remainder), batch_seeds)
+
+    mask = _masker(tokenizer, max_predictions_per_sequence, masking_rate, mask_token_rate, random_token_rate,
+                   whole_word_masking)
+
+    def pack_and_mask(rows, batch_seed):  # ragged (B, None)
+        token_ids, segment_ids = tf_text.combine_segments([rows], tokenizer.cls_id, tokenizer.sep_id)
+        features, mlm_targets, mlm_weights = mask(_pad_features(token_ids, segment_ids, max_sequence_length),
+                                                  batch_seed)
+        return features, {"mlm_logits": mlm_targets}, {"mlm_logits": mlm_weights}
+
+    return (
+        flat_epoch.flat_map(batches_of)
+        .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _masker(tokenizer, max_predictions, masking_rate, mask_token_rate, random_token_rate, whole_word_masking):
+    """The masking step both pretraining pipelines share: a function of
+    `(features, batch_seed)` that chooses the masked-LM positions and
+    replaces their tokens (BERT's 80/10/10); it returns the features with
+    `mask_positions` added, the original ids there and their float32 weights."""
+    is_continuation = tf.constant([t.startswith("##") for t in tokenizer.vocabulary]) if whole_word_masking else None
+    special_ids = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id], tf.int32)
+
+    def mask(features, batch_seed):
+        token_ids = features["token_ids"]  # (B, T)
+        selected, positions, weights = _choose_predictions(
+            token_ids, special_ids, is_continuation, masking_rate, max_predictions, batch_seed)
+        targets = tf.gather(token_ids, positions, batch_dims=1) * weights  # (B, P)
+        features = {**features, "mask_positions": positions, "token_ids": _replace_chosen(
+            token_ids, selected, tokenizer.mask_id, tokenizer.vocabulary_size, mask_token_rate, random_token_rate,
+            batch_seed)}
+        return features, targets, tf.cast(weights, tf.float32)
+
+    return mask
 
 
 def _tokenize_documents(documents, tokenizer):

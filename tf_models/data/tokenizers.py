@@ -314,6 +314,7 @@ def train_wordpiece_vocabulary(
     lower_case=True,
     learner="fast",
     batch_size=1000,
+    max_characters=1000,
 ):
     """Learns a WordPiece vocabulary from text, as BERT's was.
 
@@ -327,6 +328,10 @@ def train_wordpiece_vocabulary(
     * `"tensorflow_text"`: tensorflow-text's `bert_vocab_from_dataset`
       (pure Python; about a minute for the same corpus).
 
+    Both give the same vocabulary for the same text in every process, so a
+    run is reproducible from its command alone (`_fixed_numbering` says how
+    the fast learner is made so).
+
     Args:
         texts: a list of strings, or a `tf.data.Dataset` of scalar strings.
         vocabulary_size: the target size (`"tensorflow_text"` can end a
@@ -335,6 +340,8 @@ def train_wordpiece_vocabulary(
         lower_case: lower-case and strip accents first.
         learner: `"fast"` or `"tensorflow_text"`.
         batch_size: strings per batch while reading `texts`.
+        max_characters: the fast learner keeps this many of the commonest
+            characters (ties broken by code point); rarer ones become `[UNK]`.
 
     Returns:
         The vocabulary, a list of tokens, reserved tokens first.
@@ -362,14 +369,49 @@ def train_wordpiece_vocabulary(
     trainer = BertWordPieceTokenizer(
         lowercase=lower_case, strip_accents=lower_case, handle_chinese_chars=True
     )
+    strings = [text.decode("utf-8") for batch in texts.as_numpy_iterator() for text in batch]
+    alphabet, continuations = _fixed_numbering(strings, trainer, max_characters)
     trainer.train_from_iterator(
-        (text.decode("utf-8") for batch in texts.as_numpy_iterator() for text in batch),
+        strings,
         vocab_size=vocabulary_size,
-        special_tokens=list(reserved_tokens),
+        special_tokens=[*reserved_tokens, *continuations],
+        initial_alphabet=alphabet,
+        limit_alphabet=len(alphabet),
         show_progress=False,
     )
     token_ids = trainer.get_vocab()
     return sorted(token_ids, key=token_ids.get)
+
+
+def _fixed_numbering(strings, trainer, max_characters):
+    """What makes the fast learner give one vocabulary in every process:
+    `(alphabet, continuation pieces)` to hand it up front.
+
+    The `tokenizers` trainer numbers the `##c` piece of each character that
+    continues a word in the order it meets them in a hash map, and breaks
+    ties between equally frequent merges by those numbers; it also drops
+    rare characters in an order that ties leave to chance. Both orders
+    change from process to process (huggingface/tokenizers#1794), and so did
+    the vocabulary. Given as special tokens, in sorted order, the `##c`
+    pieces are numbered before training starts, and an alphabet chosen here
+    (the commonest characters, ties broken by code point) is kept whole.
+
+    Args:
+        strings: the training text, a list of strings.
+        trainer: the `BertWordPieceTokenizer` (its normalizer and word splitter).
+        max_characters: the most characters kept.
+
+    Returns:
+        The kept characters, and the sorted `##c` pieces among them.
+    """
+    counts, continuing = Counter(), set()
+    for start in range(0, len(strings), 1000):  # many strings per call: words never span the line breaks
+        text = trainer.normalizer.normalize_str("\n".join(strings[start : start + 1000]))
+        words = [word for word, _ in trainer.pre_tokenizer.pre_tokenize_str(text)]
+        counts.update("".join(words))
+        continuing.update("".join(word[1:] for word in words))
+    alphabet = sorted(counts, key=lambda character: (-counts[character], character))[:max_characters]
+    return alphabet, ["##" + character for character in sorted(continuing.intersection(alphabet))]
 
 
 def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs):

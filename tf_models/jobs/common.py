@@ -167,11 +167,11 @@ def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
     """The run's WordPiece tokenizer: one vocabulary for every worker and
     every try of the run, saved in `output_dir`.
 
-    The fast learner breaks ties between equally frequent pieces in an order
-    that changes from process to process (Rust hash maps), so two processes
-    learn different vocabularies from the same text. A run started again
-    after a kill therefore reads the vocabulary its backup was trained with,
-    and several workers take the chief's.
+    The same text gives the same vocabulary in every process
+    (`train_wordpiece_vocabulary`). Still, a run started again after a kill
+    reads the vocabulary its backup was trained with (the weights in the
+    backup only make sense with it, whatever version of the learner runs
+    now), and several workers take the chief's.
 
     Args:
         job: the job (`output_dir`, `vocabulary_size`).

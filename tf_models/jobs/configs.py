@@ -238,6 +238,12 @@ class PretrainingJob(RunOptions):
     preset: str = option("tiny", "BERT preset: test, tiny, mini, small, medium, base, large")
     vocabulary_size: int = option(8000, "WordPiece vocabulary size")
     max_sequence_length: int = option(128, "packed sequence length")
+    next_sentence_prediction: bool = option(
+        True, "BERT's two objectives, masked LM and next-sentence prediction, on sentence pairs padded to "
+        "--max-sequence-length; --no-next-sentence-prediction: masked LM alone on sequences packed full of text "
+        "(RoBERTa's input: no compute spent on padding)"
+    )
+    masking_rate: float = option(0.15, "fraction of tokens masked and predicted (BERT: 0.15)")
     max_predictions_per_sequence: int = option(20, "most masked tokens per sequence")
     whole_word_masking: bool = option(False, "mask all pieces of a word together")
     batch_size: int = option(32, "global batch size")

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_models.data import load_documents, load_source, split_sentences
-from tf_models.data.pipelines import bert_pretraining_dataset
+from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.inference import FillMask, SentenceEncoder
 from tf_models.jobs.common import (
@@ -52,10 +52,12 @@ def job_documents(job):
 
 
 def _pretraining_data(job, documents, tokenizer, seed, training):
-    return bert_pretraining_dataset(
+    pipeline = bert_pretraining_dataset if job.next_sentence_prediction else masked_lm_dataset
+    return pipeline(
         documents, tokenizer, seed=seed, batch_size=job.batch_size,
         max_sequence_length=job.max_sequence_length,
         max_predictions_per_sequence=job.max_predictions_per_sequence,
+        masking_rate=job.masking_rate,
         whole_word_masking=job.whole_word_masking,
         drop_remainder=training,  # one shape for every training step
     )
@@ -81,9 +83,10 @@ def train(job):
         backbone = BertBackbone.from_preset(
             job.preset, vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=job.max_sequence_length,
         )
-        model = BertPretrainer(backbone)
+        model = BertPretrainer(backbone, next_sentence_prediction=job.next_sentence_prediction)
         compile_bert_pretrainer(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
-    print(f"BERT '{job.preset}' with MLM and NSP heads: {model.count_params():,} parameters")
+    heads = "MLM and NSP heads" if job.next_sentence_prediction else "an MLM head (no NSP), sequences packed full"
+    print(f"BERT '{job.preset}' with {heads}: {model.count_params():,} parameters")
     steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
@@ -116,7 +119,7 @@ def most_frequent_token(texts, tokenizer):
 
 
 def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
-    """Masked-LM and NSP accuracy on a pretraining dataset, with baselines.
+    """Masked-LM (and NSP) accuracy on a pretraining dataset, with baselines.
 
     One pass over `data`: the model and the baselines are scored on the
     same masked positions and the same sentence pairs (the pipeline draws
@@ -124,16 +127,19 @@ def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
 
     Args:
         model: a `BertPretrainer`.
-        data: a `bert_pretraining_dataset`.
+        data: a `bert_pretraining_dataset`, or a `masked_lm_dataset` for a
+            model without NSP.
         most_frequent_id: the most frequent token of the training text;
             the masked-LM baseline predicts it at every masked position.
         tokenizer: names that token in the results.
 
     Returns:
-        `mlm_logits_accuracy`, `nsp_logits_accuracy`, `mlm_loss` (mean
-        cross-entropy per masked token, in nats) and `baselines`:
-        `mlm_most_frequent_token_accuracy`, `nsp_chance_accuracy` (0.5) and
-        `nsp_majority_accuracy`, each on the same examples.
+        `mlm_logits_accuracy`, `mlm_loss` (mean cross-entropy per masked
+        token, in nats), `masked_tokens` and `baselines`
+        (`mlm_most_frequent_token_accuracy`); with NSP also
+        `nsp_logits_accuracy`, `sentence_pairs` and the baselines
+        `nsp_chance_accuracy` (0.5) and `nsp_majority_accuracy`, each on the
+        same examples.
     """
     correct = total = baseline_correct = 0
     log_loss = 0.0
@@ -149,22 +155,22 @@ def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
         baseline_correct += int(((targets == most_frequent_id) & mask).sum())
         log_loss -= float(target_log_probabilities[mask].sum())
         total += int(mask.sum())
-        nsp = labels["nsp_logits"].numpy()
-        nsp_correct += int((np.argmax(outputs["nsp_logits"], -1) == nsp).sum())
-        nsp_labels.append(nsp)
-    nsp_labels = np.concatenate(nsp_labels)
+        if "nsp_logits" in labels:
+            nsp = labels["nsp_logits"].numpy()
+            nsp_correct += int((np.argmax(outputs["nsp_logits"], -1) == nsp).sum())
+            nsp_labels.append(nsp)
     results = {
         "mlm_logits_accuracy": correct / max(total, 1),
-        "nsp_logits_accuracy": nsp_correct / max(len(nsp_labels), 1),
         "mlm_loss": log_loss / max(total, 1),
         "masked_tokens": total,
-        "sentence_pairs": len(nsp_labels),
-        "baselines": {
-            "mlm_most_frequent_token_accuracy": baseline_correct / max(total, 1),
-            "nsp_chance_accuracy": 0.5,
-            "nsp_majority_accuracy": float(max(np.mean(nsp_labels), 1 - np.mean(nsp_labels))),
-        },
+        "baselines": {"mlm_most_frequent_token_accuracy": baseline_correct / max(total, 1)},
     }
+    if nsp_labels:
+        nsp_labels = np.concatenate(nsp_labels)
+        results["nsp_logits_accuracy"] = nsp_correct / max(len(nsp_labels), 1)
+        results["sentence_pairs"] = len(nsp_labels)
+        results["baselines"]["nsp_chance_accuracy"] = 0.5
+        results["baselines"]["nsp_majority_accuracy"] = float(max(np.mean(nsp_labels), 1 - np.mean(nsp_labels)))
     if tokenizer is not None and most_frequent_id is not None:
         results["baselines"]["most_frequent_token"] = tokenizer.vocabulary[most_frequent_id]
     _print_pretraining_scores(results)
@@ -173,14 +179,18 @@ def evaluate_pretrainer(model, data, most_frequent_id=None, tokenizer=None):
 
 def _print_pretraining_scores(results):
     base = results["baselines"]
-    print(f"held-out documents: masked-LM accuracy {results['mlm_logits_accuracy']:.1%} "
-          f"(baseline, always the most frequent token: {base['mlm_most_frequent_token_accuracy']:.1%}), "
-          f"NSP accuracy {results['nsp_logits_accuracy']:.1%} (chance 50%, majority "
-          f"{base['nsp_majority_accuracy']:.1%}); {results['masked_tokens']} masked tokens, "
-          f"{results['sentence_pairs']} pairs")
-    for name, value, baseline in (("masked-LM", results["mlm_logits_accuracy"],
-                                   base["mlm_most_frequent_token_accuracy"]),
-                                  ("NSP", results["nsp_logits_accuracy"], base["nsp_majority_accuracy"])):
+    scores = [("masked-LM", results["mlm_logits_accuracy"], base["mlm_most_frequent_token_accuracy"])]
+    line = (f"held-out documents: masked-LM accuracy {results['mlm_logits_accuracy']:.1%} (baseline, always the "
+            f"most frequent token: {base['mlm_most_frequent_token_accuracy']:.1%})")
+    if "nsp_logits_accuracy" in results:
+        scores.append(("NSP", results["nsp_logits_accuracy"], base["nsp_majority_accuracy"]))
+        line += (f", NSP accuracy {results['nsp_logits_accuracy']:.1%} (chance 50%, majority "
+                 f"{base['nsp_majority_accuracy']:.1%}); {results['masked_tokens']} masked tokens, "
+                 f"{results['sentence_pairs']} pairs")
+    else:
+        line += f"; {results['masked_tokens']} masked tokens"
+    print(line)
+    for name, value, baseline in scores:
         if value <= baseline:
             print(f"  {name} does NOT beat its baseline")
 

@@ -263,7 +263,8 @@ class _BertTask(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tf_models")
 class BertPretrainer(_BertTask):
-    """BERT with its two pretraining heads: masked LM and next sentence.
+    """BERT with its pretraining heads: masked LM and, as in the paper, next
+    sentence prediction.
 
     Inputs (a dict): the backbone's `token_ids`, `segment_ids`,
     `padding_mask`, plus `mask_positions`, `(batch, num_masked)` int32
@@ -273,10 +274,15 @@ class BertPretrainer(_BertTask):
     Outputs (a dict):
         mlm_logits: `(batch, num_masked, vocabulary_size)` float32.
         nsp_logits: `(batch, 2)` float32; class 0 means "B follows A" (the
-            original code's `is_random_next=False`).
+            original code's `is_random_next=False`). Only with
+            `next_sentence_prediction`.
 
     Args:
         backbone: a `BertBackbone`.
+        next_sentence_prediction: add the NSP head (BERT). Without it the
+            model is pretrained on masked LM alone, as RoBERTa found works as
+            well, on sequences packed full (`masked_lm_dataset`); the pooler
+            then stays untrained until fine-tuning.
         **kwargs: `keras.Model` arguments such as `name`.
 
     Example:
@@ -289,30 +295,33 @@ class BertPretrainer(_BertTask):
     (TensorShape([1, 1, 50]), TensorShape([1, 2]))
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, next_sentence_prediction=True, **kwargs):
         mlm_head = MaskedLMHead(
             backbone.token_embedding,
             activation=backbone.activation,
             layer_norm_epsilon=backbone.layer_norm_epsilon,
             name="mlm_head",
         )
-        nsp_head = keras.layers.Dense(
-            2, kernel_initializer=bert_initializer(), dtype="float32", name="nsp_head"
-        )
-
         inputs = dict(backbone.input)
         inputs["mask_positions"] = keras.Input((None,), dtype="int32", name="mask_positions")
         features = backbone({k: inputs[k] for k in backbone.input})
-        mlm_logits = mlm_head(features["sequence_output"], inputs["mask_positions"])
-        nsp_logits = nsp_head(features["pooled_output"])
-        super().__init__(
-            inputs=inputs,
-            outputs={"mlm_logits": mlm_logits, "nsp_logits": nsp_logits},
-            **kwargs,
-        )
+        outputs = {"mlm_logits": mlm_head(features["sequence_output"], inputs["mask_positions"])}
+        nsp_head = None
+        if next_sentence_prediction:
+            nsp_head = keras.layers.Dense(
+                2, kernel_initializer=bert_initializer(), dtype="float32", name="nsp_head"
+            )
+            outputs["nsp_logits"] = nsp_head(features["pooled_output"])
+        else:
+            freeze_unused_pooler(backbone)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.backbone = backbone
+        self.next_sentence_prediction = next_sentence_prediction
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
+
+    def _task_config(self):
+        return {"next_sentence_prediction": self.next_sentence_prediction}
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -347,6 +356,10 @@ class BertClassifier(_BertTask):
             dtype="float32",
             name="classifier",
         )
+        # The pooler is this head's input: it trains, also when the backbone
+        # comes frozen there from a model that did not read it (a masked-LM
+        # pretrainer without NSP, a token tagger).
+        backbone.pooler.trainable = True
         inputs = dict(backbone.input)
         pooled = backbone(inputs)["pooled_output"]
         logits = classifier(dropout_layer(pooled))

@@ -60,8 +60,9 @@ def compile_transformer(
 def compile_bert_pretrainer(
     model, total_steps, peak_rate=1e-4, warmup_steps=None, **compile_kwargs
 ):
-    """AdamW with warm-up and linear decay; loss = MLM + NSP, with masked-LM
-    accuracy (over real predictions) and NSP accuracy reported apart.
+    """AdamW with warm-up and linear decay; loss = MLM (+ NSP when the model
+    has that head), with masked-LM accuracy (over real predictions) and NSP
+    accuracy reported apart.
 
     Args:
         model: a `BertPretrainer`.
@@ -71,17 +72,16 @@ def compile_bert_pretrainer(
         **compile_kwargs: more `Model.compile` arguments.
     """
     warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
+    # MLM labels are padded with id 0 and weighted by `mlm_weights`.
+    loss = {"mlm_logits": MaskedSparseCategoricalCrossentropy(padding_id=0)}
+    metrics = {"mlm_logits": [MaskedAccuracy(padding_id=0, name="accuracy")]}
+    if "nsp_logits" in model.output:
+        loss["nsp_logits"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metrics["nsp_logits"] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     model.compile(
         optimizer=loss_scaled(bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps))),
-        # MLM labels are padded with id 0 and weighted by `mlm_weights`.
-        loss={
-            "mlm_logits": MaskedSparseCategoricalCrossentropy(padding_id=0),
-            "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        },
-        metrics={
-            "mlm_logits": [MaskedAccuracy(padding_id=0, name="accuracy")],
-            "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        },
+        loss=loss,
+        metrics=metrics,
         **compile_kwargs,
     )
     return model
