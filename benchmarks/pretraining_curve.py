@@ -1,31 +1,36 @@
-"""Does pretraining pay? A label learning curve on the fine-food reviews.
+"""Does pretraining pay? Label learning curves of BERT from pretrained and from random weights.
 
-The setting in which the literature finds that pretraining wins at small
-scale (Krishna et al. 2022, "Downstream datasets make surprisingly good
-pretraining corpora"): BERT is *self-pretrained* on the task's own training
-text, labels dropped, with a vocabulary learned from that text; then it is
-fine-tuned on a few labels. Its twin has the same architecture, tokenizer and
-fine-tuning, but random weights. For each label budget and seed the same
-labelled reviews train three models, scored on the same 1,000 test reviews:
+BERT `tiny` is pretrained once (masked LM on sequences packed full, the
+`pretrain-bert --no-next-sentence-prediction` job) on unlabelled text, then
+fine-tuned on a few labels (the `finetune-bert` job) twice for every label
+budget and seed: from the pretrained weights, and from random weights of the
+same architecture with the same tokenizer, head and schedule. Beside them,
+trained on the same labels and scored on the same test set: TF-IDF + logistic
+regression and the majority class.
 
-* BERT from the self-pretrained weights;
-* the same BERT from random weights;
-* TF-IDF + logistic regression (scikit-learn), the classical baseline.
+Tasks (`--task`):
 
-Each start gets its own fine-tuning learning rate, picked first on 500
-training reviews held out of every labelled subset (no test data is looked
-at). Two probes show what pretraining learned before any label: a frozen
-linear probe (logistic regression on mean-pooled features, pretrained vs
-random weights) and masked-word prediction restricted to word tokens (no
-punctuation or sub-word pieces) on held-out reviews, beside the
-most-frequent-word baseline, with a few local-context prompts.
+* `debian_sections` (default): pretraining on Debian's package descriptions
+  (`debian_descriptions`, 43,000 descriptions, 2.7 million words), then which
+  of twelve sections a package is in (games, sound, science, mail, ...).
+* `fine_food_reviews`: the counter-example. Self-pretraining on the text of
+  3,500 fine-food reviews (355,000 tokens), then `great` or `other`.
 
-    python -m benchmarks.pretraining_curve                     # about 30 min on 2 CPU cores
-    python -m benchmarks.pretraining_curve --steps 5000        # the measured run, about 75 min
-    python -m benchmarks.pretraining_curve --budgets 100 300 --seeds 0 --steps 200   # a quick look
+Each start's fine-tuning peak learning rate is chosen first, on the task's
+validation split, which no pretraining and no fine-tuning has read. The
+seeds draw the labelled examples and the fine-tuning's initial head, dropout
+and order; the pretraining is shared (one run). Then three probes of what
+pretraining learned before any label: masked words on held-out text (among
+word tokens, beside always answering the commonest word), the nearest
+neighbours of a few words in the input embeddings, and a frozen linear probe
+(logistic regression on mean-pooled features, pretrained vs random).
+
+    python -m benchmarks.pretraining_curve                          # about 40 minutes on 2 CPU cores
+    python -m benchmarks.pretraining_curve --task fine_food_reviews
+    python -m benchmarks.pretraining_curve --budgets 100 --seeds 0 --pretraining-steps 200 --rates 1e-3
 
 Writes `results.json` and `pretraining_curve.png` under --output-dir, and
-prints the table (mean, min and max over seeds).
+prints the table (mean and range over seeds).
 """
 
 import argparse
@@ -40,69 +45,33 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tf_models import jobs  # noqa: E402
-from tf_models.data import classification_data, classification_dataset, load_source  # noqa: E402
-from tf_models.models import BertBackbone, BertClassifier  # noqa: E402
-from tf_models.training import compile_bert_classifier, tfidf_logistic_regression  # noqa: E402
+from tf_models.data import load_source  # noqa: E402
 from tf_models.inference.probes import (  # noqa: E402
     fill_mask_words,
     linear_probe_accuracy,
     masked_word_accuracy,
+    nearest_words,
     word_token_ids,
 )
+from tf_models.models import BertBackbone  # noqa: E402
 
 STARTS = ("pretrained", "random")
-PROBE_PROMPTS = (
-    "this coffee is [MASK] and i will buy it again.",
-    "my dog loves these [MASK].",
-    "the [MASK] arrived quickly and well packed.",
-    "this tea has a very [MASK] flavor.",
-    "i would not [MASK] this product.",
-)
-
-
-def reviews(split):
-    """`(texts, labels)` of the fine-food reviews' `split`, as Python lists."""
-    return jobs.texts_and_labels(load_source("fine_food_reviews", split=split))
-
-
-def as_data(texts, labels, label_names=("great", "other")):
-    return classification_data(list(texts), [int(label) for label in labels], label_names)
-
-
-def backbone_for(start, pretraining_dir, seed):
-    """A fresh backbone: the pretrained weights, or random weights of the same shape."""
-    pretrained = keras.saving.load_model(Path(pretraining_dir) / "backbone.keras")
-    if start == "pretrained":
-        return pretrained
-    keras.utils.set_random_seed(seed)
-    return BertBackbone.from_config(pretrained.get_config())
-
-
-def fine_tune(start, pretraining_dir, tokenizer, train, test, peak_rate, seed, args):
-    """Test accuracy of a classifier fine-tuned from `start` on `train`.
-
-    Small label sets get more epochs (at least `args.min_steps` steps, at
-    most 50 epochs), so that every budget trains to convergence.
-    """
-    keras.utils.set_random_seed(seed)
-    options = dict(batch_size=args.batch_size, max_sequence_length=args.max_sequence_length)
-    train_data = classification_dataset(as_data(*train), tokenizer, shuffle_buffer_size=10_000,
-                                        seed=seed, **options)
-    steps_per_epoch = -(-len(train[0]) // args.batch_size)
-    epochs = int(np.clip(-(-args.min_steps // steps_per_epoch), args.epochs, 50))
-    model = BertClassifier(backbone_for(start, pretraining_dir, seed), num_classes=2)
-    compile_bert_classifier(model, steps_per_epoch * epochs, peak_rate=peak_rate)
-    model.fit(train_data, epochs=epochs, verbose=0, shuffle=False)
-    test_data = classification_dataset(as_data(*test), tokenizer, **options)
-    predictions = np.concatenate([np.argmax(model.predict_on_batch(x)["logits"], -1) for x, _ in test_data])
-    return float(np.mean(predictions == np.asarray(test[1])))
-
-
-def linear_probe(pretraining_dir, tokenizer, train, test, args):
-    """Accuracy of logistic regression on frozen features, pretrained vs random weights."""
-    return {start: linear_probe_accuracy(backbone_for(start, pretraining_dir, seed=0), tokenizer, train, test,
-                                         args.max_sequence_length)
-            for start in STARTS}
+TASKS = {
+    "debian_sections": {
+        "pretraining_source": "debian_descriptions",
+        "vocabulary_size": 8000,
+        "words": ("game", "audio", "email", "font", "physics", "editor", "database", "video"),
+        "prompts": ("this package contains the [MASK] files for the library.",
+                    "a free [MASK] game for children.", "this is a plugin for the [MASK] player."),
+    },
+    "fine_food_reviews": {
+        "pretraining_source": "fine_food_reviews",
+        "vocabulary_size": 6000,
+        "words": ("great", "bad", "coffee", "tea", "dog", "delicious", "stale", "price"),
+        "prompts": ("this coffee is [MASK] and i will buy it again.", "my dog loves these [MASK].",
+                    "i would not [MASK] this product."),
+    },
+}
 
 
 def summarize(values):
@@ -110,7 +79,18 @@ def summarize(values):
             "values": [float(v) for v in values]}
 
 
-def plot(curve, path):
+def fine_tune(args, work, start, budget, seed, rate):
+    """One `finetune-bert` run; returns its results (test and validation scores, baselines)."""
+    job = jobs.FinetuningJob(
+        output_dir=str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}"), source=args.task,
+        init=str(work / "pretraining"), random_weights=start == "random", max_train_examples=budget, seed=seed,
+        max_sequence_length=args.max_sequence_length, epochs=3, min_steps=args.min_steps,
+        peak_learning_rate=rate, verbose=0, backup_every=10**9,
+    )
+    return job.run()
+
+
+def plot(curve, majority, task, path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,43 +98,65 @@ def plot(curve, path):
 
     figure, axis = plt.subplots(figsize=(6.4, 4.2))
     budgets = sorted(int(b) for b in curve)
-    for name, style in (("pretrained", "o-"), ("random", "s--"), ("tfidf_logistic_regression", "^:")):
-        means = [curve[str(b)][name]["mean"] for b in budgets]
-        low = [curve[str(b)][name]["min"] for b in budgets]
-        high = [curve[str(b)][name]["max"] for b in budgets]
-        label = {"pretrained": "BERT, self-pretrained", "random": "BERT, random weights",
-                 "tfidf_logistic_regression": "TF-IDF + logistic regression"}[name]
-        axis.plot(budgets, means, style, label=label)
-        axis.fill_between(budgets, low, high, alpha=0.2)
-    axis.axhline(curve[str(budgets[0])]["majority_class"], color="gray", lw=1, label="majority class")
+    names = {"pretrained": ("BERT, pretrained", "o-"), "random": ("BERT, random weights", "s--"),
+             "tfidf_logistic_regression": ("TF-IDF + logistic regression", "^:")}
+    for name, (label, style) in names.items():
+        rows = [curve[str(b)][name] for b in budgets]
+        axis.plot(budgets, [r["mean"] for r in rows], style, label=label)
+        axis.fill_between(budgets, [r["min"] for r in rows], [r["max"] for r in rows], alpha=0.2)
+    axis.axhline(majority, color="gray", lw=1, label="majority class")
     axis.set_xscale("log")
-    axis.set_xlabel("labelled training reviews")
-    axis.set_ylabel("test accuracy (1,000 reviews)")
-    axis.set_title("Fine-food reviews: mean and range over seeds")
+    axis.set_xlabel("labelled training examples")
+    axis.set_ylabel("test accuracy")
+    axis.set_title(f"{task}: mean and range over seeds")
     axis.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
 
+def probes(args, work, tokenizer, settings):
+    """What pretraining learned before any label, pretrained beside random weights."""
+    pretrained = keras.saving.load_model(work / "pretraining" / "backbone.keras")
+    keras.utils.set_random_seed(0)
+    random_backbone = BertBackbone.from_config(pretrained.get_config())
+    validation, test = load_source(args.task, split="validation"), load_source(args.task, split="test")
+    texts = list(test.texts[0])
+    sentences = [s.lower() for document in jobs.review_documents(test) for s in document][:2000]
+    train = load_source(args.task, split="train")
+    counts, words = jobs.token_counts(list(train.texts[0]), tokenizer), word_token_ids(tokenizer)
+    frequent = int(words[np.argmax(counts[words])])
+    pretrainer = keras.saving.load_model(work / "pretraining" / "pretrainer.keras")
+    probe_train = (list(validation.texts[0]), np.asarray(validation.labels))
+    return {
+        "masked_words": {**masked_word_accuracy(pretrainer, tokenizer, sentences, frequent, args.max_sequence_length),
+                         "most_frequent_word": tokenizer.vocabulary[frequent]},
+        "prompts": fill_mask_words(pretrainer, tokenizer, settings["prompts"]),
+        "nearest_words": {"pretrained": nearest_words(pretrained, tokenizer, settings["words"]),
+                          "random": nearest_words(random_backbone, tokenizer, settings["words"])},
+        # Fitted on the validation split, scored on the test split.
+        "linear_probe": {start: linear_probe_accuracy(backbone, tokenizer, probe_train, (texts, test.labels),
+                                                      args.max_sequence_length)
+                         for start, backbone in (("pretrained", pretrained), ("random", random_backbone))},
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output-dir", default="runs/pretraining_curve")
-    parser.add_argument("--preset", default="tiny")
-    parser.add_argument("--vocabulary-size", type=int, default=6000)
-    parser.add_argument("--max-sequence-length", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=600, help="pretraining steps (batch 32)")
+    parser.add_argument("--task", choices=list(TASKS), default="debian_sections")
+    parser.add_argument("--output-dir", default=None, help="default: runs/pretraining_curve_<task>")
+    parser.add_argument("--pretraining-steps", type=int, default=2000, help="batch 32, length 128")
     parser.add_argument("--pretraining-rate", type=float, default=1e-3)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 300, 1000],
-                        help="labelled reviews (3500: every training review outside the sweep's 500)")
+    parser.add_argument("--masking-rate", type=float, default=0.15)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 250, 500], help="labelled training examples")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rates", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3],
                         help="fine-tuning peak rates tried for each start")
-    parser.add_argument("--sweep-budget", type=int, default=300, help="labels of the learning-rate sweep")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=3, help="fewest fine-tuning epochs")
-    parser.add_argument("--min-steps", type=int, default=120, help="fewest fine-tuning steps")
+    parser.add_argument("--sweep-budget", type=int, default=250, help="labels of the learning-rate sweep")
+    parser.add_argument("--max-sequence-length", type=int, default=128)
+    parser.add_argument("--min-steps", type=int, default=150, help="fewest fine-tuning steps (more epochs)")
     args = parser.parse_args(argv)
-    work = Path(args.output_dir)
+    settings = TASKS[args.task]
+    work = Path(args.output_dir or f"runs/pretraining_curve_{args.task}")
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
     results = {"settings": vars(args)}
@@ -163,82 +165,69 @@ def main(argv=None):
         results["minutes"] = (time.time() - started) / 60
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
-    pretraining = jobs.pretrain_bert(jobs.PretrainingJob(
-        output_dir=str(work / "pretraining"), source="fine_food_reviews", preset=args.preset,
-        vocabulary_size=args.vocabulary_size, max_sequence_length=args.max_sequence_length, batch_size=32,
-        steps=args.steps, peak_learning_rate=args.pretraining_rate, held_out_documents=200, verbose=2,
-    ))
-    results["pretraining"] = pretraining
-    tokenizer = jobs.run_tokenizer(work / "pretraining", jobs.PretrainingJob())
-    train_texts, train_labels = reviews("train")
-    test = reviews("test")
-    rng = np.random.default_rng(12345)
-    order = rng.permutation(len(train_texts))
-    validation_index, pool = order[:500], order[500:]  # the sweep's validation reviews, never trained on
-    validation = ([train_texts[i] for i in validation_index], train_labels[validation_index])
+    pretraining_started = time.time()
+    results["pretraining"] = jobs.PretrainingJob(
+        output_dir=str(work / "pretraining"), source=settings["pretraining_source"], preset="tiny",
+        vocabulary_size=settings["vocabulary_size"], max_sequence_length=128, batch_size=32,
+        next_sentence_prediction=False, masking_rate=args.masking_rate, steps=args.pretraining_steps,
+        peak_learning_rate=args.pretraining_rate, held_out_documents=500, verbose=2, backup_every=10**9,
+    ).run()
+    results["pretraining_minutes"] = (time.time() - pretraining_started) / 60
+    save()
 
-    def subset(budget, seed):
-        chosen = np.random.default_rng(seed).choice(pool, min(budget, len(pool)), replace=False)
-        return [train_texts[i] for i in chosen], train_labels[chosen]
-
-    print("[learning-rate sweep] on", args.sweep_budget, "labels, scored on 500 held-out training reviews")
+    print(f"[learning-rate sweep] {args.sweep_budget} labels, scored on the validation split")
     sweep = {start: {} for start in STARTS}
     for start in STARTS:
         for rate in args.rates:
-            sweep[start][rate] = fine_tune(start, work / "pretraining", tokenizer, subset(args.sweep_budget, 0),
-                                           validation, rate, 0, args)
-            print(f"  {start:10s} peak {rate:g}: validation accuracy {sweep[start][rate]:.3f}", flush=True)
-    rates = {start: max(sweep[start], key=sweep[start].get) for start in STARTS}
-    results["learning_rate_sweep"] = {s: {str(r): a for r, a in v.items()} for s, v in sweep.items()}
-    results["peak_rates"] = rates
+            run = fine_tune(args, work, start, args.sweep_budget, 0, rate)
+            sweep[start][f"{rate:g}"] = run["validation"]["accuracy"]
+            print(f"  {start:10s} peak {rate:g}: validation accuracy {run['validation']['accuracy']:.3f}", flush=True)
+    rates = {start: float(max(sweep[start], key=sweep[start].get)) for start in STARTS}
+    results["learning_rate_sweep"], results["peak_rates"] = sweep, rates
     save()
 
-    majority = float(np.mean(np.asarray(test[1]) == np.bincount(train_labels).argmax()))
-    curve = {}
+    curve, majority = {}, None
     for budget in args.budgets:
-        scores = {start: [] for start in (*STARTS, "tfidf_logistic_regression")}
+        scores = {name: [] for name in (*STARTS, "tfidf_logistic_regression", "majority_class")}
         for seed in args.seeds:
-            train = subset(budget, seed)
             for start in STARTS:
-                scores[start].append(fine_tune(start, work / "pretraining", tokenizer, train, test, rates[start],
-                                               seed, args))
-            predicted = tfidf_logistic_regression(train[0], train[1], test[0], seed=seed)
-            scores["tfidf_logistic_regression"].append(float(np.mean(predicted == np.asarray(test[1]))))
+                run = fine_tune(args, work, start, budget, seed, rates[start])
+                scores[start].append(run["accuracy"])
+            baselines = run["baselines"]  # trained on the same labels, scored on the same test set
+            scores["tfidf_logistic_regression"].append(baselines["tfidf_logistic_regression_accuracy"])
+            scores["majority_class"].append(baselines["majority_class_accuracy"])
             print(f"  {budget} labels, seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in scores.items()),
                   flush=True)
         curve[str(budget)] = {name: summarize(values) for name, values in scores.items()}
-        curve[str(budget)]["majority_class"] = majority
+        majority = curve[str(budget)]["majority_class"]["mean"]
         results["curve"] = curve
         save()
-    plot(curve, work / "pretraining_curve.png")
+    plot(curve, majority, args.task, work / "pretraining_curve.png")
 
-    print("[probes] frozen features and masked words")
-    probe_train = subset(1000, 0)
-    results["linear_probe_1000_labels"] = linear_probe(work / "pretraining", tokenizer, probe_train, test, args)
-    documents = jobs.review_documents(as_data(*test))
-    sentences = [sentence.lower() for document in documents for sentence in document][:2000]
-    counts, words = jobs.token_counts(train_texts, tokenizer), word_token_ids(tokenizer)
-    frequent = int(words[np.argmax(counts[words])])
-    pretrainer = keras.saving.load_model(work / "pretraining" / "pretrainer.keras")
-    results["fill_mask_probe"] = {
-        **masked_word_accuracy(pretrainer, tokenizer, sentences, frequent, args.max_sequence_length),
-        "most_frequent_word": tokenizer.vocabulary[frequent],
-        "prompts": fill_mask_words(pretrainer, tokenizer, PROBE_PROMPTS),
-    }
+    print("[probes] before any label")
+    tokenizer = jobs.run_tokenizer(work / "pretraining", jobs.PretrainingJob())
+    results["probes"] = probes(args, work, tokenizer, settings)
     save()
 
-    print(f"\npeak fine-tuning rates: {rates}; majority class {majority:.3f}")
-    print("labels | pretrained mean [min, max] | random mean [min, max] | TF-IDF + LR mean [min, max]")
+    print(f"\n{args.task}: pretraining {results['pretraining_minutes']:.1f} min, held-out masked-LM accuracy "
+          f"{results['pretraining']['mlm_logits_accuracy']:.3f} (most frequent token "
+          f"{results['pretraining']['baselines']['mlm_most_frequent_token_accuracy']:.3f}); peak rates {rates}")
+    print("labels | pretrained mean [min, max] | random mean [min, max] | TF-IDF + LR mean [min, max] | majority")
     for budget, row in curve.items():
         print(f"{budget:>6} | " + " | ".join(
             f"{row[k]['mean']:.3f} [{row[k]['min']:.3f}, {row[k]['max']:.3f}]"
-            for k in ("pretrained", "random", "tfidf_logistic_regression")))
-    print("linear probe (1,000 labels, frozen features):", results["linear_probe_1000_labels"])
-    probe = results["fill_mask_probe"]
-    print(f"masked words: {probe['word_accuracy']:.3f} vs most frequent word "
-          f"'{probe['most_frequent_word']}' {probe['baseline_most_frequent_word_accuracy']:.3f}")
-    for prompt, answers in probe["prompts"].items():
+            for k in ("pretrained", "random", "tfidf_logistic_regression")) + f" | {row['majority_class']['mean']:.3f}")
+    found = results["probes"]
+    print(f"masked words: {found['masked_words']['word_accuracy']:.3f} vs always "
+          f"'{found['masked_words']['most_frequent_word']}' "
+          f"{found['masked_words']['baseline_most_frequent_word_accuracy']:.3f}")
+    print("linear probe (frozen features):", found["linear_probe"])
+    for word in found["nearest_words"]["pretrained"]:
+        print(f"  {word}: pretrained {found['nearest_words']['pretrained'][word]}, "
+              f"random {found['nearest_words']['random'][word]}")
+    for prompt, answers in found["prompts"].items():
         print(f"  {prompt} -> {' / '.join(answers)}")
+    print(f"minutes in all: {results['minutes']:.1f}")
     return results
 
 

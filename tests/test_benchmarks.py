@@ -172,3 +172,38 @@ def test_time_to_bleu_reads_runs_curves_and_the_rows_saved_before(tmp_path):
                                   "copy_source_bleu": 0.5}, {"config": "gone", "epochs": 1}]))
     assert time_to_bleu._previous_rows(saved) == [{"config": "tiny, warmup 1000", "epochs": 4, "train_minutes": 7.0,
                                                   "bleu": 30.5, "copy_source_bleu": 0.5, "averaged": 1}]
+
+
+def test_pretraining_speed_times_and_scores_both_libraries_on_packed_text(tmp_path):
+    from benchmarks import pretraining_speed
+
+    words = "game sound player editor mail font science library tool plays edits sends reads".split()
+    rng = __import__("random").Random(0)
+    documents = "\n\n".join("\n".join(" ".join(rng.choice(words) for _ in range(9)) + "." for _ in range(4))
+                            for _ in range(40))
+    for name in ("documents", "held_out"):
+        (tmp_path / f"{name}.txt").write_text(documents + "\n")
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *words]) + "\n")
+    results = []
+    for variant in ("bert_pairs", "keras_hub_packed"):
+        case = dict(pretraining_speed.BASE, **pretraining_speed.VARIANTS[variant], variant=variant, preset="test",
+                    length=32, minutes=0.01, vocabulary=str(tmp_path / "vocab.txt"),
+                    documents=str(tmp_path / "documents.txt"), held_out=str(tmp_path / "held_out.txt"))
+        results.append(pretraining_speed.measure(case))
+    pairs, packed = results
+    assert packed["text_share"] == 1.0 > pairs["text_share"] > 0.2  # packed: no padding but the epoch's last row
+    for result in results:
+        assert result["steps"] >= 30 and 0.0 <= result["mlm_accuracy"] <= 1.0 and math.isfinite(result["mlm_loss"])
+        assert result["text_tokens_per_second"] == pytest.approx(result["slots_per_second"] * result["text_share"])
+    assert "| keras_hub_packed |" in pretraining_speed.markdown_table(results)
+
+
+def test_demo_seeds_are_summarised_as_mean_and_range():
+    from benchmarks import demo_bert
+
+    runs = [{**{name: value for name in demo_bert.NUMBERS}, "exported": start}
+            for value, start in ((0.5, "pretrained"), (0.7, "pretrained"), (0.6, "random"))]
+    table = demo_bert.summarize(runs)
+    assert table["mlm_accuracy"]["mean"] == pytest.approx(0.6)
+    assert (table["pretrained_accuracy"]["min"], table["pretrained_accuracy"]["max"]) == (0.5, 0.7)
+    assert table["exported"] == ["pretrained", "pretrained", "random"]

@@ -370,30 +370,53 @@ def test_finetune_question_answering_from_a_hugging_face_checkpoint(tmp_path, ca
     assert from_export.splitlines()[-1] == answered
 
 
-def test_demo_summary_puts_every_number_beside_its_baselines(capsys):
-    from tf_models.cli import DEMO_PEAK_RATES, demo_jobs, demo_summary, print_summary
+def test_demo_summary_puts_every_number_beside_its_baselines_and_exports_the_better_classifier(capsys):
+    from tf_models.demo import DEMO_LABELS, DEMO_PEAK_RATES, demo_jobs, demo_summary, print_summary
 
-    translation, pretraining, finetuning = demo_jobs("runs/demo")
-    assert translation.source == "software_de_en" and pretraining.source == "fine_food_reviews"
+    translation, pretraining, finetuning = demo_jobs("runs/demo", seed=4)
+    assert translation.source == "software_de_en" and pretraining.source == "debian_descriptions"
+    assert not pretraining.next_sentence_prediction
     assert {job.peak_learning_rate for job in finetuning.values()} == set(DEMO_PEAK_RATES.values())
     assert finetuning["random"].random_weights and not finetuning["pretrained"].random_weights
     assert finetuning["pretrained"].init == finetuning["random"].init == pretraining.output_dir
-    classification = {"majority_class_accuracy": 0.66, "majority_class_macro_f1": 0.4,
-                      "tfidf_logistic_regression_accuracy": 0.8, "tfidf_logistic_regression_macro_f1": 0.77}
-    summary = demo_summary(
-        {"bleu": 21.0, "baselines": {"copy_source_bleu": 4.0, "train_bleu": 22.0}},
-        {"mlm_logits_accuracy": 0.3, "nsp_logits_accuracy": 0.7,
-         "baselines": {"mlm_most_frequent_token_accuracy": 0.05, "nsp_majority_accuracy": 0.52}},
-        {"pretrained": {"accuracy": 0.8, "baselines": classification},
-         "random": {"accuracy": 0.7, "baselines": classification}},
-    )
+    assert {job.max_train_examples for job in finetuning.values()} == {DEMO_LABELS}
+    assert {job.seed for job in (translation, pretraining, *finetuning.values())} == {4}
+    classification = {"majority_class_accuracy": 0.26, "majority_class_macro_f1": 0.03,
+                      "tfidf_logistic_regression_accuracy": 0.7, "tfidf_logistic_regression_macro_f1": 0.6}
+
+    def summary_of(pretrained_validation, random_validation, test_accuracy=0.6):
+        return demo_summary(
+            {"bleu": 21.0, "baselines": {"copy_source_bleu": 4.0, "train_bleu": 22.0}},
+            {"mlm_logits_accuracy": 0.3, "baselines": {"mlm_most_frequent_token_accuracy": 0.05}},
+            {"pretrained": {"accuracy": test_accuracy, "baselines": classification,
+                            "validation": {"accuracy": pretrained_validation, "majority_baseline": 0.27}},
+             "random": {"accuracy": 0.45, "baselines": classification,
+                        "validation": {"accuracy": random_validation, "majority_baseline": 0.27}}},
+        )
+
+    summary = summary_of(0.62, 0.41)
     assert summary["translation"] == {"test_bleu": 21.0, "baseline_copy_source_bleu": 4.0, "train_bleu": 22.0}
     assert summary["classification"] == {
-        "pretrained_accuracy": 0.8, "random_accuracy": 0.7,
-        "baseline_majority_class_accuracy": 0.66, "baseline_tfidf_logistic_regression_accuracy": 0.8}
+        "labels": DEMO_LABELS, "pretrained_accuracy": 0.6, "random_accuracy": 0.45,
+        "baseline_majority_class_accuracy": 0.26, "baseline_tfidf_logistic_regression_accuracy": 0.7,
+        "pretrained_validation_accuracy": 0.62, "random_validation_accuracy": 0.41,
+        "baseline_validation_majority_class_accuracy": 0.27, "exported": "pretrained",
+        "exported_because": "validation accuracy 62.0% vs 41.0% from random weights"}
+    assert summary["warnings"] == []
     print_summary(summary)
     lines = capsys.readouterr().out.splitlines()
     assert "  test_bleu: 21.000" in lines and "    baseline_copy_source_bleu: 4.000" in lines
+    assert not any("WARNING" in line for line in lines)
+
+    # Validation decides, never the test set; a classifier that answers like
+    # the majority class is exported only with a warning, on screen too.
+    summary = summary_of(0.28, 0.30, test_accuracy=0.9)
+    assert summary["classification"]["exported"] == "random" and summary["warnings"] == []
+    summary = summary_of(0.25, 0.20)
+    assert summary["classification"]["exported"] == "pretrained"
+    assert len(summary["warnings"]) == 1 and "does not beat the majority class on validation" in summary["warnings"][0]
+    print_summary(summary)
+    assert "WARNING: the exported classifier (pretrained) does not beat the majority class" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flags, named", [

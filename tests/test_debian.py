@@ -197,3 +197,111 @@ def test_software_de_en(with_debian_cache):
     for german, english in pairs[:2000]:
         assert german != english and 2 <= len(english.split()) <= 15
         assert not any(mark in german + english for mark in "%{}<>")
+
+
+# ------------------------------------------------- package descriptions (apt's index)
+
+PACKAGES = """\
+Package: 2048
+Source: 2048-game (1.0-2)
+Section: games
+Description: Slide and add equal number tiles
+Description-md5: aaa
+
+Package: gnumeric
+Section: universe/math
+Description: spreadsheet application
+Description-md5: bbb
+
+Package: gnumeric-common
+Source: gnumeric
+Section: math
+Description: spreadsheet application
+Description-md5: bbb
+
+Package: tiny-tool
+Section: utils
+Description: a tool with its long description inline
+ It does one thing.
+
+Package: no-long-text
+Section: misc
+Description: only a summary
+Description-md5: ccc
+"""
+
+TRANSLATION = """\
+Package: 2048
+Description-md5: aaa
+Description-en: Slide and add equal number tiles
+ 2048 is a puzzle game. Slide the tiles
+ on a grid.
+ .
+ Reach the 2048 tile to win.
+
+Package: gnumeric
+Description-md5: bbb
+Description-en: spreadsheet application
+ Gnumeric is a spreadsheet.
+"""
+
+
+def test_package_descriptions_join_the_index_and_its_english_texts(tmp_path):
+    (tmp_path / "mirror_dists_stable_main_binary-amd64_Packages").write_text(PACKAGES)
+    (tmp_path / "mirror_dists_stable_main_i18n_Translation-en").write_text(TRANSLATION)
+    (tmp_path / "mirror_dists_stable_InRelease").write_text("Origin: Debian\n")  # not an index: ignored
+    records = debian.read_package_descriptions(tmp_path)
+    assert [r.package for r in records] == ["2048", "gnumeric", "tiny-tool"]  # one per text, a long one each
+    game, spreadsheet, tool = records
+    assert (game.source, game.section, game.summary) == ("2048-game", "games", "Slide and add equal number tiles")
+    assert game.paragraphs == ("2048 is a puzzle game. Slide the tiles on a grid.", "Reach the 2048 tile to win.")
+    assert game.text == ("Slide and add equal number tiles. 2048 is a puzzle game. Slide the tiles on a grid. "
+                         "Reach the 2048 tile to win.")
+    assert spreadsheet.section == "math"  # Ubuntu's component prefix dropped
+    assert tool.paragraphs == ("It does one thing.",)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CorpusError, match="no package descriptions"):
+        debian.read_package_descriptions(empty)
+
+
+def test_package_split_keeps_a_source_on_one_side_in_the_stated_shares():
+    sources_ = [f"source-{i}" for i in range(20_000)]
+    splits = [debian.package_split(source) for source in sources_]
+    shares = {split: splits.count(split) / len(splits) for split in ("train", "validation", "test")}
+    assert abs(shares["train"] - 0.7) < 0.02 and abs(shares["validation"] - 0.1) < 0.02
+    assert abs(shares["test"] - 0.2) < 0.02
+    assert splits == [debian.package_split(source) for source in sources_]
+
+
+def test_apt_package_index_reuses_the_cached_lists(cache, monkeypatch):
+    (cache / "apt-index" / "lists").mkdir(parents=True)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("the cached index was fetched again")
+
+    monkeypatch.setattr(debian.subprocess, "run", no_subprocess)
+    assert debian.apt_package_index() == cache / "apt-index" / "lists"
+    monkeypatch.setattr(debian.shutil, "which", lambda tool: None)
+    (cache / "apt-index" / "lists").rmdir()
+    with pytest.raises(CorpusError, match="apt-get not found"):
+        debian.apt_package_index()
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get")
+def test_debian_descriptions_and_sections_from_the_real_index(with_debian_cache):
+    documents = sources.debian_descriptions()
+    # Debian bookworm main: 61,000 distinct descriptions, 43,000 in the training split.
+    assert len(documents) > 20_000 and all(document and all(document) for document in documents[:1000])
+    data = {split: sources.debian_sections(split) for split in sources.DEBIAN_SPLITS}
+    assert data["train"].label_names == sources.DEBIAN_TOPIC_SECTIONS
+    assert len(data["train"]) > 3 * len(data["validation"]) > 0 and len(data["test"]) > len(data["validation"])
+    assert set(data["test"].labels) == set(range(len(sources.DEBIAN_TOPIC_SECTIONS)))
+    # What pretraining reads shares no paragraph with a validation or test
+    # description (sentences, such as "This package contains the
+    # documentation.", recur everywhere).
+    paragraphs = {split: {p for r in sources.package_descriptions(split) for p in r.paragraphs}
+                  for split in sources.DEBIAN_SPLITS}
+    assert not paragraphs["train"] & (paragraphs["validation"] | paragraphs["test"])
+    assert not paragraphs["validation"] & paragraphs["test"]
+    assert len(documents) == len(sources.package_descriptions("train"))

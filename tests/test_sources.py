@@ -57,12 +57,15 @@ def test_jane_austen(with_debian_cache):
 
 
 def test_fine_food_reviews(with_debian_cache):
-    train, test = sources.fine_food_reviews("train"), sources.fine_food_reviews("test")
-    for data in (train, test):
+    train, validation, test = (sources.fine_food_reviews(split) for split in ("train", "validation", "test"))
+    for data in (train, validation, test):
         assert isinstance(data, ClassificationData)
         assert data.label_names == ("great", "other")
         assert len(data.texts) == 1 and len(data.texts[0]) == len(data.labels)
-    assert Counter(train.labels) == {0: 2600, 1: 1400}
+    # modeldata's 4,000 training reviews, every eighth for validation.
+    assert len(train) == 3500 and len(validation) == 500
+    assert Counter(train.labels) + Counter(validation.labels) == {0: 2600, 1: 1400}
+    assert not set(train.texts[0]) & set(validation.texts[0])
     assert Counter(test.labels) == {0: 658, 1: 342}
     assert not any("<br" in text or "  " in text for text in train.texts[0])
 

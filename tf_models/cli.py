@@ -22,9 +22,11 @@ Using a finished run (PATH: a run's output directory, or an export):
                             sentences (pretrain-bert)
 The main job:
   demo                translate German to English (software messages), pretrain
-                      BERT on fine-food reviews' text and fine-tune it on their
-                      labels (beside the same model from random weights); all
-                      offline data, every number beside its baseline
+                      BERT on Debian's package descriptions and fine-tune it on
+                      500 of them labelled with their section (beside the same
+                      model from random weights; the better one on validation
+                      data is exported); all offline data, every number beside
+                      its baseline
 
 Options can also come from a JSON or YAML file (--config FILE); flags given on
 the command line win over the file. TensorFlow is imported only once a
@@ -36,7 +38,6 @@ import dataclasses
 import json
 import os
 import sys
-import time
 import types
 import typing
 from pathlib import Path
@@ -182,123 +183,6 @@ def _add_decoding_arguments(parser):
     add_config_arguments(group, DecodingConfig, prefix="decoding.", show_defaults=False)
 
 
-DEMO_QUERIES = {
-    "translator": ["Die Datei konnte nicht gespeichert werden.", "Möchten Sie die Änderungen speichern?",
-                   "Neues Fenster öffnen"],
-    "classifier": ["This coffee is delicious, I will buy it again.",
-                   "The package arrived broken and the cookies tasted stale."],
-    "fill_mask": ["This coffee is [MASK] and I will buy it again.", "The cookies arrived [MASK] and fresh."],
-    "sentence_encoder": ["The tea tastes great."],
-}
-
-# The fine-tuning peak learning rate of each start. At this model size BERT-Base's
-# 2e-5 to 1e-4 is too low: the main job reached about 70% at 1e-4 and 79% at
-# 1e-3 with either start.
-DEMO_PEAK_RATES = {"pretrained": 1e-3, "random": 1e-3}
-
-
-def demo_jobs(root, full=False):
-    """The main job's runs, as job configs.
-
-    Returns:
-        `(translation, pretraining, finetuning)`: two jobs and a dict of two,
-        `{"pretrained": ..., "random": ...}`, which fine-tune from the
-        pretraining run's weights and from random weights of its shape.
-    """
-    scale = 4 if full else 1
-    root = Path(root)
-    # No dropout: in six epochs this model is far from memorising 40,000 pairs
-    # (its training BLEU stays within a few points of its test BLEU), and
-    # dropout slows it down.
-    translation = TranslationJob(
-        output_dir=str(root / "translation"), source="software_de_en", preset="tiny", dropout=0.0,
-        vocabulary_size=4000, max_length=24, batch_size=64, bucket_boundaries=(8, 12, 16),
-        epochs=6 * scale, warmup_steps=400,
-    )
-    # Self-pretraining: BERT learns from the training reviews' own text
-    # (labels dropped) with its own vocabulary, then fine-tunes on the labels.
-    pretraining = PretrainingJob(
-        output_dir=str(root / "pretraining"), source="fine_food_reviews", preset="tiny",
-        vocabulary_size=6000, max_sequence_length=128, batch_size=32, steps=250 * scale,
-        held_out_documents=200,
-    )
-    finetuning = {
-        start: FinetuningJob(
-            output_dir=str(root / f"finetuning_{start}"), source="fine_food_reviews",
-            init=str(root / "pretraining"), random_weights=start == "random",
-            max_sequence_length=96, epochs=2 * scale, peak_learning_rate=rate,
-        )
-        for start, rate in DEMO_PEAK_RATES.items()
-    }
-    return translation, pretraining, finetuning
-
-
-def demo_summary(translation, pretraining, finetuning):
-    """Every number of the main job beside its baseline, as one dict."""
-    classification = {f"{start}_accuracy": results["accuracy"] for start, results in finetuning.items()}
-    return {
-        "translation": {
-            "test_bleu": translation["bleu"],
-            "baseline_copy_source_bleu": translation["baselines"]["copy_source_bleu"],
-            "train_bleu": translation["baselines"].get("train_bleu"),
-        },
-        "pretraining": {
-            "mlm_accuracy": pretraining["mlm_logits_accuracy"],
-            "baseline_most_frequent_token_accuracy":
-                pretraining["baselines"]["mlm_most_frequent_token_accuracy"],
-            "nsp_accuracy": pretraining["nsp_logits_accuracy"],
-            "baseline_nsp_majority_accuracy": pretraining["baselines"]["nsp_majority_accuracy"],
-        },
-        "classification": {
-            **classification,
-            **{f"baseline_{k}": v for k, v in finetuning["pretrained"]["baselines"].items()
-               if k.endswith("accuracy")},
-        },
-    }
-
-
-def print_summary(summary):
-    """The summary as lines of `name: value`, baselines indented under their result."""
-    for section, numbers in summary.items():
-        if not isinstance(numbers, dict):
-            continue
-        print(f"{section}:")
-        for name, value in numbers.items():
-            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-            print(f"  {'  ' if name.startswith('baseline') else ''}{name}: {shown}")
-
-
-def demo(output_dir, full=False, saved_models="saved_models"):
-    """The main job on offline data, sized for a 2-core CPU (14 to 21 minutes measured)."""
-    from tf_models.jobs.common import stage
-
-    started = time.time()
-    root = Path(output_dir)
-    translation_job, pretraining_job, finetuning_jobs = demo_jobs(root, full)
-    translation = translation_job.run()
-    pretraining = pretraining_job.run()
-    finetuning = {start: job.run() for start, job in finetuning_jobs.items()}
-    with stage("export", f"check that {saved_models} is writable"):
-        exports = {}
-        for job in (translation_job, pretraining_job, finetuning_jobs["pretrained"]):
-            for path in job.export(saved_models):
-                exports[path.parent.name] = path
-    with stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
-        for name, path in exports.items():
-            print(f"{name} ({path}, loaded from disk):")
-            for line in apply(path, DEMO_QUERIES[name]):
-                print(f"  {line}")
-    summary = demo_summary(translation, pretraining, finetuning)
-    summary["exports"] = {name: str(path) for name, path in exports.items()}
-    summary["minutes"] = (time.time() - started) / 60
-    (root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print("\n== Main job done: each result, with its baselines indented below it ==")
-    print_summary(summary)
-    print(f"minutes: {summary['minutes']:.1f}")
-    print(f"Everything is under {root.resolve()}")
-    return summary
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m tf_models", description=__doc__,
@@ -327,6 +211,7 @@ def main(argv=None):
     demo_parser.add_argument("--output-dir", default="runs/demo")
     demo_parser.add_argument("--full", action="store_true", help="train 4x longer for better numbers")
     demo_parser.add_argument("--saved-models", default="saved_models", help="where the exports go")
+    demo_parser.add_argument("--seed", type=int, default=0, help="seed of every run of the main job")
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
     try:
@@ -346,7 +231,9 @@ def _run_command(command, args):
     if command in JOB_COMMANDS:
         build_job(JOB_COMMANDS[command], args).run()
     elif command == "demo":
-        demo(args["output_dir"], args["full"], args["saved_models"])
+        from tf_models.demo import demo
+
+        demo(args["output_dir"], args["full"], args["saved_models"], args["seed"])
     elif command == "evaluate":
         load_job(args["run_dir"]).evaluate()
     elif command == "export":

@@ -40,6 +40,8 @@ from tf_models.data.pipelines import (
 )
 from tf_models.data.sources import (
     SOURCES,
+    debian_descriptions,
+    debian_sections,
     ding_de_en,
     fine_food_reviews,
     jane_austen,
@@ -98,7 +100,9 @@ __all__ = [
     "cached_download",
     "classification_data",
     "classification_dataset",
+    "debian_descriptions",
     "debian_package",
+    "debian_sections",
     "ding_de_en",
     "documents_dataset",
     "drop_held_out_sources",

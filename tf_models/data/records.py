@@ -31,8 +31,12 @@ class _LabelledTexts:
 
     def take(self, count):
         """The first `count` examples, as a record of the same kind."""
-        return dataclasses.replace(self, texts=tuple(column[:count] for column in self.texts),
-                                   labels=self.labels[:count])
+        return self.select(range(min(count, len(self))))
+
+    def select(self, indices):
+        """The examples at `indices`, in that order, as a record of the same kind."""
+        return dataclasses.replace(self, texts=tuple(tuple(column[i] for i in indices) for column in self.texts),
+                                   labels=tuple(self.labels[i] for i in indices))
 
     @property
     def dataset(self):

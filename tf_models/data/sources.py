@@ -8,7 +8,9 @@ of sentence pairs, a list of documents, `ClassificationData`,
   `ding_de_en` (German-English example sentences from the Ding dictionary),
   `software_de_en` (user-interface messages of Debian programs),
   `jane_austen` (six novels, chapters as documents) and `fine_food_reviews`
-  (Amazon reviews, `great` / `other`).
+  (Amazon reviews, `great` / `other`); and from apt's own index:
+  `debian_descriptions` (package descriptions as documents) and
+  `debian_sections` (the same labelled with their archive section).
 * Standard benchmarks read from a local folder (`data_dir`), or when it is
   `None` are downloaded once into the cache (`tf_models.data.downloads`):
   `multi30k`, `sst2`, `stsb` and `squad`.
@@ -29,8 +31,11 @@ from pathlib import Path
 
 from tf_models.data.debian import (
     SOFTWARE_MESSAGE_PACKAGES,
+    apt_package_index,
     debian_package,
     extract_ding_pairs,
+    package_split,
+    read_package_descriptions,
     software_catalogues,
     software_message_pairs,
 )
@@ -222,11 +227,15 @@ def fine_food_reviews(split="train"):
     """Amazon fine-food reviews labelled `great` or `other` (Debian `r-cran-modeldata`).
 
     modeldata's `small_fine_foods`: 4,000 training and 1,000 test reviews
-    (about 65% `great`). `<br />` tags and HTML entities in the reviews are
-    turned into plain text and runs of whitespace collapsed.
+    (about 65% `great`). Every eighth training review (500) is the
+    validation split, which `"train"` leaves out (3,500), so that choices
+    made on it (a learning rate, which start to keep) are made on reviews
+    that no training run, pretraining included, has read. `<br />` tags and
+    HTML entities in the reviews are turned into plain text and runs of
+    whitespace collapsed.
 
     Args:
-        split: `"train"` or `"test"`.
+        split: `"train"`, `"validation"` or `"test"`.
 
     Returns:
         `ClassificationData` with one text per example and
@@ -237,7 +246,7 @@ def fine_food_reviews(split="train"):
     >>> data.label_names, len(data)  # doctest: +SKIP
     (('great', 'other'), 1000)
     """
-    objects = {"train": "training_data", "test": "testing_data"}
+    objects = {"train": "training_data", "validation": "training_data", "test": "testing_data"}
     if split not in objects:
         raise CorpusError(f"unknown split {split!r}; expected one of {list(objects)}")
     database = debian_package("r-cran-modeldata") / "usr/lib/R/site-library/modeldata/data/Rdata"
@@ -250,9 +259,93 @@ def fine_food_reviews(split="train"):
     if empty:  # none in modeldata 1.1.0; kept for other versions
         logger.warning("skipped %d empty reviews in small_fine_foods %s", empty, split)
     kept = [(review, int(code)) for review, code in zip(reviews, scores.codes) if review]
+    if split != "test":
+        kept = [example for i, example in enumerate(kept) if (i % 8 == 7) == (split == "validation")]
     return ClassificationData.from_lists(
         [review for review, _ in kept], [code for _, code in kept], tuple(scores.categories)
     )
+
+
+# ------------------------------------------------- Debian package descriptions
+
+# Sections that say what a program is for (not which language it is written
+# in, as python or perl do, nor what kind of file it is, as libs or doc do):
+# the labels of `debian_sections`.
+DEBIAN_TOPIC_SECTIONS = ("database", "editors", "electronics", "fonts", "games", "graphics", "hamradio", "mail",
+                         "math", "science", "sound", "video")
+DEBIAN_SPLITS = ("train", "validation", "test")
+
+
+def package_descriptions(split):
+    """The descriptions of one split: by source package (`package_split`),
+    then without any that shares a paragraph with a later split's (test,
+    then validation), as related packages of different sources often do."""
+    if split not in DEBIAN_SPLITS:
+        raise CorpusError(f"unknown split {split!r}; expected one of {list(DEBIAN_SPLITS)}")
+    records = read_package_descriptions(apt_package_index())
+    kept, seen = {}, set()
+    for name in reversed(DEBIAN_SPLITS):  # test first
+        kept[name] = [r for r in records if package_split(r.source) == name and not seen.intersection(r.paragraphs)]
+        seen.update(paragraph for record in kept[name] for paragraph in record.paragraphs)
+    return kept[split]
+
+
+def debian_descriptions(split="train"):
+    """The descriptions of Debian's packages as documents: unlabelled English
+    text for pretraining BERT (apt's index, see `apt_package_index`).
+
+    Debian bookworm's main archive gives 61,000 distinct descriptions, 3.8
+    million words; the training split (sources hashed by `package_split`:
+    70% train, 10% validation, 20% test) 43,000 of them. The validation and
+    test sources of `debian_sections` are never in the training split, so a
+    model pretrained on it has not read the texts it is scored on.
+
+    Args:
+        split: `"train"`, `"validation"` or `"test"`.
+
+    Returns:
+        A list of documents, one per description: its summary, then the
+        sentences of its paragraphs (`split_sentences`).
+
+    Example:
+    >>> documents = debian_descriptions()  # doctest: +SKIP
+    >>> documents[0][:2]  # doctest: +SKIP
+    ['Real-time strategy game of ancient warfare', '0 A.D. (pronounced "zero ey-dee") is a free, ...']
+    """
+    return [[record.summary] + [sentence for paragraph in record.paragraphs for sentence in split_sentences(paragraph)]
+            for record in package_descriptions(split)]
+
+
+def debian_sections(split="train", sections=DEBIAN_TOPIC_SECTIONS):
+    """Debian package descriptions labelled with their archive section: what
+    the program is for (games, sound, science, mail, ...).
+
+    A topic classification task made from apt's index, whose unlabelled
+    text (`debian_descriptions`) is large enough for BERT's pretraining to
+    pay at a small scale. The twelve `DEBIAN_TOPIC_SECTIONS` give Debian
+    bookworm's main archive 6,800 labelled descriptions: 4,800 train, 660
+    validation, 1,400 test; science (24%) is the most common.
+
+    Args:
+        split: `"train"`, `"validation"` or `"test"` (by source package, as
+            `debian_descriptions`).
+        sections: the sections kept, which are the labels, in this order.
+
+    Returns:
+        `ClassificationData` with one text per example (the summary, then
+        the long description) and `label_names == tuple(sections)`.
+
+    Example:
+    >>> data = debian_sections("test")  # doctest: +SKIP
+    >>> data.label_names[data.labels[0]], data.texts[0][0][:40]  # doctest: +SKIP
+    ('games', 'Real-time strategy game of ancient warf')
+    """
+    sections = tuple(sections)
+    kept = [record for record in package_descriptions(split) if record.section in sections]
+    if not kept:
+        raise CorpusError(f"no descriptions in the sections {list(sections)}")
+    return ClassificationData.from_lists([record.text for record in kept],
+                                         [sections.index(record.section) for record in kept], sections)
 
 
 # ---------------------------------------------------------------- Multi30k
@@ -507,6 +600,8 @@ SOURCES = {
     "software_de_en": software_de_en,
     "jane_austen": jane_austen,
     "fine_food_reviews": fine_food_reviews,
+    "debian_descriptions": debian_descriptions,
+    "debian_sections": debian_sections,
     "multi30k": multi30k,
     "squad": squad,
     "sst2": sst2,

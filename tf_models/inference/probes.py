@@ -8,6 +8,8 @@
 * `fill_mask_words`: the top word answers for prompts with a `[MASK]`.
 * `linear_probe_accuracy`: logistic regression on frozen, mean-pooled
   features, which tells pretrained from random weights without fine-tuning.
+* `nearest_words`: the words whose input embeddings lie closest to a word's:
+  what pretraining put together.
 """
 
 import numpy as np
@@ -154,3 +156,45 @@ def linear_probe_accuracy(backbone, tokenizer, train, test, max_sequence_length=
     probe.fit(mean_pooled_features(backbone, tokenizer, train[0], max_sequence_length), np.asarray(train[1]))
     features = mean_pooled_features(backbone, tokenizer, test[0], max_sequence_length)
     return float(probe.score(features, np.asarray(test[1])))
+
+
+def nearest_words(backbone, tokenizer, words, k=5):
+    """The `k` word tokens whose input embeddings are closest to each word's.
+
+    Closeness is the cosine of the token-embedding rows. After pretraining,
+    words that fill the same slots in the text (`game` and `puzzle`,
+    `audio` and `sound`) end up together; in random weights a word's
+    neighbours are arbitrary.
+
+    Args:
+        backbone: a `BertBackbone`.
+        tokenizer: its tokenizer.
+        words: whole-word tokens of the vocabulary (others are skipped).
+        k: neighbours per word.
+
+    Returns:
+        A dict word -> its `k` nearest word tokens, nearest first.
+
+    Example:
+    >>> import tempfile
+    >>> from tf_models.data import WordPieceTokenizer
+    >>> from tf_models.models import BertBackbone
+    >>> path = tempfile.mkdtemp() + "/vocab.txt"
+    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\ngame\\nplay\\nsound\\n")
+    >>> tokenizer = WordPieceTokenizer(path)
+    >>> neighbours = nearest_words(BertBackbone.from_preset("test", vocabulary_size=8), tokenizer, ["game"], k=2)
+    >>> sorted(neighbours["game"])
+    ['play', 'sound']
+    """
+    table = np.asarray(backbone.token_embedding.embeddings, np.float32)
+    table = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    candidates = word_token_ids(tokenizer)
+    neighbours = {}
+    for word in words:
+        if word not in tokenizer.vocabulary:
+            continue
+        index = tokenizer.token_to_id(word)
+        similarity = table[candidates] @ table[index]
+        order = [candidates[i] for i in np.argsort(-similarity) if candidates[i] != index]
+        neighbours[word] = [tokenizer.vocabulary[i] for i in order[:k]]
+    return neighbours

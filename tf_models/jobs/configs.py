@@ -232,7 +232,8 @@ class PretrainingJob(RunOptions):
 
     source: str = option(
         "jane_austen", "jane_austen, fine_food_reviews (the training reviews' text, labels dropped), "
-        "or files (plain text, blank line between documents)"
+        "debian_descriptions (the training split of apt's package descriptions), or files (plain text, blank "
+        "line between documents)"
     )
     document_files: tuple[str, ...] = option((), "with source=files: the text files")
     preset: str = option("tiny", "BERT preset: test, tiny, mini, small, medium, base, large")
@@ -264,7 +265,8 @@ class FinetuningJob(RunOptions):
         "regress, tag and qa still work"
     )
     source: str = option(
-        "fine_food_reviews", "classifier: fine_food_reviews, sst2 or files (GLUE-style TSV); "
+        "fine_food_reviews", "classifier: fine_food_reviews, debian_sections (package descriptions by archive "
+        "section; scored on its validation split too), sst2 or files (GLUE-style TSV); "
         "regressor: stsb or files (TSV); tagger: files (CoNLL); question_answerer: squad or files "
         "(SQuAD v1.1 JSON)"
     )
@@ -293,8 +295,10 @@ class FinetuningJob(RunOptions):
     max_sequence_length: int = option(128, "packed sequence length (question_answerer: 384 in BERT)")
     batch_size: int = option(32, "global batch size")
     epochs: int = option(3, "passes over the training set")
+    min_steps: int = option(0, "train at least this many steps: more epochs when there are few examples")
     peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
-    max_train_examples: int | None = option(None, "use at most this many training examples")
+    max_train_examples: int | None = option(
+        None, "train on this many examples drawn at random with --seed (a label budget); default: all")
     max_query_length: int = option(64, "question_answerer: most question pieces")
     doc_stride: int = option(128, "question_answerer: distance between the windows over a long context, in pieces")
     max_answer_length: int = option(30, "question_answerer: longest answer, in pieces")

@@ -79,9 +79,10 @@ def _initial_weights(job, task, train, output_dir, strategy):
 
 
 def _examples(job, task):
-    """`(train, test)` of the job's task, training examples cut to `max_train_examples`."""
+    """`(train, test)` of the job's task: `max_train_examples` training
+    examples drawn with the job's seed (all when it is None)."""
     train, test = task.splits(job)
-    return (train if job.max_train_examples is None else task.take(train, job.max_train_examples)), test
+    return (train if job.max_train_examples is None else task.sample(train, job.max_train_examples, job.seed)), test
 
 
 def train(job):
@@ -102,12 +103,13 @@ def train(job):
             return task.dataset(job, train_examples, tokenizer, training=True)
 
         steps_per_epoch = int(with_known_length(train_data()).cardinality())
-        steps = steps_per_epoch * job.epochs
+        epochs = max(job.epochs, -(-job.min_steps // steps_per_epoch))
+        steps = steps_per_epoch * epochs
         model = task.model(backbone, train_examples)
         task.compile(model, steps, peak_rate=job.peak_learning_rate, **compile_options(job))
     print(f"BERT {task.name} model ({origin}): {model.count_params():,} parameters, {steps} steps")
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
+        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=epochs,
             monitor="loss", vocabulary=tokenizer.vocabulary)
         model.save(output_dir / task.model_file)
     if not is_chief(strategy):
@@ -115,6 +117,9 @@ def train(job):
     model = evaluation_model(model, output_dir / task.model_file)
     with stage("evaluate"):
         results = task.evaluate(model, tokenizer, train_examples, test, job)
+        validation = task.validation(job)
+        if validation is not None:
+            results["validation"] = task.validate(model, tokenizer, validation, job)
     return finish_run(output_dir, results)
 
 

@@ -15,6 +15,7 @@ subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
 """
 
 import dataclasses
+import random
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,26 @@ class FinetuningTask:
         """`(train, test)` examples of `job.source`."""
         raise NotImplementedError
 
-    def take(self, train, count):
-        """The first `count` training examples."""
+    def sample(self, train, count, seed):
+        """`count` training examples drawn at random with `seed` (all, if
+        there are no more), in their order in `train`: a label budget that
+        does not depend on how the source sorts its examples."""
+        size = self.size(train)
+        indices = sorted(random.Random(seed).sample(range(size), min(count, size)))
+        return self.select(train, indices)
+
+    def size(self, examples):
+        """How many examples `examples` holds."""
+        return len(examples)
+
+    def select(self, examples, indices):
+        """The examples at `indices`, as the same kind of record."""
         raise NotImplementedError
+
+    def validation(self, job):
+        """Validation examples of `job.source`, for choosing between runs
+        without looking at the test set; `None` when the source has none."""
+        return None
 
     def vocabulary_texts(self, train):
         """A list of training strings, to learn a vocabulary from."""
@@ -90,6 +108,10 @@ class FinetuningTask:
 
     def evaluate(self, model, tokenizer, train, test, job):
         """The scores of `model` on `test`, with baselines trained on `train`."""
+        raise NotImplementedError
+
+    def validate(self, model, tokenizer, validation, job):
+        """The scores of `model` on `validation` (see `validation`)."""
         raise NotImplementedError
 
     def inference_module(self, model, tokenizer, job, results):
@@ -147,8 +169,9 @@ def classification_baselines(train, test, model_accuracy=None):
     return baselines
 
 
-def evaluate_classifier(model, data, label_names):
-    """Accuracy, macro F1 and MCC of `model` on a classification dataset."""
+def evaluate_classifier(model, data, label_names, split="test"):
+    """Accuracy, macro F1 and MCC of `model` on a classification dataset
+    (`split` names it in the printed line)."""
     labels, predictions = [], []
     for features, targets in data:
         logits = model.predict_on_batch(features)["logits"]
@@ -157,20 +180,21 @@ def evaluate_classifier(model, data, label_names):
     scores = classification_scores(np.concatenate(labels), np.concatenate(predictions))
     scores["label_names"] = list(label_names)
     print(
-        f"test accuracy {scores['accuracy']:.1%} (majority baseline {scores['majority_baseline']:.1%}), "
+        f"{split} accuracy {scores['accuracy']:.1%} (majority baseline {scores['majority_baseline']:.1%}), "
         f"macro F1 {scores['macro_f1']:.3f}, MCC {scores['mcc']:.3f}"
     )
     return scores
 
 
 class Classify(FinetuningTask):
-    """A label per text or text pair: fine-food reviews, SST-2 or GLUE-style TSV files."""
+    """A label per text or text pair: fine-food reviews, Debian package
+    sections, SST-2 or GLUE-style TSV files."""
 
     name = "classifier"
 
     def splits(self, job):
-        if job.source == "fine_food_reviews":
-            return load_source("fine_food_reviews", split="train"), load_source("fine_food_reviews", split="test")
+        if job.source in ("fine_food_reviews", "debian_sections"):
+            return load_source(job.source, split="train"), load_source(job.source, split="test")
         if job.source == "sst2":
             return (load_source("sst2", data_dir=job.data_dir, split="train"),
                     load_source("sst2", data_dir=job.data_dir, split="dev"))
@@ -178,10 +202,16 @@ class Classify(FinetuningTask):
             columns = dict(text_columns=job.text_columns, label_column=job.label_column)
             train = load_classification_tsv(job.train_file, **columns)
             return train, load_classification_tsv(job.test_file, label_names=train.label_names, **columns)
-        raise ValueError(f"Unknown classification source {job.source!r}; expected fine_food_reviews, sst2 or files.")
+        raise ValueError(f"Unknown classification source {job.source!r}; expected fine_food_reviews, "
+                         "debian_sections, sst2 or files.")
 
-    def take(self, train, count):
-        return train.take(count)
+    def validation(self, job):
+        if job.source in ("fine_food_reviews", "debian_sections"):
+            return load_source(job.source, split="validation")
+        return None
+
+    def select(self, examples, indices):
+        return examples.select(indices)
 
     def vocabulary_texts(self, train):
         return [text for column in train.texts for text in column]
@@ -199,6 +229,10 @@ class Classify(FinetuningTask):
         scores = evaluate_classifier(model, self.dataset(job, test, tokenizer, training=False), test.label_names)
         scores["baselines"] = classification_baselines(train, test, scores["accuracy"])
         return scores
+
+    def validate(self, model, tokenizer, validation, job):
+        return evaluate_classifier(model, self.dataset(job, validation, tokenizer, training=False),
+                                   validation.label_names, split="validation")
 
     def inference_module(self, model, tokenizer, job, results):
         return TextClassifier(model, tokenizer, results["label_names"], job.max_sequence_length)
@@ -227,8 +261,8 @@ class Regress(FinetuningTask):
         raise ValueError(f"Unknown regression source {job.source!r}; expected stsb or files "
                          "(e.g. --text-columns sentence1 sentence2 --label-column score).")
 
-    def take(self, train, count):
-        return train.take(count)
+    def select(self, examples, indices):
+        return examples.select(indices)
 
     def vocabulary_texts(self, train):
         return [text for column in train.texts for text in column]
@@ -283,8 +317,12 @@ class Tag(FinetuningTask):
         train = load_conll(job.train_file, **columns)
         return train, load_conll(job.test_file, label_names=train.label_names, **columns)
 
-    def take(self, train, count):
-        return dataclasses.replace(train, sentences=train.sentences[:count], tags=train.tags[:count])
+    def size(self, examples):
+        return len(examples.sentences)
+
+    def select(self, examples, indices):
+        return dataclasses.replace(examples, sentences=[examples.sentences[i] for i in indices],
+                                   tags=[examples.tags[i] for i in indices])
 
     def vocabulary_texts(self, train):
         return [" ".join(words) for words in train.sentences]
@@ -339,8 +377,8 @@ class AnswerQuestions(FinetuningTask):
         raise ValueError("--task question_answerer reads SQuAD v1.1: --source squad, or --source files "
                          "--train-file F --test-file F.")
 
-    def take(self, train, count):
-        return train[:count]
+    def select(self, examples, indices):
+        return [examples[i] for i in indices]
 
     def vocabulary_texts(self, train):
         return [text for example in train for text in (example.question, example.context)]

@@ -39,9 +39,9 @@ def review_documents(data):
 
 def job_documents(job):
     """`(training, held_out)` documents (lists of sentences) of a `PretrainingJob`."""
-    if job.source == "jane_austen":
-        documents = load_source("jane_austen")
-    elif job.source == "fine_food_reviews":  # the training reviews only: test texts stay unseen
+    if job.source in ("jane_austen", "debian_descriptions"):  # the training split only: held-out texts stay unseen
+        documents = load_source(job.source)
+    elif job.source == "fine_food_reviews":
         documents = review_documents(load_source("fine_food_reviews", split="train"))
     elif job.source == "files":
         documents = load_documents(list(job.document_files))
