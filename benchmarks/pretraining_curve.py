@@ -84,8 +84,8 @@ def fine_tune(args, work, start, budget, seed, rate):
     job = jobs.FinetuningJob(
         output_dir=str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}"), source=args.task,
         init=str(work / "pretraining"), random_weights=start == "random", max_train_examples=budget, seed=seed,
-        max_sequence_length=args.max_sequence_length, epochs=3, min_steps=args.min_steps,
-        peak_learning_rate=rate, verbose=0, backup_every=10**9,
+        max_sequence_length=args.max_sequence_length, batch_size=args.batch_size, epochs=3,
+        min_steps=args.min_steps, peak_learning_rate=rate, verbose=0, backup_every=10**9,
     )
     return job.run()
 
@@ -153,7 +153,12 @@ def main(argv=None):
                         help="fine-tuning peak rates tried for each start")
     parser.add_argument("--sweep-budget", type=int, default=250, help="labels of the learning-rate sweep")
     parser.add_argument("--max-sequence-length", type=int, default=128)
-    parser.add_argument("--min-steps", type=int, default=150, help="fewest fine-tuning steps (more epochs)")
+    parser.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch size")
+    parser.add_argument("--min-steps", type=int, default=600,
+                        help="fewest fine-tuning steps (more epochs for few labels): enough for either start to fit "
+                             "its labels")
+    parser.add_argument("--reuse-pretraining", action="store_true",
+                        help="keep the pretraining run already in --output-dir")
     args = parser.parse_args(argv)
     settings = TASKS[args.task]
     work = Path(args.output_dir or f"runs/pretraining_curve_{args.task}")
@@ -166,13 +171,17 @@ def main(argv=None):
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
     pretraining_started = time.time()
-    results["pretraining"] = jobs.PretrainingJob(
-        output_dir=str(work / "pretraining"), source=settings["pretraining_source"], preset="tiny",
-        vocabulary_size=settings["vocabulary_size"], max_sequence_length=128, batch_size=32,
-        next_sentence_prediction=False, masking_rate=args.masking_rate, steps=args.pretraining_steps,
-        peak_learning_rate=args.pretraining_rate, held_out_documents=500, verbose=2, backup_every=10**9,
-    ).run()
-    results["pretraining_minutes"] = (time.time() - pretraining_started) / 60
+    if args.reuse_pretraining and (work / "pretraining" / "results.json").exists():
+        print(f"[pretraining] reusing {work / 'pretraining'}")
+        results["pretraining"] = json.loads((work / "pretraining" / "results.json").read_text())
+    else:
+        results["pretraining"] = jobs.PretrainingJob(
+            output_dir=str(work / "pretraining"), source=settings["pretraining_source"], preset="tiny",
+            vocabulary_size=settings["vocabulary_size"], max_sequence_length=128, batch_size=32,
+            next_sentence_prediction=False, masking_rate=args.masking_rate, steps=args.pretraining_steps,
+            peak_learning_rate=args.pretraining_rate, held_out_documents=500, verbose=2, backup_every=10**9,
+        ).run()
+        results["pretraining_minutes"] = (time.time() - pretraining_started) / 60
     save()
 
     print(f"[learning-rate sweep] {args.sweep_budget} labels, scored on the validation split")
@@ -209,7 +218,7 @@ def main(argv=None):
     results["probes"] = probes(args, work, tokenizer, settings)
     save()
 
-    print(f"\n{args.task}: pretraining {results['pretraining_minutes']:.1f} min, held-out masked-LM accuracy "
+    print(f"\n{args.task}: pretraining {results.get('pretraining_minutes', float('nan')):.1f} min, held-out masked-LM accuracy "
           f"{results['pretraining']['mlm_logits_accuracy']:.3f} (most frequent token "
           f"{results['pretraining']['baselines']['mlm_most_frequent_token_accuracy']:.3f}); peak rates {rates}")
     print("labels | pretrained mean [min, max] | random mean [min, max] | TF-IDF + LR mean [min, max] | majority")

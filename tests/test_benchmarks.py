@@ -180,7 +180,7 @@ def test_pretraining_speed_times_and_scores_both_libraries_on_packed_text(tmp_pa
     words = "game sound player editor mail font science library tool plays edits sends reads".split()
     rng = __import__("random").Random(0)
     documents = "\n\n".join("\n".join(" ".join(rng.choice(words) for _ in range(9)) + "." for _ in range(4))
-                            for _ in range(40))
+                            for _ in range(200))  # enough sentence pairs for full batches of 128
     for name in ("documents", "held_out"):
         (tmp_path / f"{name}.txt").write_text(documents + "\n")
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *words]) + "\n")
@@ -191,7 +191,8 @@ def test_pretraining_speed_times_and_scores_both_libraries_on_packed_text(tmp_pa
                     documents=str(tmp_path / "documents.txt"), held_out=str(tmp_path / "held_out.txt"))
         results.append(pretraining_speed.measure(case))
     pairs, packed = results
-    assert packed["text_share"] == 1.0 > pairs["text_share"] > 0.2  # packed: no padding but the epoch's last row
+    # Packed rows pad only the share cut short on purpose (`short_sequence_probability`).
+    assert 1.0 > packed["text_share"] > 0.9 and packed["text_share"] > pairs["text_share"] > 0.2
     for result in results:
         assert result["steps"] >= 30 and 0.0 <= result["mlm_accuracy"] <= 1.0 and math.isfinite(result["mlm_loss"])
         assert result["text_tokens_per_second"] == pytest.approx(result["slots_per_second"] * result["text_share"])

@@ -397,7 +397,7 @@ def _masked_lm_batches(corpus, tokenizer, epochs=1, **kwargs):
 
 def test_masked_lm_rows_are_packed_full_with_every_document_once_per_epoch(corpus, tokenizer):
     documents, _ = corpus
-    for epoch in _masked_lm_batches(corpus, tokenizer, epochs=2):
+    for epoch in _masked_lm_batches(corpus, tokenizer, epochs=2, short_sequence_probability=0.0):
         rows = [row for features, labels, weights in epoch for row in _unmask(features, labels, weights)]
         assert all(row[0] == tokenizer.cls_id and row[row != 0][-1] == tokenizer.sep_id for row in rows)
         assert all(np.all(row != 0) for row in rows[:-1])  # only the last row is padded
@@ -408,6 +408,17 @@ def test_masked_lm_rows_are_packed_full_with_every_document_once_per_epoch(corpu
         pieces = np.split(stream, np.flatnonzero(stream == tokenizer.sep_id))
         texts = [" ".join(tokenizer.id_to_token(t) for t in piece if t != tokenizer.sep_id) for piece in pieces]
         assert sorted(texts) == sorted(" ".join(document) for document in documents)
+
+
+def test_masked_lm_cuts_a_share_of_rows_short_and_loses_no_token(corpus, tokenizer):
+    documents, _ = corpus
+    rows = [row for features, labels, weights in _masked_lm_batches(corpus, tokenizer, short_sequence_probability=0.3,
+                                                                      max_sequence_length=16)[0]
+            for row in _unmask(features, labels, weights)]
+    lengths = np.array([np.sum(row != 0) for row in rows[:-1]])
+    assert 0.15 < np.mean(lengths < 16) < 0.45 and lengths.min() >= 4  # [CLS], 2 or more tokens, [SEP]
+    stream = np.concatenate([row[row != 0][1:-1] for row in rows])
+    assert np.sum(stream != tokenizer.sep_id) == sum(len(" ".join(d).split()) for d in documents)
 
 
 def test_masked_lm_masks_as_bert_and_anew_each_epoch(corpus, tokenizer):

@@ -69,14 +69,16 @@ def demo_jobs(root, full=False, seed=0):
     # (benchmarks.pretraining_speed).
     pretraining = PretrainingJob(
         output_dir=str(root / "pretraining"), source="debian_descriptions", preset="tiny",
-        vocabulary_size=8000, max_sequence_length=128, batch_size=32, steps=1500 * scale,
+        vocabulary_size=8000, max_sequence_length=128, batch_size=32, steps=1800 * scale,
         next_sentence_prediction=False, held_out_documents=500, seed=seed,
     )
+    # 600 steps of 16: enough for either start to fit its labels, so that
+    # neither is cut short (random weights need the most).
     finetuning = {
         start: FinetuningJob(
             output_dir=str(root / f"finetuning_{start}"), source="debian_sections",
             init=str(root / "pretraining"), random_weights=start == "random", max_train_examples=DEMO_LABELS,
-            max_sequence_length=128, epochs=3, min_steps=150 * scale, peak_learning_rate=rate, seed=seed,
+            max_sequence_length=128, batch_size=16, epochs=3, min_steps=600, peak_learning_rate=rate, seed=seed,
         )
         for start, rate in DEMO_PEAK_RATES.items()
     }

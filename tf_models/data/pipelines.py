@@ -619,6 +619,7 @@ def masked_lm_dataset(
     mask_token_rate=0.8,
     random_token_rate=0.1,
     whole_word_masking=False,
+    short_sequence_probability=0.1,
     seed=None,
     drop_remainder=False,
 ):
@@ -627,10 +628,12 @@ def masked_lm_dataset(
     RoBERTa's input (Liu et al. 2019, "full-sentences"): each epoch the
     documents are put in a new random order, joined into one stream with
     `[SEP]` between them, and cut into rows of `max_sequence_length - 2`
-    tokens, each read as `[CLS] row [SEP]`. No sequence is padded but the
-    last, so the encoder spends its compute on text; BERT's sentence pairs
-    (`bert_pretraining_dataset`) pad every pair that its document is too
-    short to fill. Masking is the same as there, and as reproducible.
+    tokens, each read as `[CLS] row [SEP]`. So the encoder spends its
+    compute on text; BERT's sentence pairs (`bert_pretraining_dataset`) pad
+    every pair that its document is too short to fill. As BERT does,
+    `short_sequence_probability` of the rows get a random shorter length
+    (padded), so that the short inputs of fine-tuning and inference are not
+    new to the model. Masking is the same as there, and as reproducible.
 
     Args:
         documents: a list of documents, each a list of sentence strings (or
@@ -643,6 +646,8 @@ def masked_lm_dataset(
         mask_token_rate: fraction of chosen tokens replaced by `[MASK]`.
         random_token_rate: fraction replaced by a random token.
         whole_word_masking: choose whole words (all their `##` pieces).
+        short_sequence_probability: chance that a row is cut to a random
+            shorter length (2 tokens to full).
         seed: seed of the document order and masking.
         drop_remainder: drop each epoch's last, partial row and batch (every
             batch then has one shape, as XLA wants).
@@ -660,7 +665,8 @@ def masked_lm_dataset(
     >>> path = tempfile.mkdtemp() + "/vocab.txt"
     >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\na\\nb\\nc\\n")
     >>> data = masked_lm_dataset([["a b c a"], ["b c"]], WordPieceTokenizer(path), batch_size=3,
-    ...                          max_sequence_length=5, max_predictions_per_sequence=2, seed=0)
+    ...                          max_sequence_length=5, max_predictions_per_sequence=2,
+    ...                          short_sequence_probability=0.0, seed=0)
     >>> features, labels, weights = next(iter(data))
     >>> features["padding_mask"].numpy().tolist()  # 7 tokens (one a [SEP]): rows of 3, 3 and 1
     [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
@@ -676,8 +682,17 @@ def masked_lm_dataset(
     def epoch():  # a single element: the whole epoch's rows, flat
         order = rng.permutation(len(documents))
         stream = np.concatenate([piece for i in order for piece in (documents[i][0], [tokenizer.sep_id])][:-1])
-        count = len(stream) // row_length if drop_remainder else -(-len(stream) // row_length)
-        lengths = np.minimum(row_length, len(stream) - row_length * np.arange(count))
+        # Row lengths: full, or with `short_sequence_probability` a random
+        # shorter one, so that short inputs are not new to the model.
+        lengths = np.full(len(stream) // 2 + 1, row_length)
+        short = rng.random(len(lengths)) < short_sequence_probability
+        lengths[short] = rng.integers(2, row_length + 1, int(short.sum()))
+        ends = np.cumsum(lengths)
+        count = int(np.searchsorted(ends, len(stream)))  # rows that end inside the stream (or at its end)
+        lengths = lengths[: count + 1]
+        lengths[-1] = len(stream) - (ends[count - 1] if count else 0)  # the last row: what is left
+        if drop_remainder and lengths[-1] < row_length:
+            lengths = lengths[:-1]
         yield stream[: lengths.sum()].astype(np.int32), lengths.astype(np.int32), rng.integers(0, 2**31 - 1, 2)
 
     vector = tf.TensorSpec([None], tf.int32)

@@ -21,6 +21,7 @@ of sentence pairs, a list of documents, `ClassificationData`,
 """
 
 import dataclasses
+import functools
 import gzip
 import html
 import logging
@@ -282,12 +283,19 @@ def package_descriptions(split):
     then validation), as related packages of different sources often do."""
     if split not in DEBIAN_SPLITS:
         raise CorpusError(f"unknown split {split!r}; expected one of {list(DEBIAN_SPLITS)}")
-    records = read_package_descriptions(apt_package_index())
+    return list(_package_splits(apt_package_index())[split])
+
+
+@functools.lru_cache(maxsize=2)
+def _package_splits(lists_dir):
+    """`{split: tuple of PackageDescription}` of an apt lists folder, read
+    once per process (a job and its evaluation ask for several splits)."""
+    records = read_package_descriptions(lists_dir)
     kept, seen = {}, set()
     for name in reversed(DEBIAN_SPLITS):  # test first
-        kept[name] = [r for r in records if package_split(r.source) == name and not seen.intersection(r.paragraphs)]
+        kept[name] = tuple(r for r in records if package_split(r.source) == name and not seen.intersection(r.paragraphs))
         seen.update(paragraph for record in kept[name] for paragraph in record.paragraphs)
-    return kept[split]
+    return kept
 
 
 def debian_descriptions(split="train"):
