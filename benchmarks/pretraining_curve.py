@@ -11,7 +11,7 @@ regression and the majority class.
 Tasks (`--task`):
 
 * `debian_sections` (default): pretraining on Debian's package descriptions
-  (`debian_descriptions`, 43,000 descriptions, 2.7 million words), then which
+  (`debian_descriptions`, 32,500 descriptions, 2.0 million words), then which
   of twelve sections a package is in (games, sound, science, mail, ...).
 * `fine_food_reviews`: the counter-example. Self-pretraining on the text of
   3,500 fine-food reviews (355,000 tokens), then `great` or `other`.

@@ -104,7 +104,8 @@ def test_pretrain_finetune_export_and_predict(tmp_path, capsys):
     predicted = _main(capsys, "predict", finetuning, "the big cat", "a dog under the mat")
     assert sum(line.split(" ")[0] in ("0", "1") for line in predicted.splitlines()) == 2
     filled = _main(capsys, "predict", pretraining, "the [MASK] sat on the mat.")
-    assert " / " in filled.splitlines()[-1]  # top-k candidates for the mask
+    candidates = filled.splitlines()[-1].rsplit("[", 1)[1].rstrip("]").split(" / ")  # "word 0.12 / ..."
+    assert len(candidates) == 5 and all(c.split(" ")[0].isalpha() for c in candidates)  # words, no "." or "##s"
 
     _main(capsys, "export", pretraining, "--base-dir", saved)
     _main(capsys, "export", finetuning, "--base-dir", saved, "--name", "sentiment")

@@ -3,8 +3,10 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tf_models.data import WordPieceTokenizer
+from tf_models.inference import FillMask
 from tf_models.inference.probes import fill_mask_words, linear_probe_accuracy, masked_word_accuracy, word_token_ids
 from tf_models.models import BertBackbone, BertPretrainer
 
@@ -43,6 +45,23 @@ def test_fill_mask_words_answers_words_only(pretrainer, tokenizer):
         assert len(words) == 3 and all(word in ("the", "tea", "is", "good", "bad") for word in words)
     with pytest.raises(ValueError, match="has no \\[MASK\\]"):
         fill_mask_words(pretrainer, tokenizer, ["the tea is good ."])
+
+
+def test_fill_mask_model_with_words_only_ranks_as_the_probe_and_keeps_whole_vocabulary_probabilities(
+        pretrainer, tokenizer):
+    prompts = ["the [MASK] is good .", "[MASK] tea ."]
+    everything = FillMask(pretrainer, tokenizer, top_k=len(VOCABULARY))(tf.constant(prompts))
+    words = FillMask(pretrainer, tokenizer, top_k=3, words_only=True)(tf.constant(prompts))
+    expected = fill_mask_words(pretrainer, tokenizer, prompts, top_k=3)
+    for i, prompt in enumerate(prompts):
+        assert [t.decode() for t in words["tokens"].numpy()[i, 0]] == expected[prompt]
+        # A word's probability is its share of the whole vocabulary, as without words_only.
+        full = dict(zip(everything["tokens"].numpy()[i, 0], everything["probabilities"].numpy()[i, 0]))
+        for token, probability in zip(words["tokens"].numpy()[i, 0], words["probabilities"].numpy()[i, 0]):
+            assert probability == pytest.approx(full[token], abs=1e-6)
+    assert FillMask(pretrainer, tokenizer, top_k=9, words_only=True).settings["words_only"] is True
+    # Never more candidates than there are words.
+    assert FillMask(pretrainer, tokenizer, top_k=9, words_only=True)(tf.constant(prompts))["tokens"].shape == (2, 1, 5)
 
 
 def test_linear_probe_reads_frozen_features(pretrainer, tokenizer):

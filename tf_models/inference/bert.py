@@ -6,7 +6,8 @@ for TF Serving unchanged:
 
 * `TextClassifier`: sentences or sentence pairs -> label, probabilities.
 * `TextRegressor`: sentences or sentence pairs -> a score.
-* `FillMask`: text with `[MASK]`s -> the likeliest tokens for each mask.
+* `FillMask`: text with `[MASK]`s -> the likeliest tokens (or words) for
+  each mask.
 * `SentenceEncoder`: sentences -> fixed-size embeddings.
 * `TokenTagger`: sentences -> one tag per (whitespace-separated) word.
 * `QuestionAnswerer`: a question and a context -> the answer, a span of the
@@ -25,6 +26,17 @@ from tf_models.data.tokenizers import MASK
 
 _STRINGS = tf.TensorSpec([None], tf.string)
 _IDS = tf.TensorSpec([None, None], tf.int32)
+
+
+def is_word_token(token):
+    """Whether a vocabulary entry is a whole word of letters: not
+    punctuation, a number, a `##` continuation piece or a special token.
+
+    Example:
+    >>> [is_word_token(t) for t in ["the", ",", "##s", "[SEP]", "42", "café"]]
+    [True, False, False, False, False, True]
+    """
+    return token.isalpha()
 
 
 def clean_features(backbone, unk_id, token_ids, segment_ids, padding_mask):
@@ -230,6 +242,11 @@ class FillMask(ServingModule):
         tokenizer: its `WordPieceTokenizer`.
         top_k: candidates returned per mask.
         max_sequence_length: packed length; masks past it are dropped.
+        words_only: rank only whole-word tokens (`is_word_token`) as
+            candidates. A small or briefly trained model puts most of its
+            probability on ",", "." and "the"; its best *word* for a blank
+            says more about what it learned. Probabilities stay those of
+            the whole vocabulary, so they show how sure the model is.
 
     Example:
     >>> import tempfile
@@ -247,17 +264,24 @@ class FillMask(ServingModule):
     TASK = "fill_mask"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "fill_ids"}
 
-    def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128):
+    def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128, words_only=False):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.top_k = top_k
         self.max_sequence_length = max_sequence_length
+        self.words_only = words_only
         self._vocabulary = tf.constant(tokenizer.vocabulary)
+        allowed = [is_word_token(token) if words_only else True for token in tokenizer.vocabulary]
+        if not any(allowed):
+            raise ValueError("words_only=True, but the vocabulary has no whole-word token")
+        self._candidates = tf.constant(allowed)  # (V,) which tokens may be answered
+        self._candidate_count = sum(allowed)
 
     @property
     def settings(self):
-        return {"task": self.TASK, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length}
+        return {"task": self.TASK, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length,
+                "words_only": self.words_only}
 
     @property
     def example_inputs(self):
@@ -292,9 +316,11 @@ class FillMask(ServingModule):
         # batch: run one padding row more and drop it.
         inputs = {k: tf.pad(v, [[0, 1], [0, 0]]) for k, v in inputs.items()}
         logits = tf.cast(self.model(inputs)["mlm_logits"], tf.float32)[:-1]  # (B, M, V)
-        k = tf.minimum(self.top_k, tf.shape(logits)[-1])
-        probabilities, candidates = tf.math.top_k(tf.nn.softmax(logits), k=k)
-        return {"token_ids": candidates, "probabilities": probabilities}
+        probabilities = tf.nn.softmax(logits)
+        # Tokens that may not be answered rank below every candidate.
+        ranked = tf.where(self._candidates, probabilities, -1.0)
+        _, candidates = tf.math.top_k(ranked, k=min(self.top_k, self._candidate_count))  # (B, M, k)
+        return {"token_ids": candidates, "probabilities": tf.gather(probabilities, candidates, batch_dims=2)}
 
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tf_models.data.records import classification_data
 from tf_models.data.pipelines import classification_dataset
-from tf_models.inference.bert import tokenize_with_masks
+from tf_models.inference.bert import is_word_token, tokenize_with_masks
 
 
 def word_token_ids(tokenizer):
@@ -29,7 +29,7 @@ def word_token_ids(tokenizer):
     >>> word_token_ids(Vocabulary()).tolist()
     [1, 4]
     """
-    return np.array([i for i, token in enumerate(tokenizer.vocabulary) if token.isalpha()], np.int64)
+    return np.array([i for i, token in enumerate(tokenizer.vocabulary) if is_word_token(token)], np.int64)
 
 
 def _masked_batch(rows, positions):

@@ -206,12 +206,16 @@ def evaluate(job):
 
 
 def inference_modules(job, decoding=None):
-    """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`."""
+    """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.
+
+    The fill-mask model answers words (`words_only`): what a small model
+    has learned shows in its best words, not in the "." it ranks first.
+    """
     run = Path(job.output_dir)
     tokenizer = run_tokenizer(run, job)
     pretrainer = keras.saving.load_model(run / "pretrainer.keras")
     return {
-        "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length),
+        "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length, words_only=True),
         "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
                                             max_sequence_length=job.max_sequence_length),
     }
