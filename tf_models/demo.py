@@ -34,7 +34,7 @@ DEMO_QUERIES = {
     "sentence_encoder": ["A music player with playlists and internet radio."],
 }
 # Labelled descriptions the classifiers fine-tune on: few, as labels usually
-# are, which is where pretraining pays (benchmarks.pretraining_curve).
+# are; benchmarks.pretraining_curve measures both starts at 100 to 500.
 DEMO_LABELS = 500
 # The fine-tuning peak learning rate of each start, chosen on the validation
 # split by benchmarks.pretraining_curve's sweep.
