@@ -10,7 +10,9 @@ start the main job would export.
     python -m benchmarks.demo_bert --json benchmarks/results/demo_bert_cpu.json   # 3 seeds, about 30 minutes
 
 A seed changes the pretraining's data order, initialisation and masks, the
-labelled sample and the fine-tuning; the data and the vocabulary stay the same.
+labelled sample and the fine-tuning, and which 500 descriptions are held out
+for the masked-LM score (so the vocabulary, learned from the rest, differs a
+little too).
 """
 
 import argparse

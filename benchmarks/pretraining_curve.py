@@ -144,7 +144,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=list(TASKS), default="debian_sections")
     parser.add_argument("--output-dir", default=None, help="default: runs/pretraining_curve_<task>")
-    parser.add_argument("--pretraining-steps", type=int, default=2000, help="batch 32, length 128")
+    parser.add_argument("--pretraining-steps", type=int, default=1800, help="batch 32, length 128 (the main job's)")
     parser.add_argument("--pretraining-rate", type=float, default=1e-3)
     parser.add_argument("--masking-rate", type=float, default=0.15)
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 250, 500], help="labelled training examples")
@@ -218,7 +218,8 @@ def main(argv=None):
     results["probes"] = probes(args, work, tokenizer, settings)
     save()
 
-    print(f"\n{args.task}: pretraining {results.get('pretraining_minutes', float('nan')):.1f} min, held-out masked-LM accuracy "
+    minutes = results.get("pretraining_minutes", float("nan"))  # nan: a reused pretraining run
+    print(f"\n{args.task}: pretraining {minutes:.1f} min, held-out masked-LM accuracy "
           f"{results['pretraining']['mlm_logits_accuracy']:.3f} (most frequent token "
           f"{results['pretraining']['baselines']['mlm_most_frequent_token_accuracy']:.3f}); peak rates {rates}")
     print("labels | pretrained mean [min, max] | random mean [min, max] | TF-IDF + LR mean [min, max] | majority")

@@ -64,7 +64,8 @@ def _datasets(case, tokenizer, documents, held_out):
     pipeline = bert_pretraining_dataset if case["next_sentence_prediction"] else masked_lm_dataset
     train = pipeline(documents, tokenizer, seed=0, drop_remainder=True, **options).repeat()
     # Every variant is scored on the same kind of input: held-out text packed
-    # full, 15% masked, one seed.
+    # full, 15% masked, one seed (in rows of its own length: packed_len64's
+    # score is on rows of 64, so it compares only roughly).
     evaluation = masked_lm_dataset(held_out, tokenizer, seed=1, **dict(options, masking_rate=0.15,
                                                                        max_predictions_per_sequence=length))
     return train, evaluation
@@ -182,8 +183,9 @@ def main(argv=None):
     (work / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
     results = []
     for variant in args.variants:
-        case = dict(BASE, **VARIANTS[variant], variant=variant, minutes=args.minutes, vocabulary=str(work / "vocab.txt"),
-                    documents=str(work / "documents.txt"), held_out=str(work / "held_out.txt"))
+        case = dict(BASE, **VARIANTS[variant], variant=variant, minutes=args.minutes,
+                    vocabulary=str(work / "vocab.txt"), documents=str(work / "documents.txt"),
+                    held_out=str(work / "held_out.txt"))
         results.append(_in_child(case))
         r = results[-1]
         print(f"{variant}: {r['text_tokens_per_second']:,.0f} text tokens/s, {r['steps']} steps, "

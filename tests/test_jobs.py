@@ -144,3 +144,34 @@ def test_translation_averages_the_last_epochs_when_validation_says_so(tmp_path):
     again = dataclasses.replace(job, epochs=1).run()
     assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["epoch_0001.weights.h5"]
     assert again["checkpoint_averaging"] == {}
+
+
+@pytest.mark.parametrize("masking_rate, expected", [(0.15, 20), (0.3, 39)])
+def test_pretraining_data_masks_what_the_masking_rate_asks(tmp_path, masking_rate, expected):
+    """A fixed cap of 20 predictions once cut --masking-rate 0.3 to about 16%."""
+    from tf_models.jobs.pretraining import _pretraining_data
+
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    tokenizer = WordPieceTokenizer(tmp_path / "vocab.txt")
+    documents = [[" ".join(words[(i + j) % 8] for j in range(40))] for i in range(8)]
+    job = jobs.PretrainingJob(masking_rate=masking_rate, next_sentence_prediction=False, batch_size=2)
+    features, labels, weights = next(iter(_pretraining_data(job, documents, tokenizer, seed=0, training=True)))
+    assert features["mask_positions"].shape == (2, expected)  # ceil(rate * 128)
+    # The rate is met, not capped: about rate x 126 text tokens per row are predicted.
+    assert np.mean(np.sum(weights["mlm_logits"], axis=1)) == pytest.approx(masking_rate * 126, abs=2)
+
+
+def test_pretraining_exports_read_what_the_pretraining_trained(tmp_path):
+    """Without NSP the pooler never trained: the sentence encoder averages the
+    token outputs instead; the fill-mask model answers words."""
+    from tf_models.jobs import pretraining
+
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "."]) + "\n")
+    keras.utils.set_random_seed(0)
+    BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=7), next_sentence_prediction=False).save(
+        tmp_path / "pretrainer.keras")
+    for nsp, pooling in ((False, "mean"), (True, "pooled")):
+        job = jobs.PretrainingJob(output_dir=str(tmp_path), next_sentence_prediction=nsp)
+        modules = pretraining.inference_modules(job)
+        assert modules["sentence_encoder"].pooling == pooling and modules["fill_mask"].words_only

@@ -3,7 +3,8 @@
 Training (each writes config, tokenizer, model, logs and results to
 --output-dir):
   train-translation   train a Transformer on sentence pairs, report BLEU
-  pretrain-bert       pretrain BERT with masked LM + next-sentence prediction
+  pretrain-bert       pretrain BERT: masked LM, with or without next-sentence
+                      prediction
   finetune-bert       fine-tune BERT (from a pretrain-bert run, a Hugging Face or
                       Google checkpoint, or from scratch) to classify, score,
                       tag or answer questions (--task classifier|regressor|

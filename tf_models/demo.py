@@ -89,6 +89,13 @@ def choose_classifier(finetuning):
     """The start whose classifier to export, and why: the higher validation
     accuracy (ties: the pretrained start). The test set plays no part.
 
+    Args:
+        finetuning: `{start: results}` of the fine-tuning runs, each with
+            `results["validation"]["accuracy"]`.
+
+    Returns:
+        `(start, reason)`: the chosen start and a sentence that says why.
+
     Example:
     >>> choose_classifier({"pretrained": {"validation": {"accuracy": 0.6}},
     ...                    "random": {"validation": {"accuracy": 0.4}}})
@@ -104,7 +111,13 @@ def choose_classifier(finetuning):
 def demo_summary(translation, pretraining, finetuning):
     """Every number of the main job beside its baselines, as one dict, with
     the classifier chosen for export and the `warnings` (results that do not
-    beat their baselines)."""
+    beat their baselines).
+
+    Args:
+        translation: the translation run's results.
+        pretraining: the pretraining run's results.
+        finetuning: `{"pretrained": results, "random": results}`.
+    """
     chosen, why = choose_classifier(finetuning)
     classification = {f"{start}_accuracy": results["accuracy"] for start, results in finetuning.items()}
     validation = {f"{start}_validation_accuracy": results["validation"]["accuracy"]
@@ -165,6 +178,7 @@ def print_summary(summary):
 
 
 def print_warnings(warnings):
+    """Prints each warning line inside a frame that stands out in a log."""
     if warnings:
         print("!" * 78)
         for warning in warnings:
@@ -173,7 +187,14 @@ def print_warnings(warnings):
 
 
 def demo(output_dir, full=False, saved_models="saved_models", seed=0):
-    """The main job on offline data, sized for a 2-core CPU; returns its summary."""
+    """The main job on offline data, sized for a 2-core CPU; returns its summary.
+
+    Args:
+        output_dir: the folder of the runs and of `summary.json`.
+        full: train 4x longer.
+        saved_models: where the exports go, in TF Serving's layout.
+        seed: the seed of every run.
+    """
     from tf_models.cli import apply
     from tf_models.jobs.common import stage
 

@@ -406,9 +406,13 @@ def apt_package_index():
 def _index_lines(path):
     """The lines of an apt index file, compressed or not (`apt-helper cat-file`
     reads every compression apt writes: lz4, xz, gzip, ...)."""
-    if not path.suffix or path.suffix in (".txt",):
+    # apt's list names are full of dots ("deb.debian.org_debian_..."): only
+    # a compression suffix says the file needs decompressing.
+    if path.suffix not in (".lz4", ".xz", ".gz", ".bz2", ".lzma", ".zst"):
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
     helper = Path("/usr/lib/apt/apt-helper")
+    if not helper.exists():
+        raise CorpusError(f"{path} is compressed and {helper} (apt) is not there to read it")
     result = subprocess.run([str(helper), "cat-file", str(path)], capture_output=True)
     if result.returncode != 0:
         raise CorpusError(f"could not read {path}: {result.stderr.decode(errors='replace').strip()[-300:]}")

@@ -633,9 +633,9 @@ def masked_lm_dataset(
     every pair that its document is too short to fill. BERT also cut 10% of
     its inputs short, so that the short inputs of fine-tuning are not new
     to the model; `short_sequence_probability` does that here (padded), off
-    by default as in RoBERTa: in `benchmarks.pretraining_curve` the one run
-    with 10% short rows fine-tuned no better than the one without. Masking
-    is the same as there, and as reproducible.
+    by default as in RoBERTa: a pretraining run with 10% short rows
+    fine-tuned no better than the same run without (`benchmarks/README.md`).
+    Masking is the same as there, and as reproducible.
 
     Args:
         documents: a list of documents, each a list of sentence strings (or

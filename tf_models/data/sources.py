@@ -293,7 +293,8 @@ def _package_splits(lists_dir):
     records = read_package_descriptions(lists_dir)
     kept, seen = {}, set()
     for name in reversed(DEBIAN_SPLITS):  # test first
-        kept[name] = tuple(r for r in records if package_split(r.source) == name and not seen.intersection(r.paragraphs))
+        kept[name] = tuple(r for r in records
+                           if package_split(r.source) == name and not seen.intersection(r.paragraphs))
         seen.update(paragraph for record in kept[name] for paragraph in record.paragraphs)
     return kept
 

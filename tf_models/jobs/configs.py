@@ -226,7 +226,7 @@ class TranslationJob(RunOptions):
 
 @dataclasses.dataclass(frozen=True)
 class PretrainingJob(RunOptions):
-    """Pretrain BERT with masked LM + next-sentence prediction."""
+    """Pretrain BERT: masked LM, with or without next-sentence prediction."""
 
     runner: ClassVar[str] = "pretraining"
 
@@ -245,7 +245,10 @@ class PretrainingJob(RunOptions):
         "(RoBERTa's input: no compute spent on padding)"
     )
     masking_rate: float = option(0.15, "fraction of tokens masked and predicted (BERT: 0.15)")
-    max_predictions_per_sequence: int = option(20, "most masked tokens per sequence")
+    max_predictions_per_sequence: int | None = option(
+        None, "most masked tokens per sequence (default: --masking-rate x --max-sequence-length rounded up, BERT's "
+        "20 for 0.15 x 128)"
+    )
     whole_word_masking: bool = option(False, "mask all pieces of a word together")
     batch_size: int = option(32, "global batch size")
     steps: int = option(600, "training steps")

@@ -1,7 +1,8 @@
-"""The pretraining job: BERT with masked LM and next-sentence prediction on
+"""The pretraining job: BERT with masked LM (and, optionally, next-sentence prediction) on
 documents, scored on held-out documents beside its baselines
 (`PretrainingJob.run()`)."""
 
+import math
 import random
 from pathlib import Path
 
@@ -53,10 +54,12 @@ def job_documents(job):
 
 def _pretraining_data(job, documents, tokenizer, seed, training):
     pipeline = bert_pretraining_dataset if job.next_sentence_prediction else masked_lm_dataset
+    # A fixed cap would silently lower a higher --masking-rate.
+    predictions = job.max_predictions_per_sequence or math.ceil(job.masking_rate * job.max_sequence_length)
     return pipeline(
         documents, tokenizer, seed=seed, batch_size=job.batch_size,
         max_sequence_length=job.max_sequence_length,
-        max_predictions_per_sequence=job.max_predictions_per_sequence,
+        max_predictions_per_sequence=predictions,
         masking_rate=job.masking_rate,
         whole_word_masking=job.whole_word_masking,
         drop_remainder=training,  # one shape for every training step
@@ -209,7 +212,9 @@ def inference_modules(job, decoding=None):
     """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.
 
     The fill-mask model answers words (`words_only`): what a small model
-    has learned shows in its best words, not in the "." it ranks first.
+    has learned shows in its best words, not in the "." it ranks first. The
+    sentence encoder reads BERT's pooled `[CLS]` output where NSP trained
+    the pooler, and the mean of the token outputs where it did not.
     """
     run = Path(job.output_dir)
     tokenizer = run_tokenizer(run, job)
@@ -217,5 +222,6 @@ def inference_modules(job, decoding=None):
     return {
         "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length, words_only=True),
         "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
+                                            pooling="pooled" if job.next_sentence_prediction else "mean",
                                             max_sequence_length=job.max_sequence_length),
     }
