@@ -79,15 +79,20 @@ def summarize(values):
             "values": [float(v) for v in values]}
 
 
+_FINISHED = {}  # output folder -> results: the sweep's seed-0 run at the chosen rate is also a curve run
+
+
 def fine_tune(args, work, start, budget, seed, rate):
     """One `finetune-bert` run; returns its results (test and validation scores, baselines)."""
-    job = jobs.FinetuningJob(
-        output_dir=str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}"), source=args.task,
-        init=str(work / "pretraining"), random_weights=start == "random", max_train_examples=budget, seed=seed,
-        max_sequence_length=args.max_sequence_length, batch_size=args.batch_size, epochs=3,
-        min_steps=args.min_steps, peak_learning_rate=rate, verbose=0, backup_every=10**9,
-    )
-    return job.run()
+    folder = str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}")
+    if folder not in _FINISHED:
+        _FINISHED[folder] = jobs.FinetuningJob(
+            output_dir=folder, source=args.task, init=str(work / "pretraining"), random_weights=start == "random",
+            max_train_examples=budget, seed=seed, max_sequence_length=args.max_sequence_length,
+            batch_size=args.batch_size, epochs=3, min_steps=args.min_steps, peak_learning_rate=rate, verbose=0,
+            backup_every=10**9,
+        ).run()
+    return _FINISHED[folder]
 
 
 def plot(curve, majority, task, path):
