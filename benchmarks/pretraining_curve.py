@@ -79,20 +79,19 @@ def summarize(values):
             "values": [float(v) for v in values]}
 
 
-_FINISHED = {}  # output folder -> results: the sweep's seed-0 run at the chosen rate is also a curve run
-
-
-def fine_tune(args, work, start, budget, seed, rate):
-    """One `finetune-bert` run; returns its results (test and validation scores, baselines)."""
+def fine_tune(args, work, finished, start, budget, seed, rate):
+    """One `finetune-bert` run; returns its results (test and validation
+    scores, baselines). `finished` ({folder: results}) holds the runs done
+    so far: the sweep's seed-0 run at the chosen rate is also a curve run."""
     folder = str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}")
-    if folder not in _FINISHED:
-        _FINISHED[folder] = jobs.FinetuningJob(
+    if folder not in finished:
+        finished[folder] = jobs.FinetuningJob(
             output_dir=folder, source=args.task, init=str(work / "pretraining"), random_weights=start == "random",
             max_train_examples=budget, seed=seed, max_sequence_length=args.max_sequence_length,
             batch_size=args.batch_size, epochs=3, min_steps=args.min_steps, peak_learning_rate=rate, verbose=0,
             backup_every=10**9,
         ).run()
-    return _FINISHED[folder]
+    return finished[folder]
 
 
 def plot(curve, majority, task, path):
@@ -169,7 +168,7 @@ def main(argv=None):
     work = Path(args.output_dir or f"runs/pretraining_curve_{args.task}")
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    results = {"settings": vars(args)}
+    results, finished = {"settings": vars(args)}, {}
 
     def save():
         results["minutes"] = (time.time() - started) / 60
@@ -193,7 +192,7 @@ def main(argv=None):
     sweep = {start: {} for start in STARTS}
     for start in STARTS:
         for rate in args.rates:
-            run = fine_tune(args, work, start, args.sweep_budget, 0, rate)
+            run = fine_tune(args, work, finished, start, args.sweep_budget, 0, rate)
             sweep[start][f"{rate:g}"] = run["validation"]["accuracy"]
             print(f"  {start:10s} peak {rate:g}: validation accuracy {run['validation']['accuracy']:.3f}", flush=True)
     rates = {start: float(max(sweep[start], key=sweep[start].get)) for start in STARTS}
@@ -205,7 +204,7 @@ def main(argv=None):
         scores = {name: [] for name in (*STARTS, "tfidf_logistic_regression", "majority_class")}
         for seed in args.seeds:
             for start in STARTS:
-                run = fine_tune(args, work, start, budget, seed, rates[start])
+                run = fine_tune(args, work, finished, start, budget, seed, rates[start])
                 scores[start].append(run["accuracy"])
             baselines = run["baselines"]  # trained on the same labels, scored on the same test set
             scores["tfidf_logistic_regression"].append(baselines["tfidf_logistic_regression_accuracy"])
