@@ -217,10 +217,12 @@ def main(argv=None):
     command = args.pop("command")
     try:
         _run_command(command, args)
-    except (ValueError, FileNotFoundError) as error:
-        # The package's errors about data, flags and folders (CorpusError is a
-        # ValueError) say what is wrong and what to do: one line, no traceback
-        # (TF_MODELS_TRACEBACK=1 shows it, to debug the package itself).
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+        # The package's errors about data, flags and folders (CorpusError,
+        # RunFolderBusy and ResumeMismatch are ValueErrors) and a diverged
+        # training (TrainingDiverged) say what is wrong and what to do: one
+        # line, no traceback (TF_MODELS_TRACEBACK=1 shows it, to debug the
+        # package itself).
         if os.environ.get("TF_MODELS_TRACEBACK") == "1":
             raise
         raise SystemExit(f"error: {error}") from None

@@ -18,10 +18,10 @@ A result that does not beat its baseline is listed under `warnings`, in the
 summary and on screen.
 """
 
-import json
 import time
 from pathlib import Path
 
+from tf_models import storage
 from tf_models.jobs.configs import FinetuningJob, PretrainingJob, TranslationJob
 
 DEMO_QUERIES = {
@@ -220,7 +220,7 @@ def demo(output_dir, full=False, saved_models="saved_models", seed=0):
                 print(f"  {line}")
     summary["exports"] = {name: str(path) for name, path in exports.items()}
     summary["minutes"] = (time.time() - started) / 60
-    (root / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    storage.write_json(root / "summary.json", summary)
     print("\n== Main job done: each result, with its baselines indented below it ==")
     print_summary(summary)
     print(f"minutes: {summary['minutes']:.1f}")

@@ -30,6 +30,8 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
 
+from tf_models import storage
+
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 START, END = "[START]", "[END]"
 BERT_RESERVED_TOKENS = (PAD, UNK, CLS, SEP, MASK)
@@ -182,7 +184,7 @@ class WordPieceTokenizer(_Tokenizer):
 
     def save_vocabulary(self, path):
         """Writes the vocabulary, one token per line, to `path`."""
-        Path(path).write_text("\n".join(self.vocabulary) + "\n", encoding="utf-8")
+        storage.write_text(path, "\n".join(self.vocabulary) + "\n")
         return path
 
     def tokenize_with_offsets(self, strings):
@@ -426,7 +428,7 @@ def train_wordpiece_tokenizer(texts, vocabulary_size, vocabulary_file, **kwargs)
     """
     vocabulary = train_wordpiece_vocabulary(texts, vocabulary_size, **kwargs)
     Path(vocabulary_file).parent.mkdir(parents=True, exist_ok=True)
-    Path(vocabulary_file).write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    storage.write_text(vocabulary_file, "\n".join(vocabulary) + "\n")
     return WordPieceTokenizer(vocabulary_file, lower_case=kwargs.get("lower_case", True))
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tf_models import storage
 from tf_models.export.warmup import write_warmup_requests
 
 INFO_FILE = "tf_models.json"
@@ -146,7 +147,7 @@ def write_models_config(base_dir, names=None, container_base="/models"):
         for name in names
     )
     path = base_dir / "models.config"
-    path.write_text(f"model_config_list {{\n{entries}}}\n")
+    storage.write_text(path, f"model_config_list {{\n{entries}}}\n")  # a server polling it never reads half
     return path
 
 

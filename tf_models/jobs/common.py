@@ -7,10 +7,17 @@ A run's folder (`output_dir`):
     *.keras        the trained model                         the tokenizer
     results.json   the scores
     history.csv, logs/ (TensorBoard), best.keras  from the callbacks
+    backup/        while it trains: the state to resume from, its fingerprint
+    .lock          held by the process that runs the job (`run_folder.py`)
+
+Every file is written atomically (`tf_models.storage`), and `backup/` is
+removed only once the model and `results.json` are in place: a kill at any
+moment leaves either a run to resume or a finished one.
 """
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import shutil
 import tempfile
@@ -20,8 +27,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tf_models import storage
 from tf_models.data.tokenizers import WordPieceTokenizer, train_wordpiece_vocabulary
 from tf_models.export import export_saved_model, write_models_config
+from tf_models.jobs.run_folder import check_resume, fingerprint, read_fingerprint, write_fingerprint
 from tf_models.training import (
     check_devices,
     broadcast_from_chief,
@@ -60,12 +69,18 @@ def start_run(job):
     """Strategy (first: a multi-worker one needs that), seeds, the output
     folder, the resolved config and the dtype policy.
 
-    Under several workers only the chief writes into `job.output_dir`; the
-    others get a temporary folder of their own (`finish_worker` removes it).
+    A start resumes the interrupted run its folder's `backup/` holds, if
+    the options that change the result are the same (`ResumeMismatch`
+    otherwise); `job.restart` discards that backup. Under several workers
+    only the chief writes into `job.output_dir`; the others get a temporary
+    folder of their own (`finish_worker` removes it).
 
     Returns:
         `(output_dir, strategy)`.
     """
+    backup = backup_folder(job)
+    if not job.restart and is_resuming(job):  # before any slow work: a mismatch is a one-line error
+        check_resume(backup, fingerprint(dataclasses.asdict(job), job.resume_safe_options))
     strategy = select_strategy(job.strategy)
     # Before any work: the command line prints these ValueErrors as one line.
     gpus = tf.config.list_physical_devices("GPU")
@@ -73,10 +88,18 @@ def start_run(job):
                   cpu_bfloat16=cpu_has_bfloat16_units())
     check_jit_compile(job.jit_compile, strategy)
     keras.utils.set_random_seed(job.seed)
-    output_dir = Path(job.output_dir) if is_chief(strategy) else Path(tempfile.mkdtemp(prefix="tf_models_worker_"))
+    chief = is_chief(strategy)
+    output_dir = Path(job.output_dir) if chief else Path(tempfile.mkdtemp(prefix="tf_models_worker_"))
     output_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        storage.remove_leftovers(output_dir)  # a killed writer's, never a file in use: the folder is locked
+        if job.restart or not is_resuming(job):
+            # A fresh start owns the folder: nothing of an earlier run's training is kept.
+            shutil.rmtree(backup, ignore_errors=True)
+            for name in ("best.keras", "best.json", "history.csv"):
+                (output_dir / name).unlink(missing_ok=True)
     config = {"job": type(job).__name__, **dataclasses.asdict(job)}
-    (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    storage.write_json(output_dir / "config.json", config)
     with strategy.scope():
         policy = select_policy(job.precision, strategy)
     try:
@@ -118,12 +141,30 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
     if is_multi_worker(strategy) and vocabulary is not None:
         check_workers_agree(strategy, "vocabulary", list(vocabulary))
     chief = is_chief(strategy)
-    callbacks = training_callbacks(output_dir, monitor=monitor, write_files=chief) + (list(callbacks) if chief else [])
+    resume = is_resuming(job)
+    if chief and not resume:  # kept with the backups, to refuse a resume with other settings
+        write_fingerprint(backup_folder(job), fingerprint(dataclasses.asdict(job), job.resume_safe_options),
+                          vocabulary_hash(vocabulary))
+    callbacks = (training_callbacks(output_dir, monitor=monitor, write_files=chief, resume=resume)
+                 + (list(callbacks) if chief else []))
+    # The chief's backup goes once the run's results are in place (`finish_run`).
     return fit_resumable(
         model, make_train_data, steps_per_epoch, epochs, backup_folder(job), backup_every=job.backup_every,
         callbacks=callbacks, validation_data=validation_data,
-        verbose=progress_verbosity(job.verbose) if chief else 0,
+        verbose=progress_verbosity(job.verbose) if chief else 0, delete_backup=not chief,
     )
+
+
+def is_resuming(job):
+    """Whether `job.output_dir` holds an interrupted run to resume."""
+    return tf.train.latest_checkpoint(str(backup_folder(job))) is not None
+
+
+def vocabulary_hash(vocabulary):
+    """A SHA-256 of the tokens (None for none), to tell one vocabulary from another."""
+    if vocabulary is None:
+        return None
+    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
 
 
 def finish_worker(output_dir, strategy):
@@ -146,8 +187,10 @@ def evaluation_model(model, path):
 
 
 def finish_run(output_dir, results):
-    """Writes `results.json` and returns `results`."""
-    (Path(output_dir) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    """Writes `results.json`, then removes the backup a kill before this
+    point would have resumed from; returns `results`."""
+    storage.write_json(Path(output_dir) / "results.json", results)
+    shutil.rmtree(Path(output_dir) / "backup", ignore_errors=True)
     print(f"results: {Path(output_dir) / 'results.json'}")
     return results
 
@@ -181,13 +224,17 @@ def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
         **kwargs: more `train_wordpiece_vocabulary` arguments.
     """
     saved = Path(job.output_dir) / "vocab.txt"
-    if saved.exists() and tf.train.latest_checkpoint(str(backup_folder(job))):
-        vocabulary = saved.read_text(encoding="utf-8").splitlines()
-        print(f"vocabulary: {saved}, as the backup was trained with it")
-    else:
+    vocabulary = None
+    if saved.exists() and is_resuming(job):
+        kept = saved.read_text(encoding="utf-8").splitlines()
+        expected = (read_fingerprint(backup_folder(job)) or {}).get("vocabulary_sha256")
+        if expected in (None, vocabulary_hash(kept)):
+            vocabulary = kept
+            print(f"vocabulary: {saved}, as the backup was trained with it")
+    if vocabulary is None:
         vocabulary = broadcast_from_chief(strategy, train_wordpiece_vocabulary(texts, job.vocabulary_size, **kwargs))
     path = Path(output_dir) / "vocab.txt"
-    path.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    _write_if_changed(path, "\n".join(vocabulary) + "\n")
     tokenizer = WordPieceTokenizer(path, lower_case=kwargs.get("lower_case", True))
     save_tokenizer(tokenizer, output_dir)
     return tokenizer
@@ -195,10 +242,16 @@ def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
 
 def save_tokenizer(tokenizer, output_dir):
     """Writes what defines a run's WordPiece tokenizer: `vocab.txt` and
-    `tokenizer_config.json` (the casing)."""
-    tokenizer.save_vocabulary(Path(output_dir) / "vocab.txt")
-    settings = {"lower_case": tokenizer.lower_case}
-    (Path(output_dir) / "tokenizer_config.json").write_text(json.dumps(settings) + "\n")
+    `tokenizer_config.json` (the casing), each atomically and only if it
+    changed, so a resume never rewrites the vocabulary its backup needs."""
+    _write_if_changed(Path(output_dir) / "vocab.txt", "\n".join(tokenizer.vocabulary) + "\n")
+    _write_if_changed(Path(output_dir) / "tokenizer_config.json",
+                      json.dumps({"lower_case": tokenizer.lower_case}) + "\n")
+
+
+def _write_if_changed(path, text):
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        storage.write_text(path, text)
 
 
 def run_tokenizer(run_dir, job):

@@ -16,12 +16,13 @@ Example:
 import dataclasses
 import importlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import ClassVar
 
+from tf_models.cluster import is_chief_task, read_tf_config, task_name
 from tf_models.inference.decoding_config import DecodingConfig
+from tf_models.jobs.run_folder import RunFolderLock
 from tf_models.options import option
 
 # The fine-tuning tasks: the task's one name (its `--task` value, model file
@@ -40,20 +41,14 @@ OLD_TASK_NAMES = {"classify": "classifier", "regress": "regressor", "tag": "tagg
 
 def writes_run_folder(tf_config=None):
     """Whether this process owns the run folder: yes, unless `TF_CONFIG`
-    makes it a worker other than the chief (worker 0, or the `chief` task).
+    makes it a training task other than the chief (the `chief` task, or
+    worker 0 when there is none).
 
     Example:
     >>> writes_run_folder({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}})
     False
     """
-    if tf_config is None:
-        tf_config = json.loads(os.environ.get("TF_CONFIG", "") or "{}")
-    cluster, task = tf_config.get("cluster", {}), tf_config.get("task", {})
-    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) < 2:
-        return True
-    if "chief" in cluster:
-        return task.get("type") == "chief"
-    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+    return is_chief_task(read_tf_config() if tf_config is None else tf_config)
 
 
 def finetuning_task(name):
@@ -76,6 +71,9 @@ class RunOptions:
     runner: ClassVar[str] = ""
     # The casing of runs saved before `tokenizer_config.json` existed.
     legacy_lower_case: ClassVar[bool] = True
+    # Options a resumed run may change: they change nothing that training
+    # computes. Any other change makes the start refuse (`run_folder.py`).
+    resume_safe_options: ClassVar[frozenset] = frozenset({"output_dir", "verbose", "backup_every", "restart"})
 
     output_dir: str = option("runs/job", "where the run's files go")
     precision: str = option("auto", "auto, float32, mixed_float16 or mixed_bfloat16")
@@ -90,6 +88,10 @@ class RunOptions:
     verbose: int | None = option(
         None, "training progress: 1 a progress bar, 2 one line per epoch, 0 none; "
         "default: a bar on a terminal, one line per epoch in logs and notebooks"
+    )
+    restart: bool = option(
+        False, "discard the backup of an interrupted run in output_dir and start afresh (without it, a start "
+        "resumes that run, and refuses if options that change the result differ)"
     )
 
     @classmethod
@@ -135,12 +137,18 @@ class RunOptions:
         not fit) removes the `output_dir` it created, so that no half-made
         run folder is left to be mistaken for one. Once training has begun
         (its TensorBoard `logs/` exist) the folder stays, backups included.
+
+        The process holds the folder's lock while it runs: a second run into
+        the same folder stops at once (`RunFolderBusy`).
         """
         output_dir = Path(self.output_dir)
         # Several workers share one folder: only the chief's may remove it.
         created = not output_dir.exists() and writes_run_folder()
         try:
-            return self._runner().train(self)
+            # One run per folder; the workers of one run lock their own roles.
+            role = "" if writes_run_folder() else task_name(read_tf_config())
+            with RunFolderLock(output_dir, role):
+                return self._runner().train(self)
         except BaseException:
             if created and output_dir.is_dir() and not (output_dir / "logs").exists():
                 shutil.rmtree(output_dir, ignore_errors=True)
@@ -181,6 +189,9 @@ class TranslationJob(RunOptions):
 
     runner: ClassVar[str] = "translation"
     legacy_lower_case: ClassVar[bool] = False
+    # Noam's schedule does not depend on the number of epochs: a run resumed
+    # with more trains on exactly as if it had been started with them.
+    resume_safe_options: ClassVar[frozenset] = RunOptions.resume_safe_options | {"epochs", "decoding"}
 
     source: str = option(
         "software_de_en",
@@ -320,6 +331,8 @@ class LanguageModelJob(RunOptions):
     """Train a decoder-only CausalLM on documents; report held-out perplexity."""
 
     runner: ClassVar[str] = "language_model"
+    resume_safe_options: ClassVar[frozenset] = RunOptions.resume_safe_options | {"prompts", "sample_length",
+                                                                                 "decoding"}
 
     source: str = option("jane_austen", "jane_austen, or files (plain text, blank line between documents)")
     document_files: tuple[str, ...] = option((), "with source=files: the text files")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 
+from tf_models import storage
 from tf_models.checkpoints import load_google_bert, load_huggingface_bert
 from tf_models.data.pipelines import with_known_length
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
@@ -111,7 +112,7 @@ def train(job):
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=epochs,
             monitor="loss", vocabulary=tokenizer.vocabulary)
-        model.save(output_dir / task.model_file)
+        storage.save_model(model, output_dir / task.model_file)
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / task.model_file)

@@ -9,6 +9,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tf_models import storage
 from tf_models.data import load_documents, load_source
 from tf_models.data.pipelines import language_model_dataset, token_stream
 from tf_models.data.tokenizers import (
@@ -92,7 +93,7 @@ def train(job):
     with stage("train", "lower --batch-size or --sequence-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
             epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
-        model.save(output_dir / MODEL_FILE)
+        storage.save_model(model, output_dir / MODEL_FILE)
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / MODEL_FILE)

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_models import storage
 from tf_models.data import load_documents, load_source, split_sentences
 from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
@@ -94,8 +95,8 @@ def train(job):
     with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
             epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
-        backbone.save(output_dir / "backbone.keras")
-        model.save(output_dir / "pretrainer.keras")
+        storage.save_model(backbone, output_dir / "backbone.keras")
+        storage.save_model(model, output_dir / "pretrainer.keras")
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / "pretrainer.keras")

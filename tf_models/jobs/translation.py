@@ -9,6 +9,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tf_models import storage
 from tf_models.data import load_parallel_files, load_source
 from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
 from tf_models.data.splits import drop_held_out_sources, split_by_source
@@ -115,7 +116,7 @@ def train(job, callbacks=()):
         fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
             validation_data=val_data, vocabulary=tokenizer.vocabulary, callbacks=callbacks)
         print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
-        model.save(output_dir / MODEL_FILE)
+        storage.save_model(model, output_dir / MODEL_FILE)
     if not is_chief(strategy):
         return finish_worker(output_dir, strategy)
     model = evaluation_model(model, output_dir / MODEL_FILE)
@@ -123,7 +124,7 @@ def train(job, callbacks=()):
     if job.average_last > 1 and len(last_epochs) > 1:
         with stage("average"):
             averaging = average_last_epochs(model, last_epochs, val_data)
-            model.save(output_dir / MODEL_FILE)
+            storage.save_model(model, output_dir / MODEL_FILE)
     with stage("evaluate"):
         results = evaluate_translation(model, tokenizer, test, job.max_length, job.decoding, train_pairs=train_pairs)
         results["split"] = dataclasses.asdict(split_report)

@@ -13,6 +13,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from tf_models import storage
+
 
 def snapshot_path(directory, epoch):
     """The file `EpochSnapshots` writes at the end of `epoch` (counted from 1)."""
@@ -64,7 +66,7 @@ class EpochSnapshots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(str(snapshot_path(self.directory, epoch + 1)))
+        storage.save_weights(self.model, snapshot_path(self.directory, epoch + 1))  # a kill leaves no half file
         if self.keep:
             for old in list(snapshot_paths(self.directory).values())[: -self.keep]:
                 old.unlink()

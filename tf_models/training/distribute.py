@@ -5,13 +5,13 @@ device lists) plus a thin function that looks at the real machine. Both can
 be overridden by name.
 """
 
-import json
 import logging
-import os
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from tf_models.cluster import read_tf_config, training_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ def choose_strategy_name(num_gpus, has_tpu=False, tf_config=None):
         tf_config: the parsed `TF_CONFIG` environment variable, if any.
 
     Returns:
-        `"tpu"`; `"multi_worker"` when `TF_CONFIG` names several workers;
+        `"tpu"`; `"multi_worker"` when `TF_CONFIG` names several training
+        tasks (its chief and workers);
         `"mirrored"` for several GPUs; `"one_device"` for one GPU; else
         `"default"` (on CPU a one-replica `MirroredStrategy` only costs
         speed).
@@ -37,10 +38,9 @@ def choose_strategy_name(num_gpus, has_tpu=False, tf_config=None):
     >>> choose_strategy_name(num_gpus=4)
     'mirrored'
     """
-    workers = (tf_config or {}).get("cluster", {}).get("worker", [])
     if has_tpu:
         return "tpu"
-    if len(workers) > 1:
+    if training_tasks(tf_config or {}) > 1:
         return "multi_worker"
     if num_gpus > 1:
         return "mirrored"
@@ -84,7 +84,7 @@ def _find_tpu():
 
 
 def _tf_config():
-    return json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    return read_tf_config()
 
 
 def select_strategy(name="auto"):
@@ -103,7 +103,7 @@ def select_strategy(name="auto"):
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
     tf_config = _tf_config()
-    multi_worker = len(tf_config.get("cluster", {}).get("worker", [])) > 1
+    multi_worker = training_tasks(tf_config) > 1
     # Probe for a TPU only where it can matter. Nothing here may start the
     # TensorFlow runtime: MultiWorkerMirroredStrategy must be created first.
     tpu = _find_tpu() if name == "tpu" or (name == "auto" and not multi_worker) else None

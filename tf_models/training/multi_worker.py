@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_models.training.resume import is_multi_worker
+from tf_models.training.resume import check_finite_loss, is_multi_worker
 
 
 class WorkersDisagree(ValueError):
@@ -200,6 +200,8 @@ def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_eve
             callbacks.on_train_batch_begin(batch)
             logs = _numbers(preemption.run(train_step, next(iterator)))
             state.step.assign_add(1)
+            # The logs are reduced over the workers: all of them stop here together.
+            check_finite_loss(logs, int(state.step.numpy()), state)
             if int(state.step.numpy()) % backup_every == 0:
                 state.save()
             callbacks.on_train_batch_end(batch, logs)

@@ -22,16 +22,24 @@ which `fit_resumable` puts together:
 With deterministic ops (`tf.config.experimental.enable_op_determinism()`)
 the resumed run then ends with exactly the weights of an uninterrupted run.
 
+A run that diverges (a loss that is NaN or infinite) is stopped at that step
+with `TrainingDiverged`, and no backup is ever taken of weights that are not
+finite: the last backup stays the last good state. Under `mixed_float16` an
+overflowing step is not a divergence: the loss-scale optimizer skips it and
+the loss stays finite.
+
 On one machine the loop is `model.fit`. Under `MultiWorkerMirroredStrategy`,
 which Keras 3's `fit` does not support (keras-team/keras#20585), it is the
 loop of `multi_worker.py` around the same `train_step`.
 """
 
 import logging
+import math
 import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 logger = logging.getLogger(__name__)
@@ -64,6 +72,25 @@ def worker_directory(directory, strategy):
     if is_chief(strategy):
         return directory
     return directory.parent / f"workertemp_{strategy.cluster_resolver.task_id}" / directory.name
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training reached a loss, or weights, that are not finite numbers."""
+
+    def __init__(self, step, what, backup_dir, backed_up):
+        kept = (f"the last good backup (after step {backed_up}) is kept in {backup_dir}" if backed_up
+                else "no backup was taken before it")
+        super().__init__(
+            f"training diverged at step {step}: {what}; {kept}. Lower the learning rate "
+            "(--peak-learning-rate, e.g. by 3x to 10x) and start again with --restart.")
+        self.step = step
+
+
+def check_finite_loss(logs, step, state):
+    """Raises `TrainingDiverged` if `logs["loss"]` is not a finite number."""
+    loss = (logs or {}).get("loss")
+    if loss is not None and not math.isfinite(float(loss)):
+        raise TrainingDiverged(step, f"the loss is {float(loss)}", state.directory, state.saved_step)
 
 
 class TrainingState:
@@ -103,6 +130,11 @@ class TrainingState:
             )
         self._write_directory = worker_directory(self.directory, self.strategy)
         self._manager = tf.train.CheckpointManager(self.checkpoint, str(self._write_directory), max_to_keep=1)
+        self.saved_step = 0  # the step of the latest backup, restored or taken
+
+    def weights_are_finite(self):
+        """Whether every weight of the model is a finite number."""
+        return all(np.isfinite(keras.ops.convert_to_numpy(v)).all() for v in self.model.trainable_variables)
 
     def restore(self):
         """Restores the latest backup, if any; returns the steps already done."""
@@ -110,11 +142,17 @@ class TrainingState:
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
             logger.info("resuming from %s after step %d", latest, int(self.step.numpy()))
-        return int(self.step.numpy())
+        self.saved_step = int(self.step.numpy())
+        return self.saved_step
 
     def save(self):
-        """Writes a backup (every worker must call it at the same step)."""
+        """Writes a backup (every worker must call it at the same step);
+        refuses weights that are not finite (`TrainingDiverged`)."""
+        step = int(self.step.numpy())
+        if not self.weights_are_finite():
+            raise TrainingDiverged(step, "some weights are not finite numbers", self.directory, self.saved_step)
         self._manager.save()  # writes to a temporary name, then renames: atomic
+        self.saved_step = step
         if self._write_directory != self.directory:
             shutil.rmtree(self._write_directory.parent, ignore_errors=True)
 
@@ -125,7 +163,8 @@ class TrainingState:
 
 
 class StepBackup(keras.callbacks.Callback):
-    """Counts the steps `fit` trains and saves a `TrainingState` every `every` steps.
+    """Counts the steps `fit` trains, stops at a loss that is not finite
+    (`TrainingDiverged`) and saves a `TrainingState` every `every` steps.
 
     `steps_per_execution` calls `on_train_batch_end` once per execution with
     the index of its last batch, so the steps are counted from the indices.
@@ -144,6 +183,7 @@ class StepBackup(keras.callbacks.Callback):
         after = before + batch - self._last_batch
         self._last_batch = batch
         self.state.step.assign(after)
+        check_finite_loss(logs, after, self.state)  # before a backup could keep it
         if after // self.every > before // self.every:
             self.state.save()
 
@@ -260,7 +300,7 @@ def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callb
             callbacks=callbacks,
             **fit_kwargs,
         )
-        if model.stop_training:  # TerminateOnNaN, EarlyStopping
+        if model.stop_training:  # EarlyStopping
             break
         epoch, batch = divmod(int(state.step.numpy()), steps_per_epoch)
     return history
