@@ -56,7 +56,7 @@ def stage(name, advice=""):
         yield
     except Exception as error:
         print(f"[{name}] FAILED after {time.time() - started:.0f}s: {error}", flush=True)
-        if advice:
+        if advice and not isinstance(error, FloatingPointError):  # a divergence carries its own advice
             print(f"[{name}] {advice}", flush=True)
         raise
     print(f"[{name}] done in {time.time() - started:.0f}s", flush=True)
