@@ -498,3 +498,19 @@ def test_tokenizer_known_differences_from_huggingface(imported_tokenizers, lower
     for reference_ids in expected:
         for text, got, want in zip(texts, ids, reference_ids):
             assert got != want, f"{text!r} now matches: move it to PARITY_INPUTS"
+
+
+def test_a_shard_index_cannot_point_outside_the_checkpoint_folder(tmp_path):
+    from tf_models.checkpoints import huggingface
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    safetensors.numpy.save_file({"w": np.ones(2, "float32")}, str(tmp_path / "elsewhere.safetensors"))
+    safetensors.numpy.save_file({"v": np.ones(2, "float32")}, str(folder / "part-1.safetensors"))
+    index = {"weight_map": {"v": "part-1.safetensors", "w": "../elsewhere.safetensors"}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match=r"names the shard '\.\./elsewhere\.safetensors', outside"):
+        huggingface._read_tensors(folder)
+    index["weight_map"]["w"] = "part-1.safetensors"
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert sorted(huggingface._read_tensors(folder)[0]) == ["v"]

@@ -78,3 +78,22 @@ def test_downloads_land_in_the_cache_once(cache, monkeypatch):
     ]
     with pytest.raises(CorpusError, match=r"test\.tsv, line 1: missing column\(s\) 'label'"):
         sources.sst2(split="test")
+
+
+def test_two_processes_downloading_into_one_cache_use_files_of_their_own(cache, monkeypatch):
+    """Each download lands in a temporary name of its own before its rename:
+    a second process filling the same cache never writes into the first's."""
+    targets = []
+
+    def fake_download(url, path):
+        targets.append(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(b"A dog.\n"))
+
+    monkeypatch.setattr(downloads, "_download", fake_download)
+    for _ in range(2):  # as two processes would, each finding the file absent
+        downloads.cached_download("https://example.org/val.en.gz", cache / "a" / "val.en", "val.en",
+                                  unpack=sources._gunzip)
+        (cache / "a" / "val.en").unlink()
+    assert len(set(targets)) == 2 and all(path.parent == cache / "a" for path in targets)
+    assert list((cache / "a").iterdir()) == []  # no download or part left behind

@@ -2,7 +2,11 @@
 TF Serving that speaks its documented JSON and gRPC APIs (the real server
 cannot be installed here)."""
 
+import re
 import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -83,3 +87,54 @@ def test_grpc_client_predicts_and_reports_errors(serving_double):
             client.predict("no_such_model", {"sentences": ["x"]})
     finally:
         client.close()
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A server in front of TF Serving as a proxy may be: any error body, or
+    an answer that drips in a byte at a time."""
+
+    def do_GET(self):
+        if self.path.endswith("/drip"):
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.25)
+            return
+        body = {"/v1/models/list": b'["broken", 1]', "/v1/models/string": b'"overloaded"',
+                "/v1/models/number": b"503", "/v1/models/html": b"<html>Bad gateway</html>"}
+        self.send_response(200 if "ok" in self.path else 502)
+        self.end_headers()
+        self.wfile.write(body.get(self.path.split("?")[0].replace("_ok", ""), b"[1, 2]"))
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def odd_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("name, shown", [("list", "['broken', 1]"), ("string", "overloaded"), ("number", "503"),
+                                         ("html", "Bad gateway")])
+def test_rest_errors_of_any_body_shape_are_serving_errors(odd_server, name, shown):
+    with pytest.raises(ServingError, match=f"HTTP 502: .*{re.escape(shown)}"):
+        RestClient(odd_server, timeout=5).status(name)
+
+
+def test_rest_answers_that_are_not_objects_are_serving_errors(odd_server):
+    with pytest.raises(ServingError, match="expected a JSON object"):
+        RestClient(odd_server, timeout=5).status("list_ok")
+
+
+def test_rest_timeout_bounds_the_whole_request(odd_server):
+    started = time.monotonic()
+    with pytest.raises(ServingError, match="no answer within 1 s"):
+        RestClient(odd_server, timeout=1).status("drip")  # a byte every 0.25 s: each read is quick
+    assert time.monotonic() - started < 2

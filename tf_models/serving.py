@@ -12,6 +12,8 @@ Example (with a server started as in the README):
     # [{"translation": "good morning.", "scores": -1.2, "token_ids": [...]}]
 """
 
+import threading
+
 import requests
 
 
@@ -24,7 +26,9 @@ class RestClient:
 
     Args:
         url: the server, e.g. "http://localhost:8501".
-        timeout: seconds to wait for a response.
+        timeout: seconds a whole request may take, connection, upload and
+            answer together (a server that answers a byte at a time is
+            cut off at the deadline too, not only one that goes silent).
     """
 
     def __init__(self, url="http://localhost:8501", timeout=30.0):
@@ -35,18 +39,41 @@ class RestClient:
         return f"{self.url}/v1/models/{model}" + (f"/versions/{version}" if version is not None else "")
 
     def _request(self, method, url, payload=None):
-        try:
-            response = requests.request(method, url, json=payload, timeout=self.timeout)
-        except requests.Timeout as error:
-            raise ServingError(f"{url}: no answer within {self.timeout} s.") from error
-        except requests.ConnectionError as error:
+        """The JSON answer to one request, within the deadline; every failure
+        is a `ServingError`."""
+        outcome = {}
+
+        def send():
+            try:
+                # `timeout` bounds each read; the thread's deadline bounds the whole.
+                response = requests.request(method, url, json=payload, timeout=self.timeout)
+                outcome["response"] = (response, response.content)  # the whole body, inside the deadline
+            except requests.RequestException as error:
+                outcome["error"] = error
+
+        # A daemon thread: if the server outlives the deadline, the caller
+        # gets its answer now and the thread ends with the connection.
+        worker = threading.Thread(target=send, daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive() or isinstance(outcome.get("error"), requests.Timeout):
+            raise ServingError(f"{url}: no answer within {self.timeout} s.")
+        error = outcome.get("error")
+        if isinstance(error, requests.ConnectionError):
             raise ServingError(f"{url}: cannot connect ({error}). Is the server running?") from error
+        if error is not None:
+            raise ServingError(f"{url}: {type(error).__name__}: {error}") from error
+        response, _ = outcome["response"]
         try:
             body = response.json()
         except ValueError:
             body = {"error": response.text[:500]}
         if not response.ok:
-            raise ServingError(f"{url}: HTTP {response.status_code}: {body.get('error', body)}")
+            # TF Serving answers {"error": "..."}; a proxy in front of it may answer anything.
+            reason = body.get("error", body) if isinstance(body, dict) else body
+            raise ServingError(f"{url}: HTTP {response.status_code}: {str(reason)[:500]}")
+        if not isinstance(body, dict):
+            raise ServingError(f"{url}: expected a JSON object, got {str(body)[:300]}")
         return body
 
     def status(self, model, version=None):

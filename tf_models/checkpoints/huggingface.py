@@ -265,13 +265,22 @@ def _read_tensors(path):
         shards = sorted(set(_read_json(index)["weight_map"].values()))
         tensors = {}
         for shard in shards:
-            tensors.update(_read_safetensors(path / shard))
+            tensors.update(_read_safetensors(_inside(path, shard, index)))
         return tensors, str(index)
     if (path / "model.safetensors").exists():
         return _read_safetensors(path / "model.safetensors"), str(path / "model.safetensors")
     if (path / "pytorch_model.bin").exists():
         return _read_pytorch(path / "pytorch_model.bin"), str(path / "pytorch_model.bin")
     raise CheckpointError(f"{path} has no model.safetensors or pytorch_model.bin.")
+
+
+def _inside(folder, name, index):
+    """`folder / name`, refused unless it is a file inside `folder`: an
+    index must not make the loader read files elsewhere (`../x`, `/etc/x`)."""
+    file = (folder / name).resolve()
+    if not file.is_relative_to(folder.resolve()):
+        raise CheckpointError(f"{index} names the shard {name!r}, outside {folder}; refusing to read it.")
+    return file
 
 
 def _read_safetensors(file):

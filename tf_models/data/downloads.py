@@ -6,6 +6,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 from tf_models.data.records import CorpusError
@@ -68,7 +69,10 @@ def cached_download(url, path, what, unpack=None):
     path = Path(path)
     if path.is_file():
         return path
-    downloaded = path if unpack is None else path.with_name(path.name + ".download")
+    # A name of this process' own: two processes filling one cache never
+    # write into each other's file (the last rename wins, whole).
+    unique = f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.download"
+    downloaded = path if unpack is None else path.with_name(unique)
     logger.info("downloading %s into %s", url, downloaded)
     try:
         _download(url, downloaded)

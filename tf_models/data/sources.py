@@ -30,6 +30,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from tf_models import storage
 from tf_models.data.debian import (
     SOFTWARE_MESSAGE_PACKAGES,
     apt_package_index,
@@ -366,10 +367,8 @@ MULTI30K_SPLITS = ("train", "val", "test_2016_flickr")
 
 
 def _gunzip(compressed, path):
-    part = path.with_name(path.name + ".part")
-    with gzip.open(compressed, "rb") as source, open(part, "wb") as target:
+    with storage.atomic_path(path) as part, gzip.open(compressed, "rb") as source, open(part, "wb") as target:
         shutil.copyfileobj(source, target)
-    part.replace(path)
 
 
 def multi30k(data_dir=None, split="train", source_language="en", target_language="de"):
@@ -431,9 +430,8 @@ def _glue_file(task, data_dir, split, splits):
         def unzip(archive, path):
             with zipfile.ZipFile(archive) as zipped:
                 for member in splits:  # every split at once: one download
-                    part = data_dir / f"{member}.tsv.part"
-                    part.write_bytes(zipped.read(f"{task}/{member}.tsv"))
-                    part.replace(data_dir / f"{member}.tsv")
+                    with storage.atomic_path(data_dir / f"{member}.tsv") as part:
+                        part.write_bytes(zipped.read(f"{task}/{member}.tsv"))
 
         what = f"{task}'s " + ", ".join(f"{s}.tsv" for s in splits)
         cached_download(GLUE_URL.format(task=task), data_dir / name, what, unpack=unzip)
