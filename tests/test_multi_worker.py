@@ -41,20 +41,23 @@ def corpus(tmp_path_factory):
 class Workers:
     """The same `train-lm` command in two processes, each with its TF_CONFIG."""
 
-    def __init__(self, corpus, run, logs, seeds=(0, 0), corpora=None, tokens="characters"):
+    def __init__(self, corpus, run, logs, seeds=(0, 0), corpora=None, tokens="characters", flags=(), start=(0, 1),
+                 environ=None):
         ports = _free_ports()
+        self.ports = ports
         self.logs = [logs.parent / f"{logs.name}{i}.log" for i in range(2)]
         self.processes = []
-        for index in range(2):
+        for index in start:
             tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                          "task": {"type": "worker", "index": index}}
-            env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+            env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1",
+                       **(environ or {}))
             command = [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
                        str((corpora or (corpus, corpus))[index]), "--tokens", tokens, "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
                        "--steps", str(STEPS), "--backup-every", str(BACKUP_EVERY), "--dropout", "0.1",
                        "--held-out-documents", "2",
                        "--sample-length", "5", "--verbose", "2", "--seed", str(seeds[index]),
-                       "--output-dir", str(run)]
+                       "--output-dir", str(run), *flags]
             with open(self.logs[index], "w") as log:
                 self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
 
@@ -93,7 +96,8 @@ def test_a_run_stopped_by_sigterm_then_sigkill_resumes_to_the_uninterrupted_weig
     assert reference.wait() == [0, 0], reference.output(0)[-3000:] + reference.output(1)[-3000:]
     assert "(chief)" in reference.output(0) and "not the chief" in reference.output(1)
     assert sorted(p.name for p in (tmp_path / "reference").iterdir()) == [
-        "best.keras", "causal_lm.keras", "characters.json", "config.json", "history.csv", "logs", "results.json"]
+        ".lock", ".lock-worker-1", "best.json", "best.keras", "causal_lm.keras", "characters.json", "config.json",
+        "history.csv", "logs", "results.json"]
 
     run = tmp_path / "run"
     # SIGTERM on the worker that is not the chief, in epoch 2: both save and exit.
@@ -144,3 +148,47 @@ def test_workers_share_the_chiefs_wordpiece_vocabulary(tmp_path, corpus):
     for index in range(2):
         output = workers.output(index)
         assert codes[index] != 0 and "error: the workers' first batch differ" in output, output[-2000:]
+
+
+def test_a_stopped_peer_ends_the_other_worker_within_the_timeout_and_its_files_go(tmp_path, corpus):
+    scratch = tmp_path / "scratch"  # the worker's temporary folder's parent
+    scratch.mkdir()
+    workers = Workers(corpus, tmp_path / "run", tmp_path / "stopped", flags=("--worker-timeout", "6"),
+                      environ={"TMPDIR": str(scratch)})
+    try:
+        workers.wait_for("Epoch 2/4")
+        workers.processes[0].send_signal(signal.SIGSTOP)  # the chief freezes
+        stopped_at = time.time()
+        assert workers.processes[1].wait(timeout=60) == -signal.SIGKILL
+        assert time.time() - stopped_at < 6 + 10
+    finally:
+        workers.processes[0].kill()
+        workers.processes[0].wait()
+    output = workers.output(1)
+    assert f"worker 1 waited more than 6 s for the other workers (worker 0 (127.0.0.1:{workers.ports[0]}))" \
+        in output and "while training step" in output, output[-2000:]
+    assert not list(scratch.glob("tf_models_worker_*")) and not (tmp_path / "run" / "workertemp_1").exists()
+
+
+def test_a_peer_that_never_starts_ends_the_worker_within_the_timeout(tmp_path, corpus):
+    workers = Workers(corpus, tmp_path / "run", tmp_path / "alone", flags=("--worker-timeout", "3"), start=(0,))
+    started = time.time()
+    assert workers.processes[0].wait(timeout=60) == -signal.SIGKILL
+    assert time.time() - started < 30
+    output = workers.output(0)
+    assert f"the other workers (worker 1 (127.0.0.1:{workers.ports[1]})) while joining them" in output, output
+
+
+@pytest.mark.parametrize("tf_config, message", [
+    ("{cluster: 1}", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "TF_CONFIG's task"),
+    ('{"cluster": {"worker": ["a:1"], "evaluator": ["b:1"]}, "task": {"type": "evaluator", "index": 0}}',
+     "its 'evaluator' task"),
+])
+def test_a_tf_config_that_cannot_work_is_a_one_line_error(tmp_path, corpus, tf_config, message):
+    env = dict(os.environ, TF_CONFIG=tf_config, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
+                           str(corpus), "--preset", "test", "--steps", "2", "--output-dir", str(tmp_path / "run")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and last.startswith("error: TF_CONFIG") and message in last, done.stderr

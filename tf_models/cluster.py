@@ -42,7 +42,7 @@ def read_tf_config(environ=None):
         return config
     kind, index = task.get("type"), task.get("index", 0)
     if kind in ("evaluator", "ps"):
-        raise ValueError(f"TF_CONFIG makes this process a {kind!r} task; tf_models jobs train on 'chief' and "
+        raise ValueError(f"TF_CONFIG makes this process its {kind!r} task; tf_models jobs train on 'chief' and "
                          "'worker' tasks only, and the chief evaluates once training ends: start no such task.")
     if kind not in TRAINING_TASK_TYPES or not isinstance(index, int) or not 0 <= index < len(cluster.get(kind, [])):
         raise ValueError(f"TF_CONFIG's task {task} is not one of its cluster's chief or worker tasks "

@@ -15,6 +15,7 @@ removed only once the model and `results.json` are in place: a kill at any
 moment leaves either a run to resume or a finished one.
 """
 
+import atexit
 import contextlib
 import dataclasses
 import hashlib
@@ -31,6 +32,7 @@ from tf_models import storage
 from tf_models.data.tokenizers import WordPieceTokenizer, train_wordpiece_vocabulary
 from tf_models.export import export_saved_model, write_models_config
 from tf_models.jobs.run_folder import check_resume, fingerprint, read_fingerprint, write_fingerprint
+from tf_models.training.watchdog import remove_on_timeout
 from tf_models.training import (
     check_devices,
     broadcast_from_chief,
@@ -81,7 +83,7 @@ def start_run(job):
     backup = backup_folder(job)
     if not job.restart and is_resuming(job):  # before any slow work: a mismatch is a one-line error
         check_resume(backup, fingerprint(dataclasses.asdict(job), job.resume_safe_options))
-    strategy = select_strategy(job.strategy)
+    strategy = select_strategy(job.strategy, worker_timeout=job.worker_timeout)
     # Before any work: the command line prints these ValueErrors as one line.
     gpus = tf.config.list_physical_devices("GPU")
     check_devices(job.strategy, job.precision, len(gpus), isinstance(strategy, tf.distribute.TPUStrategy),
@@ -91,6 +93,9 @@ def start_run(job):
     chief = is_chief(strategy)
     output_dir = Path(job.output_dir) if chief else Path(tempfile.mkdtemp(prefix="tf_models_worker_"))
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not chief:  # gone however the worker ends: an error, a worker timeout, the end
+        atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
+        remove_on_timeout(output_dir)
     if chief:
         storage.remove_leftovers(output_dir)  # a killed writer's, never a file in use: the folder is locked
         if job.restart or not is_resuming(job):

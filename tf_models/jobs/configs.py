@@ -73,7 +73,8 @@ class RunOptions:
     legacy_lower_case: ClassVar[bool] = True
     # Options a resumed run may change: they change nothing that training
     # computes. Any other change makes the start refuse (`run_folder.py`).
-    resume_safe_options: ClassVar[frozenset] = frozenset({"output_dir", "verbose", "backup_every", "restart"})
+    resume_safe_options: ClassVar[frozenset] = frozenset({"output_dir", "verbose", "backup_every", "restart",
+                                                                   "worker_timeout"})
 
     output_dir: str = option("runs/job", "where the run's files go")
     precision: str = option("auto", "auto, float32, mixed_float16 or mixed_bfloat16")
@@ -88,6 +89,10 @@ class RunOptions:
     verbose: int | None = option(
         None, "training progress: 1 a progress bar, 2 one line per epoch, 0 none; "
         "default: a bar on a terminal, one line per epoch in logs and notebooks"
+    )
+    worker_timeout: int = option(
+        600, "several workers: seconds one waits for the others (to join, or at a step) before it stops with an "
+        "error naming them"
     )
     restart: bool = option(
         False, "discard the backup of an interrupted run in output_dir and start afresh (without it, a start "

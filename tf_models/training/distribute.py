@@ -11,7 +11,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tf_models.cluster import read_tf_config, training_tasks
+from tf_models.cluster import read_tf_config, task_name, training_tasks
+from tf_models.training.watchdog import awaiting_peers, watch_peers
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _tf_config():
     return read_tf_config()
 
 
-def select_strategy(name="auto"):
+def select_strategy(name="auto", worker_timeout=600):
     """Returns a `tf.distribute.Strategy` by name, or the best for this machine.
 
     Call it at the start of the program, before other TensorFlow work:
@@ -95,6 +96,9 @@ def select_strategy(name="auto"):
 
     Args:
         name: one of `STRATEGIES`; `"auto"` picks with `choose_strategy_name`.
+        worker_timeout: under several workers, the seconds this one waits
+            for the others (to join, then at each step) before it ends with
+            an error naming them (`watchdog.py`).
 
     Example:
     >>> select_strategy("default").num_replicas_in_sync
@@ -118,7 +122,12 @@ def select_strategy(name="auto"):
         tf.tpu.experimental.initialize_tpu_system(tpu)
         return tf.distribute.TPUStrategy(tpu)
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        task = task_name(tf_config)
+        peers = [f"{kind} {index} ({address})" for kind in ("chief", "worker")
+                 for index, address in enumerate(tf_config["cluster"].get(kind, [])) if f"{kind} {index}" != task]
+        watch_peers(worker_timeout, task, peers)
+        with awaiting_peers("joining them (every worker starts the same command with its own TF_CONFIG)"):
+            return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "one_device":

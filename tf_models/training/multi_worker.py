@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_models.training.resume import check_finite_loss, is_multi_worker
+from tf_models.training.watchdog import awaiting_peers
 
 
 class WorkersDisagree(ValueError):
@@ -67,7 +68,8 @@ def check_workers_agree(strategy, what, value):
         mean = context.all_reduce("MEAN", tf.constant(mine, tf.float64))
         return context.all_reduce("SUM", tf.cast(tf.not_equal(mean, mine), tf.float64))
 
-    disagreeing = strategy.experimental_local_results(tf.function(lambda: strategy.run(differs))())[0]
+    with awaiting_peers(f"comparing the {what}"):
+        disagreeing = strategy.experimental_local_results(tf.function(lambda: strategy.run(differs))())[0]
     if float(disagreeing) > 0:
         raise WorkersDisagree(
             f"the workers' {what} differ: every worker must see the same data files, options and "
@@ -102,10 +104,12 @@ def broadcast_from_chief(strategy, strings):
     def local(result):
         return strategy.experimental_local_results(result)[0].numpy()
 
-    length = int(local(tf.function(lambda: strategy.run(from_replica_0, args=(tf.constant(mine.size, tf.float64),)))()))
-    sent = np.zeros(length, np.float32)
-    sent[: min(length, mine.size)] = mine[:length]
-    received = local(tf.function(lambda: strategy.run(from_replica_0, args=(tf.constant(sent),)))())
+    with awaiting_peers("receiving the chief's vocabulary"):
+        length = int(local(tf.function(lambda: strategy.run(from_replica_0,
+                                                            args=(tf.constant(mine.size, tf.float64),)))()))
+        sent = np.zeros(length, np.float32)
+        sent[: min(length, mine.size)] = mine[:length]
+        received = local(tf.function(lambda: strategy.run(from_replica_0, args=(tf.constant(sent),)))())
     return received.astype(np.uint8).tobytes().decode("utf-8").split("\n")
 
 
@@ -134,8 +138,9 @@ def evaluate_multi_worker(model, dataset):
     test_step = _distributed(model.test_step, strategy)
     model.reset_metrics()
     logs = {}
-    for batch in strategy.experimental_distribute_dataset(_sharded_by_data(dataset)):
-        logs = test_step(batch)
+    with awaiting_peers("scoring the validation data"):
+        for batch in strategy.experimental_distribute_dataset(_sharded_by_data(dataset)):
+            logs = test_step(batch)
     return _numbers(logs)
 
 
@@ -180,10 +185,11 @@ def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_eve
     iterator = iter(strategy.experimental_distribute_dataset(_sharded_by_data(stream().skip(done))))
     train_step = _distributed(model.train_step, strategy)
     # SIGTERM on any worker: all save a backup at the same step and exit.
-    preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
-        strategy.cluster_resolver, state.checkpoint, str(state.directory),
-        tf.distribute.experimental.TerminationConfig(exit_fn=lambda: _exit_preempted(state)),
-    )
+    with awaiting_peers("starting training"):
+        preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
+            strategy.cluster_resolver, state.checkpoint, str(state.directory),
+            tf.distribute.experimental.TerminationConfig(exit_fn=lambda: _exit_preempted(state)),
+        )
     history = keras.callbacks.History()
     callbacks = keras.callbacks.CallbackList(
         [*callbacks, history], model=model, add_progbar=verbose != 0,
@@ -198,12 +204,14 @@ def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_eve
         logs = {}
         for batch in range(batch, steps_per_epoch):
             callbacks.on_train_batch_begin(batch)
-            logs = _numbers(preemption.run(train_step, next(iterator)))
-            state.step.assign_add(1)
-            # The logs are reduced over the workers: all of them stop here together.
-            check_finite_loss(logs, int(state.step.numpy()), state)
-            if int(state.step.numpy()) % backup_every == 0:
-                state.save()
+            step = int(state.step.numpy()) + 1
+            with awaiting_peers(f"training step {step}"):
+                logs = _numbers(preemption.run(train_step, next(iterator)))
+                state.step.assign_add(1)
+                # The logs are reduced over the workers: all of them stop here together.
+                check_finite_loss(logs, step, state)
+                if step % backup_every == 0:
+                    state.save()
             callbacks.on_train_batch_end(batch, logs)
             if model.stop_training:
                 break

@@ -33,6 +33,7 @@ which Keras 3's `fit` does not support (keras-team/keras#20585), it is the
 loop of `multi_worker.py` around the same `train_step`.
 """
 
+import atexit
 import logging
 import math
 import shutil
@@ -41,6 +42,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tf_models.training.watchdog import remove_on_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +132,9 @@ class TrainingState:
                 model=model, optimizer=model.optimizer, seed_states=seed_states, step=self.step,
             )
         self._write_directory = worker_directory(self.directory, self.strategy)
+        if self._write_directory != self.directory:  # a worker's scratch copy: gone however the worker ends
+            atexit.register(shutil.rmtree, self._write_directory.parent, ignore_errors=True)
+            remove_on_timeout(self._write_directory.parent)
         self._manager = tf.train.CheckpointManager(self.checkpoint, str(self._write_directory), max_to_keep=1)
         self.saved_step = 0  # the step of the latest backup, restored or taken
 
