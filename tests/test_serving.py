@@ -98,10 +98,13 @@ class _Answers(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "40")
             self.end_headers()
-            for _ in range(40):
-                self.wfile.write(b" ")
-                self.wfile.flush()
-                time.sleep(0.25)
+            try:
+                for _ in range(40):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.25)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up at its deadline
+                pass
             return
         body = {"/v1/models/list": b'["broken", 1]', "/v1/models/string": b'"overloaded"',
                 "/v1/models/number": b"503", "/v1/models/html": b"<html>Bad gateway</html>"}

@@ -3,6 +3,46 @@ signatures, how a command-line request is made and how results print."""
 
 import tensorflow as tf
 
+# What one request may cost: its strings are cut to `max_input_bytes` bytes
+# each and it holds at most `max_batch_size` of them (or rows of ids). Without
+# a cap a single request with a 1 MB context made the tiny question answerer
+# allocate a GiB; a BERT-Base export would run out of memory.
+MAX_INPUT_BYTES = 16_384
+MAX_BATCH_SIZE = 256
+
+
+def check_batch_size(values, max_batch_size):
+    """Fails the request (`InvalidArgumentError`, an HTTP 400 from TF
+    Serving) when `values` has more than `max_batch_size` rows."""
+    tf.debugging.assert_less_equal(
+        tf.shape(values)[0], max_batch_size,
+        message=f"a request holds at most {max_batch_size} inputs; send several requests")
+
+
+def bounded_strings(strings, max_bytes, max_batch_size, keep="start"):
+    """`strings` cut to `max_bytes` bytes each, after `check_batch_size`.
+
+    Args:
+        strings: `(batch,)` strings.
+        max_bytes: bytes kept of each.
+        max_batch_size: most strings in one request.
+        keep: `"start"` keeps the first bytes, `"end"` the last (a prompt,
+            which is continued from its end).
+
+    Returns:
+        `(batch,)` strings. A cut through a character leaves its first
+        bytes, which the tokenizers read as they read any invalid UTF-8;
+        byte offsets into a kept start are offsets into the input.
+
+    Example:
+    >>> bounded_strings(tf.constant(["abcdef", "ab"]), 4, 8, keep="end").numpy().tolist()
+    [b'cdef', b'ab']
+    """
+    check_batch_size(strings, max_batch_size)
+    lengths = tf.strings.length(strings)  # bytes
+    start = tf.maximum(lengths - max_bytes, 0) if keep == "end" else tf.zeros_like(lengths)
+    return tf.strings.substr(strings, start, tf.fill(tf.shape(start), max_bytes))
+
 
 def known_ids(token_ids, vocabulary_size, unk_id):
     """`token_ids` with ids outside `[0, vocabulary_size)` read as `unk_id`:
@@ -17,11 +57,32 @@ class ServingModule(tf.Module):
     and `settings["task"]` in the export, so the command line knows how to
     query and print any export) and
     `SERVING_SIGNATURES` (signature name -> method), and implement
-    `format_outputs`.
+    `format_outputs`. Their signatures pass every input through `bounded`
+    (strings) or `check_batch_size` (ids), and their `settings` record
+    `limits`.
+
+    Args:
+        max_input_bytes: bytes kept of each input string; the rest is
+            dropped (for prompts: the start).
+        max_batch_size: most inputs in one request; more is an error.
     """
 
     TASK = None
     SERVING_SIGNATURES = {"serving_default": "__call__"}
+
+    def __init__(self, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
+        super().__init__()
+        self.max_input_bytes = max_input_bytes
+        self.max_batch_size = max_batch_size
+
+    @property
+    def limits(self):
+        """The caps on one request, as the export's settings record them."""
+        return {"max_input_bytes": self.max_input_bytes, "max_batch_size": self.max_batch_size}
+
+    def bounded(self, strings, keep="start"):
+        """`strings` within this module's limits (`bounded_strings`)."""
+        return bounded_strings(strings, self.max_input_bytes, self.max_batch_size, keep)
 
     @classmethod
     def request(cls, texts, context=None, second=None):

@@ -19,13 +19,16 @@ are truncated, as BERT was trained.
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule, known_ids
+from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
 from tf_models.data.pipelines import pack_segments
 from tf_models.data.tagging_and_squad import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
 from tf_models.data.tokenizers import MASK
 
 _STRINGS = tf.TensorSpec([None], tf.string)
 _IDS = tf.TensorSpec([None, None], tf.int32)
+# Question answering reads its contexts in windows: a longer cap (about 60
+# windows of 384 pieces at most).
+QA_MAX_INPUT_BYTES = 65_536
 
 
 def is_word_token(token):
@@ -93,8 +96,9 @@ class TextClassifier(ServingModule):
     TASK = "classifier"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "classify_pairs", "ids": "classify_ids"}
 
-    def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
-        super().__init__()
+    def __init__(self, model, tokenizer, label_names, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
+                 max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.label_names = list(label_names)
@@ -103,7 +107,7 @@ class TextClassifier(ServingModule):
 
     @property
     def settings(self):
-        return {"task": self.TASK, "label_names": self.label_names,
+        return {"task": self.TASK, **self.limits, "label_names": self.label_names,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
@@ -127,6 +131,7 @@ class TextClassifier(ServingModule):
             A dict: `label` `(batch,)` string, `label_id` `(batch,)` int32,
             `probabilities` `(batch, num_classes)` float32.
         """
+        check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         logits = tf.cast(self.model(inputs)["logits"], tf.float32)  # (B, C)
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -139,13 +144,14 @@ class TextClassifier(ServingModule):
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> the dict of `classify_ids`."""
-        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, self.bounded(sentences))
         return self.classify_ids(**features)
 
     @tf.function(input_signature=[_STRINGS, _STRINGS])
     def classify_pairs(self, first, second):
         """`(batch,)` first and second sentences -> the dict of `classify_ids`."""
-        return self.classify_ids(**pack_texts(self.tokenizer, self.max_sequence_length, first, second))
+        return self.classify_ids(**pack_texts(self.tokenizer, self.max_sequence_length, self.bounded(first),
+                                                 self.bounded(second)))
 
 
 class TextRegressor(ServingModule):
@@ -172,15 +178,16 @@ class TextRegressor(ServingModule):
     TASK = "regressor"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "score_pairs", "ids": "score_ids"}
 
-    def __init__(self, model, tokenizer, max_sequence_length=128):
-        super().__init__()
+    def __init__(self, model, tokenizer, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
+                 max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.max_sequence_length = max_sequence_length
 
     @property
     def settings(self):
-        return {"task": self.TASK, "max_sequence_length": self.max_sequence_length}
+        return {"task": self.TASK, **self.limits, "max_sequence_length": self.max_sequence_length}
 
     @property
     def example_inputs(self):
@@ -197,19 +204,21 @@ class TextRegressor(ServingModule):
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def score_ids(self, token_ids, segment_ids, padding_mask):
         """Packed ids in (as `pack_segments` makes them) -> `{"score": (batch,) float32}`."""
+        check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         return {"score": tf.cast(self.model(inputs)["logits"], tf.float32)[:, 0]}  # (B,)
 
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> the dict of `score_ids`."""
-        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, self.bounded(sentences))
         return self.score_ids(**features)
 
     @tf.function(input_signature=[_STRINGS, _STRINGS])
     def score_pairs(self, first, second):
         """`(batch,)` first and second sentences -> the dict of `score_ids`."""
-        return self.score_ids(**pack_texts(self.tokenizer, self.max_sequence_length, first, second))
+        return self.score_ids(**pack_texts(self.tokenizer, self.max_sequence_length, self.bounded(first),
+                                                 self.bounded(second)))
 
 
 def tokenize_with_masks(tokenizer, strings):
@@ -264,8 +273,9 @@ class FillMask(ServingModule):
     TASK = "fill_mask"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "fill_ids"}
 
-    def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128, words_only=False):
-        super().__init__()
+    def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128, words_only=False,
+                 max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.top_k = top_k
@@ -280,7 +290,7 @@ class FillMask(ServingModule):
 
     @property
     def settings(self):
-        return {"task": self.TASK, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length,
+        return {"task": self.TASK, **self.limits, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length,
                 "words_only": self.words_only}
 
     @property
@@ -308,6 +318,7 @@ class FillMask(ServingModule):
             A dict: `token_ids` `(batch, masks, top_k)` int32 candidates,
             best first, and their `probabilities` float32.
         """
+        check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         # Positions outside the (cleaned) sequence read the first position.
         length = tf.shape(inputs["token_ids"])[1]
@@ -333,7 +344,7 @@ class FillMask(ServingModule):
             is the most masks of any text (rows with fewer are padded with
             "" tokens, id 0 and probability 0); `mask_count` `(batch,)`.
         """
-        token_ids = tokenize_with_masks(self.tokenizer, sentences)
+        token_ids = tokenize_with_masks(self.tokenizer, self.bounded(sentences))
         features = pack_segments([token_ids], self.tokenizer, self.max_sequence_length)
         is_mask = tf.equal(features["token_ids"], self.tokenizer.mask_id)  # (B, L)
         where = tf.where(is_mask)  # (N, 2) row-major, so in text order
@@ -384,8 +395,9 @@ class SentenceEncoder(ServingModule):
     TASK = "sentence_encoder"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "encode_ids"}
 
-    def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128):
-        super().__init__()
+    def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128,
+                 max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         if pooling not in ("pooled", "mean"):
             raise ValueError(f"pooling must be 'pooled' or 'mean', got {pooling!r}.")
         self.backbone = backbone
@@ -395,7 +407,7 @@ class SentenceEncoder(ServingModule):
 
     @property
     def settings(self):
-        return {"task": self.TASK, "pooling": self.pooling,
+        return {"task": self.TASK, **self.limits, "pooling": self.pooling,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
@@ -411,6 +423,7 @@ class SentenceEncoder(ServingModule):
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def encode_ids(self, token_ids, segment_ids, padding_mask):
         """Packed ids -> `{"embedding": (batch, hidden_dim) float32}`."""
+        check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         outputs = self.backbone(inputs)
         if self.pooling == "pooled":
@@ -422,7 +435,7 @@ class SentenceEncoder(ServingModule):
     @tf.function(input_signature=[_STRINGS])
     def __call__(self, sentences):
         """`(batch,)` sentences -> `{"embedding": (batch, hidden_dim) float32}`."""
-        features = pack_texts(self.tokenizer, self.max_sequence_length, sentences)
+        features = pack_texts(self.tokenizer, self.max_sequence_length, self.bounded(sentences))
         return self.encode_ids(**features)
 
 
@@ -456,8 +469,9 @@ class TokenTagger(ServingModule):
     TASK = "tagger"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
 
-    def __init__(self, model, tokenizer, label_names, max_sequence_length=128):
-        super().__init__()
+    def __init__(self, model, tokenizer, label_names, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
+                 max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.label_names = list(label_names)
@@ -466,7 +480,7 @@ class TokenTagger(ServingModule):
 
     @property
     def settings(self):
-        return {"task": self.TASK, "label_names": self.label_names,
+        return {"task": self.TASK, **self.limits, "label_names": self.label_names,
                 "max_sequence_length": self.max_sequence_length}
 
     @property
@@ -487,7 +501,7 @@ class TokenTagger(ServingModule):
         """`(batch,)` sentences -> a dict of `(batch, words)` tensors: `words`
         and `tags` strings (padded with `""`), `tag_ids` int32 (-1 for
         padding), and `word_count` `(batch,)` int32."""
-        words = tf.strings.split(sentences)  # ragged (B, W)
+        words = tf.strings.split(self.bounded(sentences))  # ragged (B, W)
         features = tagging_features(words, self.tokenizer, self.max_sequence_length)
         inputs = {key: features[key] for key in self.model.backbone.input}
         logits = self.model(inputs)["logits"]  # (B, T, C) float32
@@ -546,8 +560,9 @@ class QuestionAnswerer(ServingModule):
     NO_ANSWER_SCORE = -1e9  # JSON, and so TF Serving's REST API, has no -inf
 
     def __init__(self, model, tokenizer, max_sequence_length=384, max_query_length=64, doc_stride=128,
-                 max_answer_length=30, n_best_size=20):
-        super().__init__()
+                 max_answer_length=30, n_best_size=20, max_input_bytes=QA_MAX_INPUT_BYTES,
+                 max_batch_size=MAX_BATCH_SIZE):
+        super().__init__(max_input_bytes, max_batch_size)
         if max_query_length + 4 > max_sequence_length:
             raise ValueError(
                 f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
@@ -563,7 +578,7 @@ class QuestionAnswerer(ServingModule):
 
     @property
     def settings(self):
-        return {"task": self.TASK, "max_sequence_length": self.max_sequence_length,
+        return {"task": self.TASK, **self.limits, "max_sequence_length": self.max_sequence_length,
                 "max_query_length": self.max_query_length, "doc_stride": self.doc_stride,
                 "max_answer_length": self.max_answer_length, "n_best_size": self.n_best_size}
 
@@ -595,6 +610,7 @@ class QuestionAnswerer(ServingModule):
         int32 byte offsets of the answer in its context (-1 without one), and
         `score` float32, the answer's start + end logit (`NO_ANSWER_SCORE`
         without one)."""
+        questions, contexts = self.bounded(questions), self.bounded(contexts)  # bounds the windows too
         features = squad_features(questions, contexts, self.tokenizer, self.max_sequence_length,
                                   self.max_query_length, self.doc_stride)  # F windows
         logits = self.model({key: features[key] for key in SQUAD_INPUTS})  # (F, L) x 2

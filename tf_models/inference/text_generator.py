@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule, known_ids
+from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
 from tf_models.inference.decoding import generate
 from tf_models.inference.decoding_config import DecodingConfig
 
@@ -51,8 +51,8 @@ class TextGenerator(ServingModule):
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "generate_ids"}
 
     def __init__(self, model, tokenizer, max_new_tokens=100, context_length=None, max_prompt_length=None,
-                 decoding=None, **options):
-        super().__init__()
+                 decoding=None, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE, **options):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
@@ -68,7 +68,7 @@ class TextGenerator(ServingModule):
     @property
     def settings(self):
         """What the export records: the decoding method, its options and the limits."""
-        return {"task": self.TASK, **self.decoding.settings, "max_new_tokens": self.max_new_tokens,
+        return {"task": self.TASK, **self.limits, **self.decoding.settings, "max_new_tokens": self.max_new_tokens,
                 "context_length": self.context_length, "max_prompt_length": self.max_prompt_length}
 
     @property
@@ -100,6 +100,7 @@ class TextGenerator(ServingModule):
             A dict: `token_ids` `(batch, max_new_tokens)` int32 (padded
             after `[END]`) and `scores` `(batch,)` float32.
         """
+        check_batch_size(prompt_ids, self.max_batch_size)
         pad = self.model.padding_id
         # A prompt ends at its first padding id; ids outside the vocabulary read as [UNK].
         real = tf.math.cumprod(tf.cast(prompt_ids != pad, tf.int32), axis=1)  # (B, L)
@@ -129,8 +130,8 @@ class TextGenerator(ServingModule):
             prompts), `token_ids` `(batch, max_new_tokens)` int32 and
             `scores` `(batch,)` float32 log-probabilities.
         """
-        # Only the last tokens are kept: tokenizing a huge prompt whole is still cheap.
-        prompt_ids = self.tokenizer.tokenize(prompts)[:, -self.max_prompt_length :]
+        # Only the end of a prompt is continued: its last bytes, then its last tokens.
+        prompt_ids = self.tokenizer.tokenize(self.bounded(prompts, keep="end"))[:, -self.max_prompt_length :]
         outputs = self.generate_ids(prompt_ids.to_tensor(default_value=self.model.padding_id))
         return {"text": self.tokenizer.detokenize(outputs["token_ids"]), **outputs}
 

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_models.inference.base import ServingModule, known_ids
+from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
 from tf_models.inference.decoding import decode
 from tf_models.inference.decoding_config import DecodingConfig
 
@@ -49,8 +49,8 @@ class Translator(ServingModule):
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
 
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
-                 decoding=None, **options):
-        super().__init__()
+                 decoding=None, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE, **options):
+        super().__init__(max_input_bytes, max_batch_size)
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer or source_tokenizer
@@ -61,7 +61,7 @@ class Translator(ServingModule):
     @property
     def settings(self):
         """What the export records: the decoding method, its options and the limits."""
-        return {"task": self.TASK, **self.decoding.settings, "max_length": self.max_length,
+        return {"task": self.TASK, **self.limits, **self.decoding.settings, "max_length": self.max_length,
                 "extra_length": self.extra_length}
 
     @property
@@ -86,6 +86,7 @@ class Translator(ServingModule):
             A dict: `token_ids` `(batch, length)` int32 (padded after
             `[END]`) and `scores` `(batch,)` float32.
         """
+        check_batch_size(encoder_token_ids, self.max_batch_size)
         source = encoder_token_ids[:, : self.max_length]
         source = known_ids(source, self.model.vocabulary_size, self.source_tokenizer.unk_id)
         lengths = tf.reduce_sum(tf.cast(source != self.model.padding_id, tf.int32), axis=1)
@@ -109,7 +110,7 @@ class Translator(ServingModule):
             A dict: `translation` `(batch,)` strings, `token_ids` `(batch,
             length)` int32 and `scores` `(batch,)` float32.
         """
-        source = self.source_tokenizer.tokenize(sentences)[:, : self.max_length]
+        source = self.source_tokenizer.tokenize(self.bounded(sentences))[:, : self.max_length]
         outputs = self.translate_ids(source.to_tensor(default_value=self.model.padding_id))
         return {"translation": self.target_tokenizer.detokenize(outputs["token_ids"]), **outputs}
 
