@@ -92,6 +92,7 @@ def measure(export_dir, name, size):
     import gc
 
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizers' ops, as TF Serving links them)
 
     function = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
 

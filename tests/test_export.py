@@ -140,6 +140,39 @@ def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, se
                 np.testing.assert_array_equal(got, value, err_msg=f"{key}/{output}")
 
 
+def _peak_mib_above_now(run):
+    """Peak resident memory (MiB) that `run()` adds to this process (Linux)."""
+    def kib(field):
+        return next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                    if line.startswith(field + ":"))
+
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to VmRSS
+    before = kib("VmRSS")
+    run()
+    return (kib("VmHWM") - before) / 1024
+
+
+def test_one_request_costs_a_bounded_amount_whatever_its_size(modules):
+    """A 1 MB context made the question answerer allocate about 700 MiB
+    before inputs were capped (benchmarks.serving_memory has the table)."""
+    text = ("the cat sat on the mat . " * 40_000)[:1_000_000]
+    reader, generator = modules["question_answerer"], modules["text_generator"]
+    assert reader.settings["max_input_bytes"] == 65_536 and generator.settings["max_batch_size"] == 256
+    reader(tf.constant(["where ?"]), tf.constant(["the cat sat ."]))  # traced before measuring
+    generator(tf.constant(["the cat"]))
+    modules["classifier"](tf.constant(["the cat"]))
+    assert _peak_mib_above_now(lambda: reader(tf.constant(["where did the cat sit ?"]), tf.constant([text]))) < 100
+    assert _peak_mib_above_now(lambda: generator(tf.constant([text]))) < 100
+    probabilities = modules["classifier"](tf.constant([text]))["probabilities"]
+    np.testing.assert_allclose(probabilities.numpy().sum(), 1.0, rtol=1e-5)
+    # A prompt is continued from its end: its last bytes are the ones kept.
+    assert generator.bounded(tf.constant(["x" * 20_000 + "the end"]), keep="end").numpy()[0].endswith(b"the end")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 256 inputs"):
+        modules["classifier"](tf.constant(["a"] * 257))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 256 inputs"):
+        modules["classifier"].classify_ids(*[tf.ones((257, 4), tf.int32)] * 3)
+
+
 def test_outputs_are_well_formed_for_bad_inputs(modules):
     translator, classifier, fill, encoder = (modules[n] for n in
                                              ("translator", "classifier", "fill_mask", "sentence_encoder"))
