@@ -57,3 +57,53 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert lines.count("epoch 1 batch 0") == 1 and lines[-1] == "epoch 4 batch 3"
     for expected, actual in zip(_weights(reference_dir), _weights(killed_dir)):
         np.testing.assert_array_equal(actual, expected)  # deterministic ops: exactly equal
+
+
+def _model():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(1, dtype="float32")])
+    return model
+
+
+def _data():
+    import tensorflow as tf
+
+    x = np.linspace(-1, 1, 32, dtype="float32").reshape(16, 2)
+    return tf.data.Dataset.from_tensor_slices((x, x.sum(1, keepdims=True))).batch(4)
+
+
+def test_a_diverging_fit_stops_at_its_step_and_keeps_the_last_finite_backup(tmp_path):
+    import keras
+    import pytest
+    import tensorflow as tf
+
+    from tf_models.training import TrainingDiverged, fit_resumable
+
+    model = _model()
+    model.compile(keras.optimizers.SGD(1e12), "mse")
+    with pytest.raises(TrainingDiverged, match=r"training diverged at step \d+: the loss is (nan|inf)") as error:
+        fit_resumable(model, _data, steps_per_epoch=4, epochs=5, backup_dir=tmp_path, backup_every=1, verbose=0)
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    assert latest and int(latest.rsplit("-", 1)[1]) < error.value.step  # backups stopped before it
+    reader = tf.train.load_checkpoint(latest)
+    for name in reader.get_variable_to_shape_map():
+        if "model" in name and "kernel" in name:
+            assert np.isfinite(reader.get_tensor(name)).all(), name
+
+
+def test_under_mixed_float16_an_overflowing_step_is_skipped_not_a_divergence(tmp_path):
+    import keras
+
+    from tf_models.training import fit_resumable
+    from tf_models.training.optimizers import SGD, LossScaleOptimizer
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = _model()
+    # A loss scale of 2^40 overflows float16 gradients: the first steps are skipped and the scale halves.
+    optimizer = LossScaleOptimizer(SGD(0.01), initial_scale=2.0**40)
+    model.compile(optimizer, "mse")
+    history = fit_resumable(model, _data, steps_per_epoch=4, epochs=8, backup_dir=tmp_path, backup_every=1,
+                            verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and float(optimizer.dynamic_scale) < 2.0**40
+    assert all(np.isfinite(w).all() for w in model.get_weights())
