@@ -12,7 +12,8 @@ from tf_models.training import choose_strategy_name
 CHIEF_AND_WORKER = {"cluster": {"chief": ["a:1"], "worker": ["b:1"]}}
 
 
-@pytest.mark.parametrize("task, chief", [({"type": "chief", "index": 0}, True), ({"type": "worker", "index": 0}, False)])
+@pytest.mark.parametrize("task, chief", [({"type": "chief", "index": 0}, True),
+                                         ({"type": "worker", "index": 0}, False)])
 def test_a_chief_and_one_worker_are_two_processes_with_one_chief(task, chief):
     config = {**CHIEF_AND_WORKER, "task": task}
     assert read_tf_config({"TF_CONFIG": json.dumps(config)}) == config

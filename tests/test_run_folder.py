@@ -85,20 +85,36 @@ def test_a_write_interrupted_anywhere_then_the_same_command_ends_as_an_uninterru
 
 
 def test_a_resume_keeps_the_vocabulary_and_refuses_other_settings(corpus, tmp_path, monkeypatch):
+    text = tmp_path / "corpus.txt"
+    text.write_text(corpus.read_text())
     run = tmp_path / "run"
-    monkeypatch.setattr(storage, "_commit", failing_write("causal_lm.keras"))  # killed after training
-    with pytest.raises(OSError):
-        lm_job(corpus, run).run()
-    monkeypatch.undo()
+
+    def interrupted(**options):  # killed once training is over, before the model is saved
+        monkeypatch.setattr(storage, "_commit", failing_write("causal_lm.keras"))
+        with pytest.raises(OSError):
+            lm_job(text, run, **options).run()
+        monkeypatch.undo()
+
+    interrupted()
     vocabulary = (run / "vocab.txt").stat().st_ino
     with pytest.raises(ResumeMismatch, match=r"--batch-size 4 -> 8; --seed 0 -> 5\. .*--restart"):
-        lm_job(corpus, run, seed=5, batch_size=8).run()
+        lm_job(text, run, seed=5, batch_size=8).run()
     assert (run / "backup").exists() and not (run / "results.json").exists()
-    # Options that change nothing the training computes may differ.
-    lm_job(corpus, run, verbose=2, sample_length=2).run()
+    interrupted(verbose=2, sample_length=2)  # options that change nothing the training computes may differ
     assert (run / "vocab.txt").stat().st_ino == vocabulary  # read, never rewritten, by the resume
-    # --restart: the other settings start afresh, in the same folder.
-    results = lm_job(corpus, run, seed=5, restart=True).run()
+    # A damaged vocab.txt is learned again; from other text, that is another
+    # vocabulary than the backup's: refused, not trained on.
+    original = (run / "vocab.txt").read_text()
+    (run / "vocab.txt").write_text(original[: len(original) // 2])
+    text.write_text(corpus.read_text().replace("cat", "cow"))
+    with pytest.raises(ResumeMismatch, match="another vocabulary"):
+        lm_job(text, run).run()
+    # From the same text, it is the backup's again: the run resumes and ends.
+    text.write_text(corpus.read_text())
+    assert lm_job(text, run).run()["perplexity"] > 1 and (run / "vocab.txt").read_text() == original
+    # --restart: other settings start afresh, in the same folder.
+    interrupted()
+    results = lm_job(text, run, seed=5, restart=True).run()
     assert json.loads((run / "config.json").read_text())["seed"] == 5 and results["perplexity"] > 1
 
 

@@ -22,6 +22,9 @@ TRAINING_TASK_TYPES = ("chief", "worker")
 def read_tf_config(environ=None):
     """The parsed `TF_CONFIG` (`{}` when unset), checked.
 
+    Args:
+        environ: the environment to read (default: `os.environ`).
+
     Raises:
         ValueError: naming `TF_CONFIG`, when it is not a JSON object, names a
             task that is not in its cluster, or makes this process an
@@ -40,36 +43,52 @@ def read_tf_config(environ=None):
     cluster, task = config.get("cluster", {}), config.get("task", {})
     if not cluster:
         return config
-    kind, index = task.get("type"), task.get("index", 0)
+    kind = task.get("type")
+    try:
+        index = int(task.get("index", 0))  # TensorFlow's resolver accepts "1" too
+    except (TypeError, ValueError):
+        index = -1
     if kind in ("evaluator", "ps"):
         raise ValueError(f"TF_CONFIG makes this process its {kind!r} task; tf_models jobs train on 'chief' and "
                          "'worker' tasks only, and the chief evaluates once training ends: start no such task.")
-    if kind not in TRAINING_TASK_TYPES or not isinstance(index, int) or not 0 <= index < len(cluster.get(kind, [])):
+    if kind not in TRAINING_TASK_TYPES or not 0 <= index < len(cluster.get(kind, [])):
         raise ValueError(f"TF_CONFIG's task {task} is not one of its cluster's chief or worker tasks "
                          f"{ {name: len(cluster.get(name, [])) for name in TRAINING_TASK_TYPES} }.")
     return config
 
 
 def training_tasks(config):
-    """How many processes train together: the cluster's chief and workers."""
+    """How many processes train together: the cluster's chief and workers.
+
+    Args:
+        config: a parsed `TF_CONFIG`.
+    """
     cluster = config.get("cluster", {})
     return sum(len(cluster.get(kind, [])) for kind in TRAINING_TASK_TYPES)
 
 
 def is_chief_task(config):
     """Whether this process writes the run's files: on one machine always;
-    in a cluster, the `chief` task, or `worker` 0 when there is no chief."""
+    in a cluster, the `chief` task, or `worker` 0 when there is no chief.
+
+    Args:
+        config: a parsed `TF_CONFIG`.
+    """
     if training_tasks(config) < 2:
         return True
     task, cluster = config.get("task", {}), config["cluster"]
     if "chief" in cluster:
         return task.get("type") == "chief"
-    return task.get("type") == "worker" and task.get("index", 0) == 0
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
 def task_name(config):
-    """`"chief 0"`, `"worker 1"`, ...; `""` on one machine."""
+    """`"chief 0"`, `"worker 1"`, ...; `""` on one machine.
+
+    Args:
+        config: a parsed `TF_CONFIG`.
+    """
     if training_tasks(config) < 2:
         return ""
     task = config.get("task", {})
-    return f"{task.get('type')} {task.get('index', 0)}"
+    return f"{task.get('type')} {int(task.get('index', 0))}"

@@ -45,14 +45,15 @@ class RestClient:
 
         def send():
             try:
-                # `timeout` bounds each read; the thread's deadline bounds the whole.
-                response = requests.request(method, url, json=payload, timeout=self.timeout)
-                outcome["response"] = (response, response.content)  # the whole body, inside the deadline
-            except requests.RequestException as error:
+                # `timeout` bounds each read; the caller's deadline bounds the whole.
+                outcome["response"] = requests.request(method, url, json=payload, timeout=self.timeout)
+            except BaseException as error:  # handed to the caller, whatever it is
                 outcome["error"] = error
 
-        # A daemon thread: if the server outlives the deadline, the caller
-        # gets its answer now and the thread ends with the connection.
+        # The request runs in a daemon thread so that the caller stops waiting
+        # at the deadline. The thread itself ends with the connection: when
+        # the server finishes, closes, or stays silent for `timeout` seconds
+        # (a connection cannot be closed safely from another thread mid-read).
         worker = threading.Thread(target=send, daemon=True)
         worker.start()
         worker.join(self.timeout)
@@ -61,9 +62,11 @@ class RestClient:
         error = outcome.get("error")
         if isinstance(error, requests.ConnectionError):
             raise ServingError(f"{url}: cannot connect ({error}). Is the server running?") from error
-        if error is not None:
+        if isinstance(error, requests.RequestException):
             raise ServingError(f"{url}: {type(error).__name__}: {error}") from error
-        response, _ = outcome["response"]
+        if error is not None:
+            raise error  # not the server's doing (a payload JSON cannot hold): as it was raised
+        response = outcome["response"]
         try:
             body = response.json()
         except ValueError:

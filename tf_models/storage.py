@@ -27,6 +27,17 @@ from pathlib import Path
 TEMPORARY_PREFIX = ".tmp-"
 
 
+def _default_mode():
+    # What `open()` would give a new file: mkstemp's 0600 would hide the run's
+    # files from a server or a colleague running as another user.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _default_mode()
+
+
 def _commit(temporary, path):
     """Moves the finished `temporary` file onto `path` (one place, so that
     tests can inject a failure into every write)."""
@@ -67,6 +78,7 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=f"-{path.name}", dir=path.parent)
     os.close(descriptor)
+    os.chmod(temporary, FILE_MODE)
     try:
         yield Path(temporary)
         _commit(temporary, path)
@@ -76,30 +88,55 @@ def atomic_path(path):
 
 
 def write_text(path, text):
-    """Writes `text` (UTF-8) to `path` atomically."""
+    """Writes `text` to `path` atomically.
+
+    Args:
+        path: the file.
+        text: a string, written as UTF-8.
+    """
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
 
 def write_json(path, value):
-    """Writes `value` as indented JSON to `path` atomically."""
+    """Writes `value` as indented JSON to `path` atomically.
+
+    Args:
+        path: the file.
+        value: anything `json.dumps` takes.
+    """
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
 def save_model(model, path):
-    """`model.save(path)`, atomically: a kill never leaves half a `.keras` file."""
+    """`model.save(path)`, atomically: a kill never leaves half a `.keras` file.
+
+    Args:
+        model: a Keras model.
+        path: a `.keras` file.
+    """
     with atomic_path(path) as temporary:
         model.save(temporary)
 
 
 def save_weights(model, path):
-    """`model.save_weights(path)` (a `.weights.h5` file), atomically."""
+    """`model.save_weights(path)`, atomically.
+
+    Args:
+        model: a Keras model.
+        path: a `.weights.h5` file.
+    """
     with atomic_path(path) as temporary:
         model.save_weights(temporary)
 
 
 def remove_leftovers(folder):
-    """Removes the temporary files a killed writer left in `folder` (only
-    call it while no other process writes there: under the run's lock)."""
+    """Removes the temporary files a killed writer left in `folder`.
+
+    Only call it while no other process writes there (under the run's lock).
+
+    Args:
+        folder: the folder to clear.
+    """
     for leftover in Path(folder).glob(f"{TEMPORARY_PREFIX}*"):
         leftover.unlink(missing_ok=True)

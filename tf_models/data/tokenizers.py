@@ -606,6 +606,7 @@ def train_character_tokenizer(texts, vocabulary_file, max_characters=None,
     # Commonest first; ties in code-point order, so the vocabulary is reproducible.
     characters = sorted(counts, key=lambda character: (-counts[character], character))[:max_characters]
     Path(vocabulary_file).parent.mkdir(parents=True, exist_ok=True)
-    Path(vocabulary_file).write_text(json.dumps(list(reserved_tokens) + characters, ensure_ascii=False),
-                                     encoding="utf-8")
+    text = json.dumps(list(reserved_tokens) + characters, ensure_ascii=False)
+    if not Path(vocabulary_file).exists() or Path(vocabulary_file).read_text(encoding="utf-8") != text:
+        storage.write_text(vocabulary_file, text)  # rewritten only if it changed: a resume reads the same file
     return CharacterTokenizer(vocabulary_file)

@@ -12,11 +12,22 @@ MAX_BATCH_SIZE = 256
 
 
 def check_batch_size(values, max_batch_size):
-    """Fails the request (`InvalidArgumentError`, an HTTP 400 from TF
-    Serving) when `values` has more than `max_batch_size` rows."""
-    tf.debugging.assert_less_equal(
+    """`values`, once checked to have at most `max_batch_size` rows.
+
+    Args:
+        values: a request's input, batch first.
+        max_batch_size: most rows allowed.
+
+    Returns:
+        `values`, computed after the check: nothing downstream runs on a
+        request that fails it (`InvalidArgumentError`, an HTTP 400 from TF
+        Serving).
+    """
+    check = tf.debugging.assert_less_equal(
         tf.shape(values)[0], max_batch_size,
         message=f"a request holds at most {max_batch_size} inputs; send several requests")
+    with tf.control_dependencies([check]):
+        return tf.identity(values)
 
 
 def bounded_strings(strings, max_bytes, max_batch_size, keep="start"):
@@ -30,7 +41,7 @@ def bounded_strings(strings, max_bytes, max_batch_size, keep="start"):
             which is continued from its end).
 
     Returns:
-        `(batch,)` strings. A cut through a character leaves its first
+        `(batch,)` strings. A cut through a character leaves part of its
         bytes, which the tokenizers read as they read any invalid UTF-8;
         byte offsets into a kept start are offsets into the input.
 
@@ -38,7 +49,7 @@ def bounded_strings(strings, max_bytes, max_batch_size, keep="start"):
     >>> bounded_strings(tf.constant(["abcdef", "ab"]), 4, 8, keep="end").numpy().tolist()
     [b'cdef', b'ab']
     """
-    check_batch_size(strings, max_batch_size)
+    strings = check_batch_size(strings, max_batch_size)
     lengths = tf.strings.length(strings)  # bytes
     start = tf.maximum(lengths - max_bytes, 0) if keep == "end" else tf.zeros_like(lengths)
     return tf.strings.substr(strings, start, tf.fill(tf.shape(start), max_bytes))

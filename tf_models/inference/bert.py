@@ -131,7 +131,7 @@ class TextClassifier(ServingModule):
             A dict: `label` `(batch,)` string, `label_id` `(batch,)` int32,
             `probabilities` `(batch, num_classes)` float32.
         """
-        check_batch_size(token_ids, self.max_batch_size)
+        token_ids = check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         logits = tf.cast(self.model(inputs)["logits"], tf.float32)  # (B, C)
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -204,7 +204,7 @@ class TextRegressor(ServingModule):
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def score_ids(self, token_ids, segment_ids, padding_mask):
         """Packed ids in (as `pack_segments` makes them) -> `{"score": (batch,) float32}`."""
-        check_batch_size(token_ids, self.max_batch_size)
+        token_ids = check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         return {"score": tf.cast(self.model(inputs)["logits"], tf.float32)[:, 0]}  # (B,)
 
@@ -318,7 +318,7 @@ class FillMask(ServingModule):
             A dict: `token_ids` `(batch, masks, top_k)` int32 candidates,
             best first, and their `probabilities` float32.
         """
-        check_batch_size(token_ids, self.max_batch_size)
+        token_ids = check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.model.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         # Positions outside the (cleaned) sequence read the first position.
         length = tf.shape(inputs["token_ids"])[1]
@@ -423,7 +423,7 @@ class SentenceEncoder(ServingModule):
     @tf.function(input_signature=[_IDS, _IDS, _IDS])
     def encode_ids(self, token_ids, segment_ids, padding_mask):
         """Packed ids -> `{"embedding": (batch, hidden_dim) float32}`."""
-        check_batch_size(token_ids, self.max_batch_size)
+        token_ids = check_batch_size(token_ids, self.max_batch_size)
         inputs = clean_features(self.backbone, self.tokenizer.unk_id, token_ids, segment_ids, padding_mask)
         outputs = self.backbone(inputs)
         if self.pooling == "pooled":

@@ -100,7 +100,7 @@ class TextGenerator(ServingModule):
             A dict: `token_ids` `(batch, max_new_tokens)` int32 (padded
             after `[END]`) and `scores` `(batch,)` float32.
         """
-        check_batch_size(prompt_ids, self.max_batch_size)
+        prompt_ids = check_batch_size(prompt_ids, self.max_batch_size)
         pad = self.model.padding_id
         # A prompt ends at its first padding id; ids outside the vocabulary read as [UNK].
         real = tf.math.cumprod(tf.cast(prompt_ids != pad, tf.int32), axis=1)  # (B, L)

@@ -86,7 +86,7 @@ class Translator(ServingModule):
             A dict: `token_ids` `(batch, length)` int32 (padded after
             `[END]`) and `scores` `(batch,)` float32.
         """
-        check_batch_size(encoder_token_ids, self.max_batch_size)
+        encoder_token_ids = check_batch_size(encoder_token_ids, self.max_batch_size)
         source = encoder_token_ids[:, : self.max_length]
         source = known_ids(source, self.model.vocabulary_size, self.source_tokenizer.unk_id)
         lengths = tf.reduce_sum(tf.cast(source != self.model.padding_id, tf.int32), axis=1)

@@ -31,7 +31,7 @@ import tensorflow as tf
 from tf_models import storage
 from tf_models.data.tokenizers import WordPieceTokenizer, train_wordpiece_vocabulary
 from tf_models.export import export_saved_model, write_models_config
-from tf_models.jobs.run_folder import check_resume, fingerprint, read_fingerprint, write_fingerprint
+from tf_models.jobs.run_folder import ResumeMismatch, check_resume, fingerprint, read_fingerprint, write_fingerprint
 from tf_models.training.watchdog import remove_on_timeout
 from tf_models.training import (
     check_devices,
@@ -101,7 +101,7 @@ def start_run(job):
         if job.restart or not is_resuming(job):
             # A fresh start owns the folder: nothing of an earlier run's training is kept.
             shutil.rmtree(backup, ignore_errors=True)
-            for name in ("best.keras", "best.json", "history.csv"):
+            for name in ("best.keras", "best.json", "history.csv", "results.json"):
                 (output_dir / name).unlink(missing_ok=True)
     config = {"job": type(job).__name__, **dataclasses.asdict(job)}
     storage.write_json(output_dir / "config.json", config)
@@ -150,6 +150,8 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
     if chief and not resume:  # kept with the backups, to refuse a resume with other settings
         write_fingerprint(backup_folder(job), fingerprint(dataclasses.asdict(job), job.resume_safe_options),
                           vocabulary_hash(vocabulary))
+    if resume:
+        check_vocabulary(backup_folder(job), vocabulary_hash(vocabulary))
     callbacks = (training_callbacks(output_dir, monitor=monitor, write_files=chief, resume=resume)
                  + (list(callbacks) if chief else []))
     # The chief's backup goes once the run's results are in place (`finish_run`).
@@ -163,6 +165,16 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
 def is_resuming(job):
     """Whether `job.output_dir` holds an interrupted run to resume."""
     return tf.train.latest_checkpoint(str(backup_folder(job))) is not None
+
+
+def check_vocabulary(backup_dir, sha256):
+    """Raises `ResumeMismatch` unless the tokenizer's vocabulary (its hash
+    `sha256`) is the one the backup in `backup_dir` was trained with."""
+    expected = (read_fingerprint(backup_dir) or {}).get("vocabulary_sha256")
+    if expected is not None and sha256 != expected:
+        raise ResumeMismatch(
+            f"{backup_dir} was trained with another vocabulary than this run's tokenizer files (vocab.txt or "
+            "characters.json were changed or damaged): restore them, or start afresh with --restart.")
 
 
 def vocabulary_hash(vocabulary):
@@ -231,12 +243,14 @@ def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
     saved = Path(job.output_dir) / "vocab.txt"
     vocabulary = None
     if saved.exists() and is_resuming(job):
-        kept = saved.read_text(encoding="utf-8").splitlines()
+        kept = saved.read_text(encoding="utf-8").rstrip("\n").split("\n")  # as WordPieceTokenizer reads it
         expected = (read_fingerprint(backup_folder(job)) or {}).get("vocabulary_sha256")
         if expected in (None, vocabulary_hash(kept)):
             vocabulary = kept
             print(f"vocabulary: {saved}, as the backup was trained with it")
     if vocabulary is None:
+        # The learner gives the same vocabulary in every process: a damaged
+        # vocab.txt is learned again, and `fit` checks it against the backup's.
         vocabulary = broadcast_from_chief(strategy, train_wordpiece_vocabulary(texts, job.vocabulary_size, **kwargs))
     path = Path(output_dir) / "vocab.txt"
     _write_if_changed(path, "\n".join(vocabulary) + "\n")

@@ -147,17 +147,20 @@ class RunOptions:
         the same folder stops at once (`RunFolderBusy`).
         """
         output_dir = Path(self.output_dir)
+        chief = writes_run_folder()
         # Several workers share one folder: only the chief's may remove it.
-        created = not output_dir.exists() and writes_run_folder()
+        created = not output_dir.exists() and chief
+        # One run per folder; the workers of one run lock their own roles. A
+        # busy folder raises here, before anything in it is touched.
+        lock = RunFolderLock(output_dir, "" if chief else task_name(read_tf_config())).acquire()
         try:
-            # One run per folder; the workers of one run lock their own roles.
-            role = "" if writes_run_folder() else task_name(read_tf_config())
-            with RunFolderLock(output_dir, role):
-                return self._runner().train(self)
+            return self._runner().train(self)
         except BaseException:
             if created and output_dir.is_dir() and not (output_dir / "logs").exists():
-                shutil.rmtree(output_dir, ignore_errors=True)
+                shutil.rmtree(output_dir, ignore_errors=True)  # still under the lock
             raise
+        finally:
+            lock.release()
 
     def evaluate(self):
         """Scores the finished run in `output_dir` again on its test data; returns the scores."""

@@ -98,14 +98,26 @@ class RunFolderLock:
 
 
 def fingerprint(config, safe_to_change):
-    """The options of `config` (a job's dict) that change a run's result:
-    all but `safe_to_change`."""
+    """The options that change a run's result.
+
+    Args:
+        config: a job's options, as a dict.
+        safe_to_change: the names a resume may change (`resume_safe_options`).
+
+    Returns:
+        `config` without `safe_to_change`, sorted by name.
+    """
     return {name: value for name, value in sorted(config.items()) if name not in safe_to_change}
 
 
 def write_fingerprint(backup_dir, options, vocabulary_sha256=None):
-    """Keeps a run's `fingerprint` (and its vocabulary's hash) in its backup
-    folder, before the first backup is taken."""
+    """Keeps a run's `fingerprint` with its backups, before the first is taken.
+
+    Args:
+        backup_dir: the run's backup folder.
+        options: the run's `fingerprint`.
+        vocabulary_sha256: the hash of its tokenizer's vocabulary, if any.
+    """
     write_json(Path(backup_dir) / FINGERPRINT_FILE, {"options": options, "vocabulary_sha256": vocabulary_sha256})
 
 

@@ -24,6 +24,7 @@ Every worker runs the same command with its own `TF_CONFIG`:
 """
 
 import hashlib
+import itertools
 import sys
 
 import keras
@@ -138,8 +139,12 @@ def evaluate_multi_worker(model, dataset):
     test_step = _distributed(model.test_step, strategy)
     model.reset_metrics()
     logs = {}
-    with awaiting_peers("scoring the validation data"):
-        for batch in strategy.experimental_distribute_dataset(_sharded_by_data(dataset)):
+    batches = iter(strategy.experimental_distribute_dataset(_sharded_by_data(dataset)))
+    for number in itertools.count(1):
+        with awaiting_peers(f"scoring validation batch {number}"):  # each batch waits for the peers
+            batch = next(batches, None)
+            if batch is None:
+                break
             logs = test_step(batch)
     return _numbers(logs)
 

@@ -81,11 +81,11 @@ class TrainingDiverged(FloatingPointError):
     """Training reached a loss, or weights, that are not finite numbers."""
 
     def __init__(self, step, what, backup_dir, backed_up):
-        kept = (f"the last good backup (after step {backed_up}) is kept in {backup_dir}" if backed_up
+        kept = (f"backups stopped after step {backed_up} ({backup_dir})" if backed_up
                 else "no backup was taken before it")
         super().__init__(
-            f"training diverged at step {step}: {what}; {kept}. Lower the learning rate "
-            "(--peak-learning-rate, e.g. by 3x to 10x) and start again with --restart.")
+            f"training diverged at step {step}: {what}; {kept}. Lower the learning rate (--peak-learning-rate "
+            "by 3x to 10x; for train-translation, a longer --warmup-steps) and start again with --restart.")
         self.step = step
 
 

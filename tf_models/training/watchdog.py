@@ -118,7 +118,13 @@ _WATCHDOG = None
 
 
 def watch_peers(timeout, task, peers):
-    """Starts this process' `PeerWatchdog` (one per process); returns it."""
+    """Starts this process' `PeerWatchdog` (one per process); returns it.
+
+    Args:
+        timeout: seconds one wait for the peers may take.
+        task: this process, e.g. `"worker 0"`.
+        peers: the tasks it waits for.
+    """
     global _WATCHDOG
     if _WATCHDOG is not None:
         _WATCHDOG.stop()
@@ -127,14 +133,22 @@ def watch_peers(timeout, task, peers):
 
 
 def remove_on_timeout(path):
-    """Has the watchdog, if any, remove the folder `path` before it ends the worker."""
+    """Has the watchdog, if any, remove a folder before it ends the worker.
+
+    Args:
+        path: the folder (a worker's temporary files).
+    """
     if _WATCHDOG is not None:
         _WATCHDOG.remove_on_timeout(path)
 
 
 @contextlib.contextmanager
 def awaiting_peers(what):
-    """Marks a wait for the other workers (nothing without a watchdog)."""
+    """Marks a wait for the other workers (nothing without a watchdog).
+
+    Args:
+        what: what this worker waits for, for the message (`"training step 12"`).
+    """
     if _WATCHDOG is None:
         yield
     else:
