@@ -5,7 +5,6 @@ settings are refused."""
 
 import errno
 import json
-import os
 import random
 import subprocess
 import sys
