@@ -130,11 +130,14 @@ def test_a_run_stopped_by_sigterm_then_sigkill_resumes_to_the_uninterrupted_weig
 
 
 def test_workers_with_different_data_stop_at_once_with_the_reason(tmp_path, corpus):
-    workers = Workers(corpus, tmp_path / "run", tmp_path / "differ", seeds=(0, 1))
+    scratch = tmp_path / "scratch"  # the workers' temporary folders' parent
+    scratch.mkdir()
+    workers = Workers(corpus, tmp_path / "run", tmp_path / "differ", seeds=(0, 1), environ={"TMPDIR": str(scratch)})
     codes = workers.wait(timeout=180)
     for index in range(2):
         output = workers.output(index)
         assert codes[index] != 0 and "error: the workers' " in output and " differ" in output, output[-2000:]
+    assert not list(scratch.glob("tf_models_worker_*"))  # removed on the error path too
 
 
 def test_workers_share_the_chiefs_wordpiece_vocabulary(tmp_path, corpus):
