@@ -213,6 +213,8 @@ def main(argv=None):
     demo_parser.add_argument("--full", action="store_true", help="train 4x longer for better numbers")
     demo_parser.add_argument("--saved-models", default="saved_models", help="where the exports go")
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of every run of the main job")
+    demo_parser.add_argument("--restart", action="store_true",
+                             help="discard the backups of an interrupted main job and start afresh")
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
     try:
@@ -236,7 +238,7 @@ def _run_command(command, args):
     elif command == "demo":
         from tf_models.demo import demo
 
-        demo(args["output_dir"], args["full"], args["saved_models"], args["seed"])
+        demo(args["output_dir"], args["full"], args["saved_models"], args["seed"], args["restart"])
     elif command == "evaluate":
         load_job(args["run_dir"]).evaluate()
     elif command == "export":

@@ -18,6 +18,7 @@ A result that does not beat its baseline is listed under `warnings`, in the
 summary and on screen.
 """
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -186,14 +187,18 @@ def print_warnings(warnings):
         print("!" * 78)
 
 
-def demo(output_dir, full=False, saved_models="saved_models", seed=0):
+def demo(output_dir, full=False, saved_models="saved_models", seed=0, restart=False):
     """The main job on offline data, sized for a 2-core CPU; returns its summary.
+
+    Started again after a kill, it resumes each run where it stopped.
 
     Args:
         output_dir: the folder of the runs and of `summary.json`.
         full: train 4x longer.
         saved_models: where the exports go, in TF Serving's layout.
         seed: the seed of every run.
+        restart: discard the backups of interrupted runs (say, of a run
+            with other settings) and train every run afresh.
     """
     from tf_models.cli import apply
     from tf_models.jobs.common import stage
@@ -201,6 +206,10 @@ def demo(output_dir, full=False, saved_models="saved_models", seed=0):
     started = time.time()
     root = Path(output_dir)
     translation_job, pretraining_job, finetuning_jobs = demo_jobs(root, full, seed)
+    if restart:
+        translation_job, pretraining_job = (dataclasses.replace(job, restart=True)
+                                            for job in (translation_job, pretraining_job))
+        finetuning_jobs = {start: dataclasses.replace(job, restart=True) for start, job in finetuning_jobs.items()}
     translation = translation_job.run()
     pretraining = pretraining_job.run()
     finetuning = {start: job.run() for start, job in finetuning_jobs.items()}
