@@ -494,7 +494,7 @@ def test_a_cli_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_
     def command(run):
         return [sys.executable, "-m", "tf_models", "train-lm", "--source", "files", "--document-files",
                 str(tmp_path / "corpus.txt"), "--preset", "test", "--sequence-length", "16", "--batch-size", "4",
-                "--steps", "800", "--backup-every", "30", "--dropout", "0.1", "--held-out-documents", "2",
+                "--steps", "400", "--backup-every", "30", "--dropout", "0.1", "--held-out-documents", "2",
                 "--sample-length", "5", "--verbose", "2", "--output-dir", str(run)]
 
     run = tmp_path / "lm"
@@ -502,7 +502,7 @@ def test_a_cli_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_
     first = subprocess.Popen(command(run), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
     try:
-        for line in first.stdout:  # epoch 2 begins after step 200; the last backup is step 180's
+        for line in first.stdout:  # epoch 2 begins after step 100; the last backup is step 90's
             seen.append(line)
             if line.startswith("Epoch 2/4"):
                 first.send_signal(signal.SIGKILL)
@@ -515,7 +515,7 @@ def test_a_cli_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_
 
     again = subprocess.run(command(run), env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "after step 180 (epoch 1, batch 181)" in again.stdout, again.stdout[-3000:]
+    assert "after step 90 (epoch 1, batch 91)" in again.stdout, again.stdout[-3000:]
     epochs = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("Epoch ")]
     assert epochs == ["1/4", "2/4", "3/4", "4/4"]  # the rest of epoch 1 first
     assert json.loads((run / "results.json").read_text())["perplexity"] > 1.0
