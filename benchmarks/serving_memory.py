@@ -80,7 +80,9 @@ def request(name, text):
     return {"sentences": [text]}
 
 
-def _memory_kib(field):
+def memory_kib(field):
+    """A memory figure of this process from `/proc/self/status`, in KiB
+    (`"VmRSS"`: resident now, `"VmHWM"`: its peak; Linux only)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -103,11 +105,11 @@ def measure(export_dir, name, size):
     text = ("the cat sat on the mat . " * (size // 25 + 1))[:size]
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
-    idle = _memory_kib("VmRSS")
+    idle = memory_kib("VmRSS")
     started = time.perf_counter()
     outputs = call(text)
     seconds = time.perf_counter() - started
-    return {"export": name, "megabytes": size / 1e6, "peak_mib_above_idle": (_memory_kib("VmHWM") - idle) / 1024,
+    return {"export": name, "megabytes": size / 1e6, "peak_mib_above_idle": (memory_kib("VmHWM") - idle) / 1024,
             "idle_mib": idle / 1024, "seconds": seconds, "outputs": sorted(outputs)}
 
 

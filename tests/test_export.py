@@ -142,14 +142,12 @@ def test_export_in_a_fresh_process_equals_the_in_memory_module(name, modules, se
 
 def _peak_mib_above_now(run):
     """Peak resident memory (MiB) that `run()` adds to this process (Linux)."""
-    def kib(field):
-        return next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-                    if line.startswith(field + ":"))
+    from benchmarks.serving_memory import memory_kib
 
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to VmRSS
-    before = kib("VmRSS")
+    before = memory_kib("VmRSS")
     run()
-    return (kib("VmHWM") - before) / 1024
+    return (memory_kib("VmHWM") - before) / 1024
 
 
 def test_one_request_costs_a_bounded_amount_whatever_its_size(modules):

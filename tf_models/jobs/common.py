@@ -31,7 +31,13 @@ import tensorflow as tf
 from tf_models import storage
 from tf_models.data.tokenizers import WordPieceTokenizer, train_wordpiece_vocabulary
 from tf_models.export import export_saved_model, write_models_config
-from tf_models.jobs.run_folder import ResumeMismatch, check_resume, fingerprint, read_fingerprint, write_fingerprint
+from tf_models.jobs.run_folder import (
+    ResumeMismatch,
+    check_resume,
+    read_fingerprint,
+    result_options,
+    write_fingerprint,
+)
 from tf_models.training.watchdog import remove_on_timeout
 from tf_models.training import (
     check_devices,
@@ -82,7 +88,7 @@ def start_run(job):
     """
     backup = backup_folder(job)
     if not job.restart and is_resuming(job):  # before any slow work: a mismatch is a one-line error
-        check_resume(backup, fingerprint(dataclasses.asdict(job), job.resume_safe_options))
+        check_resume(backup, result_options(job))
     strategy = select_strategy(job.strategy, worker_timeout=job.worker_timeout)
     # Before any work: the command line prints these ValueErrors as one line.
     gpus = tf.config.list_physical_devices("GPU")
@@ -96,7 +102,7 @@ def start_run(job):
     if not chief:  # gone however the worker ends: an error, a worker timeout, the end
         atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
         remove_on_timeout(output_dir)
-    if chief:
+    else:
         storage.remove_leftovers(output_dir)  # a killed writer's, never a file in use: the folder is locked
         if job.restart or not is_resuming(job):
             # A fresh start owns the folder: nothing of an earlier run's training is kept.
@@ -148,8 +154,7 @@ def fit(job, model, make_train_data, output_dir, steps_per_epoch, epochs, valida
     chief = is_chief(strategy)
     resume = is_resuming(job)
     if chief and not resume:  # kept with the backups, to refuse a resume with other settings
-        write_fingerprint(backup_folder(job), fingerprint(dataclasses.asdict(job), job.resume_safe_options),
-                          vocabulary_hash(vocabulary))
+        write_fingerprint(backup_folder(job), result_options(job), vocabulary_hash(vocabulary))
     if resume:
         check_vocabulary(backup_folder(job), vocabulary_hash(vocabulary))
     callbacks = (training_callbacks(output_dir, monitor=monitor, write_files=chief, resume=resume)

@@ -11,7 +11,7 @@ Two things would mix two runs in it:
   folder: each locks its own role (`.lock` for the chief, `.lock-worker-1`
   for worker 1, ...).
 * a start with other settings than the run it resumes. The backup keeps
-  the run's `fingerprint` (every option that changes the result); a start
+  the run's fingerprint (every option that changes the result); a start
   with different ones is refused with the list, unless `--restart` says to
   discard the backup.
 
@@ -28,6 +28,7 @@ Example:
 busy
 """
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -97,25 +98,26 @@ class RunFolderLock:
         self.release()
 
 
-def fingerprint(config, safe_to_change):
-    """The options that change a run's result.
+def result_options(job):
+    """The options of `job` that change its result: what a backup's
+    fingerprint keeps.
 
     Args:
-        config: a job's options, as a dict.
-        safe_to_change: the names a resume may change (`resume_safe_options`).
+        job: a job config (a dataclass with `resume_safe_options`).
 
     Returns:
-        `config` without `safe_to_change`, sorted by name.
+        `{name: value}` of every option but `job.resume_safe_options`, by name.
     """
-    return {name: value for name, value in sorted(config.items()) if name not in safe_to_change}
+    return {name: value for name, value in sorted(dataclasses.asdict(job).items())
+            if name not in job.resume_safe_options}
 
 
 def write_fingerprint(backup_dir, options, vocabulary_sha256=None):
-    """Keeps a run's `fingerprint` with its backups, before the first is taken.
+    """Keeps a run's fingerprint with its backups, before the first is taken.
 
     Args:
         backup_dir: the run's backup folder.
-        options: the run's `fingerprint`.
+        options: the run's `result_options`.
         vocabulary_sha256: the hash of its tokenizer's vocabulary, if any.
     """
     write_json(Path(backup_dir) / FINGERPRINT_FILE, {"options": options, "vocabulary_sha256": vocabulary_sha256})
@@ -132,7 +134,7 @@ def check_resume(backup_dir, options):
 
     Args:
         backup_dir: the run's backup folder.
-        options: this start's `fingerprint`.
+        options: this start's `result_options`.
 
     Raises:
         ResumeMismatch: listing each option that differs (before -> now).
