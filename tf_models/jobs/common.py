@@ -175,11 +175,16 @@ def is_resuming(job):
 def check_vocabulary(backup_dir, sha256):
     """Raises `ResumeMismatch` unless the tokenizer's vocabulary (its hash
     `sha256`) is the one the backup in `backup_dir` was trained with."""
-    expected = (read_fingerprint(backup_dir) or {}).get("vocabulary_sha256")
+    expected = backup_vocabulary_hash(backup_dir)
     if expected is not None and sha256 != expected:
         raise ResumeMismatch(
             f"{backup_dir} was trained with another vocabulary than this run's tokenizer files (vocab.txt or "
             "characters.json were changed or damaged): restore them, or start afresh with --restart.")
+
+
+def backup_vocabulary_hash(backup_dir):
+    """The `vocabulary_hash` the backup in `backup_dir` was trained with (None when unknown)."""
+    return (read_fingerprint(backup_dir) or {}).get("vocabulary_sha256")
 
 
 def vocabulary_hash(vocabulary):
@@ -249,7 +254,7 @@ def learn_wordpiece_tokenizer(job, output_dir, strategy, texts, **kwargs):
     vocabulary = None
     if saved.exists() and is_resuming(job):
         kept = saved.read_text(encoding="utf-8").rstrip("\n").split("\n")  # as WordPieceTokenizer reads it
-        expected = (read_fingerprint(backup_folder(job)) or {}).get("vocabulary_sha256")
+        expected = backup_vocabulary_hash(backup_folder(job))
         if expected in (None, vocabulary_hash(kept)):
             vocabulary = kept
             print(f"vocabulary: {saved}, as the backup was trained with it")
