@@ -6,7 +6,7 @@ import tensorflow as tf
 # What one request may cost: its strings are cut to `max_input_bytes` bytes
 # each and it holds at most `max_batch_size` of them (or rows of ids). Without
 # a cap a single request with a 1 MB context made the tiny question answerer
-# allocate a GiB; a BERT-Base export would run out of memory.
+# allocate about 700 MiB (benchmarks.serving_memory); a wider model, more.
 MAX_INPUT_BYTES = 16_384
 MAX_BATCH_SIZE = 256
 
