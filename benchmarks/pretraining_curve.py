@@ -45,6 +45,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tf_models import jobs  # noqa: E402
+from tf_models.jobs.common import run_tokenizer  # noqa: E402
+from tf_models.jobs.corpora import review_documents  # noqa: E402
+from tf_models.jobs.pretraining import token_counts  # noqa: E402
 from tf_models.data import load_source  # noqa: E402
 from tf_models.inference.probes import (  # noqa: E402
     fill_mask_words,
@@ -125,9 +128,9 @@ def probes(args, work, tokenizer, settings):
     random_backbone = BertBackbone.from_config(pretrained.get_config())
     validation, test = load_source(args.task, split="validation"), load_source(args.task, split="test")
     texts = list(test.texts[0])
-    sentences = [s.lower() for document in jobs.review_documents(test) for s in document][:2000]
+    sentences = [s.lower() for document in review_documents(test) for s in document][:2000]
     train = load_source(args.task, split="train")
-    counts, words = jobs.token_counts(list(train.texts[0]), tokenizer), word_token_ids(tokenizer)
+    counts, words = token_counts(list(train.texts[0]), tokenizer), word_token_ids(tokenizer)
     frequent = int(words[np.argmax(counts[words])])
     pretrainer = keras.saving.load_model(work / "pretraining" / "pretrainer.keras")
     probe_train = (list(validation.texts[0]), np.asarray(validation.labels))
@@ -218,7 +221,7 @@ def main(argv=None):
     plot(curve, majority, args.task, work / "pretraining_curve.png")
 
     print("[probes] before any label")
-    tokenizer = jobs.run_tokenizer(work / "pretraining", jobs.PretrainingJob())
+    tokenizer = run_tokenizer(work / "pretraining")
     results["probes"] = probes(args, work, tokenizer, settings)
     save()
 

@@ -42,17 +42,16 @@ def main():
     documents = ["\n".join(phrases[i : i + 8]) for i in range(0, len(phrases), 8)]
     (work / "sst2_text.txt").write_text("\n\n".join(documents) + "\n")
 
-    pretraining = jobs.pretrain_bert(jobs.PretrainingJob(
+    pretraining = jobs.PretrainingJob(
         output_dir=str(work / "pretraining"), source="files", document_files=(str(work / "sst2_text.txt"),),
         preset=args.preset, vocabulary_size=args.vocabulary_size, max_sequence_length=args.max_sequence_length,
         batch_size=64, steps=args.steps, held_out_documents=100, verbose=2,
-    ))
+    ).run()
     common = dict(source="sst2", data_dir=args.data_dir, max_sequence_length=args.max_sequence_length,
                   epochs=args.epochs, peak_learning_rate=args.peak_learning_rate, verbose=2)
-    pretrained = jobs.finetune_bert(jobs.FinetuningJob(
-        output_dir=str(work / "pretrained"), init=str(work / "pretraining"), **common))
-    scratch = jobs.finetune_bert(jobs.FinetuningJob(
-        output_dir=str(work / "scratch"), preset=args.preset, vocabulary_size=args.vocabulary_size, **common))
+    pretrained = jobs.FinetuningJob(output_dir=str(work / "pretrained"), init=str(work / "pretraining"), **common).run()
+    scratch = jobs.FinetuningJob(output_dir=str(work / "scratch"), preset=args.preset,
+                                 vocabulary_size=args.vocabulary_size, **common).run()
 
     results = {"settings": vars(args), "pretraining": pretraining,
                "dev_accuracy": {"pretrained": pretrained["accuracy"], "from_scratch": scratch["accuracy"]}}

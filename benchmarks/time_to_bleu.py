@@ -80,7 +80,6 @@ def run(name, epochs, args):
 def train_curve(name, epochs, args):
     """The child process of a curve: the translation job, keeping every epoch's weights."""
     from tf_models.cli import add_job_arguments, build_job
-    from tf_models.jobs import translation
     from tf_models.jobs.configs import TranslationJob
     from tf_models.training.averaging import EpochSnapshots
 
@@ -89,7 +88,7 @@ def train_curve(name, epochs, args):
     folder = _folder(args.output_dir, name, epochs)
     flags = parser.parse_args([*_command(name, epochs, args), "--output-dir", str(folder)])
     job = build_job(TranslationJob, vars(flags))
-    translation.train(job, callbacks=[EpochSnapshots(folder / EVERY_EPOCH)])
+    job.template(callbacks=[EpochSnapshots(folder / EVERY_EPOCH)]).run()
 
 
 def collect(name, epochs, args):
@@ -117,19 +116,15 @@ def epoch_seconds(log_text):
 def score_curve(name, epochs, points, args):
     """Scores a curve's epochs `points` with the last weights and with the
     mean of the last `AVERAGED` epochs'; writes `curve.json` in its folder."""
-    import keras
-
-    from tf_models.jobs.common import run_tokenizer
     from tf_models.jobs.configs import load_job
-    from tf_models.jobs.translation import MODEL_FILE, evaluate_translation, translation_splits
+    from tf_models.jobs.translation import evaluate_translation, translation_splits
     from tf_models.training.averaging import average_weights, snapshot_path
 
     folder = _folder(args.output_dir, name, epochs)
     seconds = epoch_seconds(Path(f"{folder}.log").read_text())
     job = load_job(folder)
-    model = keras.saving.load_model(folder / MODEL_FILE)
+    model, tokenizer = job.template().trained_model(), job.template().tokenizer()
     _, _, test, _ = translation_splits(job)
-    tokenizer = run_tokenizer(folder, job)
     copy = json.loads((folder / "results.json").read_text())["baselines"]["copy_source_bleu"]
     rows = []
     for epoch in points:

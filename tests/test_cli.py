@@ -50,7 +50,7 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path,
     run = tmp_path / "run"
     config = tmp_path / "job.json"
     config.write_text(json.dumps({"preset": "test", "vocabulary_size": 150, "epochs": 1, "test_size": 20,
-                                  "decoding": "greedy"}))
+                                  "decoding": {"method": "greedy"}}))
     output = _run(
         "train-translation", "--config", str(config), "--source", "files",
         "--train-files", str(parallel_files / "train.de"), str(parallel_files / "train.en"),
@@ -60,7 +60,7 @@ def test_train_translation_then_translate_and_evaluate(parallel_files, tmp_path,
         assert stage in output
     resolved = json.loads((run / "config.json").read_text())
     assert resolved["preset"] == "test" and resolved["batch_size"] == 32 and resolved["job"] == "TranslationJob"
-    assert resolved["decoding"]["method"] == "greedy"  # the config file's old flat "decoding": "greedy"
+    assert resolved["decoding"]["method"] == "greedy"  # the config file's nested decoding
     results = json.loads((run / "results.json").read_text())
     assert results["test_sentences"] == 20 and 0.0 <= results["bleu"] <= 100.0
     for name in ("transformer.keras", "vocab.txt", "history.csv", "best.keras"):
@@ -213,7 +213,6 @@ def test_decoding_flags_come_from_decoding_config():
     assert job("--beam-width", "8").decoding == DecodingConfig("beam", beam_width=8)
     sampled = job("--method", "sample", "--top-k", "5", "--decoding-seed", "3", "--seed", "1")
     assert sampled.decoding == DecodingConfig("sample", top_k=5, seed=3) and sampled.seed == 1
-    assert job("--decoding", "greedy").decoding == DecodingConfig("greedy")  # the flag's old name
     with pytest.raises(SystemExit, match=r"'beam' takes \['beam_width', 'alpha'\], not \['top_k'\]"):
         job("--top-k", "5")
 
@@ -267,17 +266,13 @@ def test_finetune_regressor_on_sentence_pairs_then_predict_and_export(tmp_path, 
 
 
 def test_every_finetuning_task_is_registered_once():
-    from tf_models.jobs import FINETUNING_TASKS, finetuning_task
-
-    from tf_models.inference import INFERENCE_MODULES
+    from tf_models.jobs import FINETUNING_TASKS, finetuning_task, serving_module
 
     tasks = [finetuning_task(name) for name in FINETUNING_TASKS]
     # One name per task: its flag value, model file, export name and exported settings["task"].
     assert [task.name for task in tasks] == list(FINETUNING_TASKS)
     assert [task.model_file for task in tasks] == [f"{name}.keras" for name in FINETUNING_TASKS]
-    assert all(INFERENCE_MODULES[name].TASK == name for name in FINETUNING_TASKS)
-    # Exports made before keep working: their settings["task"] had other names.
-    assert INFERENCE_MODULES["question_answering"] is INFERENCE_MODULES["question_answerer"]
+    assert all(serving_module(name).TASK == name for name in FINETUNING_TASKS)
     with pytest.raises(ValueError, match="Unknown task 'summarize'"):
         finetuning_task("summarize")
 
@@ -351,8 +346,7 @@ def test_finetune_question_answering_from_a_hugging_face_checkpoint(tmp_path, ca
     transformers.BertModel(config).save_pretrained(huggingface)
 
     run, saved = tmp_path / "qa", tmp_path / "saved_models"
-    # "qa" is the task's old name, still accepted.
-    output = _main(capsys, "finetune-bert", "--task", "qa", "--source", "files", "--init", huggingface,
+    output = _main(capsys, "finetune-bert", "--task", "question_answerer", "--source", "files", "--init", huggingface,
                    "--train-file", tmp_path / "train.json", "--test-file", tmp_path / "dev.json",
                    "--max-sequence-length", "32", "--max-query-length", "8", "--doc-stride", "8",
                    "--epochs", "1", "--batch-size", "8", "--output-dir", run)
@@ -448,7 +442,7 @@ def _cli_error(argv, capsys):
     (["train-translation", "--source", "multi30k", "--data-dir", "/nope"], r"/nope: missing .* of Multi30k"),
     (["train-translation", "--source", "ding_de_en", "--source-language", "fr"], "use languages de and en"),
     (["finetune-bert", "--task", "summarize"], "Unknown task 'summarize'; expected one of classifier"),
-    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "--task tagger reads CoNLL files"),
+    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "Unknown source 'sst2' for tagged words; expected one of: files"),
     (["train-lm", "--source", "files", "--document-files", "/nope/book.txt"], "/nope/book.txt: cannot read"),
 ])
 def test_bad_data_and_flags_stop_in_one_line_and_leave_no_run_folder(tmp_path, capsys, flags, expected):

@@ -9,6 +9,9 @@ import pytest
 import tensorflow as tf
 
 from tf_models import jobs
+from tf_models.jobs.corpora import review_documents
+from tf_models.jobs.finetuning_tasks import classification_baselines
+from tf_models.jobs.pretraining import evaluate_pretrainer, most_frequent_token, token_counts
 from tf_models.data import WordPieceTokenizer, classification_data
 from tf_models.inference import DecodingConfig
 from tf_models.models import BertBackbone, BertPretrainer
@@ -26,10 +29,10 @@ def tokenizer(tmp_path):
 def test_most_frequent_token_skips_special_tokens(tokenizer):
     # Raw text has no special tokens, but unknown words are [UNK] (here 3 per "[MASK]", 12 in all).
     texts = ["the cat sat, the cat.", "the the [MASK] [MASK] [MASK] [MASK]"]
-    counts = jobs.token_counts(texts, tokenizer)
+    counts = token_counts(texts, tokenizer)
     assert counts[VOCABULARY.index("[UNK]")] == 12 and counts[VOCABULARY.index("the")] == 4
     assert counts[VOCABULARY.index("cat")] == 2 and counts.sum() == 21
-    assert tokenizer.vocabulary[jobs.most_frequent_token(texts, tokenizer)] == "the"
+    assert tokenizer.vocabulary[most_frequent_token(texts, tokenizer)] == "the"
 
 
 def test_pretrainer_scores_and_baselines_count_the_same_masked_positions(tokenizer, capsys):
@@ -44,7 +47,7 @@ def test_pretrainer_scores_and_baselines_count_the_same_masked_positions(tokeniz
     batch = (features, {"mlm_logits": targets, "nsp_logits": nsp},
              {"mlm_logits": weights, "nsp_logits": np.ones(4, "float32")})
     data = tf.data.Dataset.from_tensors(batch).repeat(2)
-    results = jobs.evaluate_pretrainer(model, data, most_frequent_id=5, tokenizer=tokenizer)
+    results = evaluate_pretrainer(model, data, most_frequent_id=5, tokenizer=tokenizer)
 
     outputs = model.predict_on_batch(features)
     right = (np.argmax(outputs["mlm_logits"], -1) == targets) & (weights > 0)
@@ -66,7 +69,7 @@ def test_classification_baselines_train_on_train_and_score_on_test(capsys):
     good, bad = ["tasty fresh lovely", "fresh and tasty"], ["stale broken", "awful stale box"]
     train = classification_data(good * 20 + bad * 10, [0] * 40 + [1] * 20, ("great", "other"))
     test = classification_data(["tasty", "stale box", "awful", "lovely fresh"], [0, 1, 1, 0], ("great", "other"))
-    baselines = jobs.classification_baselines(train, test, model_accuracy=0.5)
+    baselines = classification_baselines(train, test, model_accuracy=0.5)
     assert baselines["majority_class_accuracy"] == 0.5  # "great", the training majority
     assert baselines["tfidf_logistic_regression_accuracy"] == 1.0
     assert set(baselines) == {"majority_class_accuracy", "majority_class_macro_f1",
@@ -76,24 +79,42 @@ def test_classification_baselines_train_on_train_and_score_on_test(capsys):
 
 def test_review_documents_split_sentences_and_drop_labels():
     data = classification_data(["Great tea. I will buy it again!", "Stale."], [0, 1], ("great", "other"))
-    assert jobs.review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]
+    assert review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]
 
 
-def test_job_configs_written_before_today_still_load():
-    # Before DecodingConfig a translation job named its method and beam options flat.
-    old = jobs.TranslationJob.from_values({"decoding": "beam", "beam_width": 8, "alpha": 1.0, "epochs": 2})
-    assert old.decoding == DecodingConfig("beam", beam_width=8, alpha=1.0) and old.epochs == 2
-    assert jobs.TranslationJob(decoding="greedy").decoding == DecodingConfig("greedy")
-    # Today's config.json holds the nested config as a dict.
+def test_job_configs_round_trip_through_config_json():
+    # config.json holds the nested config as a dict.
     saved = json.loads(json.dumps(dataclasses.asdict(jobs.TranslationJob(decoding=DecodingConfig("sample", seed=4)))))
     assert jobs.TranslationJob.from_values(saved).decoding == DecodingConfig("sample", seed=4)
-    # The tasks' old names.
-    for old_name, name in {"classify": "classifier", "regress": "regressor", "tag": "tagger",
-                           "qa": "question_answerer"}.items():
-        assert jobs.FinetuningJob(task=old_name).task == name == jobs.finetuning_task(old_name).name
     with pytest.raises(ValueError, match=r"Unknown option\(s\) \['epochz'\]"):
         jobs.FinetuningJob.from_values({"epochz": 3})
     assert jobs.FinetuningJob.from_values({"epochz": 3}, unknown="drop") == jobs.FinetuningJob()
+
+
+@pytest.mark.parametrize("config, files", [
+    ({"job": "FinetuningJob", "task": "qa"}, ("vocab.txt", "tokenizer_config.json")),  # a task's old name
+    ({"job": "TranslationJob", "decoding": "beam", "beam_width": 8}, ("vocab.txt", "tokenizer_config.json")),
+    ({"job": "PretrainingJob"}, ("vocab.txt",)),  # before tokenizer_config.json
+    ({"job": "SummarizationJob"}, ()),
+])
+def test_run_folders_of_older_versions_are_refused_with_one_clear_error(tmp_path, config, files):
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(ValueError, match="older version of tf_models.*run the job again"):
+        jobs.load_job(tmp_path)
+
+
+def test_one_registry_names_each_job_its_command_template_and_exports():
+    assert [job.command for job in jobs.JOBS] == ["train-translation", "pretrain-bert", "finetune-bert", "train-lm"]
+    tasks = [task for job in jobs.JOBS for task in job.serving]
+    assert len(tasks) == len(set(tasks)) == 8
+    for job in jobs.JOBS:
+        for task in job.serving:
+            assert jobs.serving_module(task).TASK == task
+    assert set(jobs.FinetuningJob.serving) == set(jobs.FINETUNING_TASKS)
+    with pytest.raises(ValueError, match="'translation' is no export task"):
+        jobs.serving_module("translation")  # the old name of the translator's task
 
 
 def test_a_resumed_run_keeps_the_vocabulary_its_backup_was_trained_with(tmp_path, capsys):
@@ -165,13 +186,12 @@ def test_pretraining_data_masks_what_the_masking_rate_asks(tmp_path, masking_rat
 def test_pretraining_exports_read_what_the_pretraining_trained(tmp_path):
     """Without NSP the pooler never trained: the sentence encoder averages the
     token outputs instead; the fill-mask model answers words."""
-    from tf_models.jobs import pretraining
-
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "."]) + "\n")
+    (tmp_path / "tokenizer_config.json").write_text('{"lower_case": true}')
     keras.utils.set_random_seed(0)
     BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=7), next_sentence_prediction=False).save(
         tmp_path / "pretrainer.keras")
     for nsp, pooling in ((False, "mean"), (True, "pooled")):
         job = jobs.PretrainingJob(output_dir=str(tmp_path), next_sentence_prediction=nsp)
-        modules = pretraining.inference_modules(job)
+        modules = job.inference_modules()
         assert modules["sentence_encoder"].pooling == pooling and modules["fill_mask"].words_only

@@ -14,13 +14,13 @@ Training (each writes config, tokenizer, model, logs and results to
 Using a finished run (PATH: a run's output directory, or an export):
   evaluate RUN_DIR          score it again on its test data
   export RUN_DIR            save it for TF Serving under saved_models/NAME/VERSION
-  translate PATH TEXT..     translate sentences (a train-translation run)
-  generate PATH PROMPT..    continue prompts (a train-lm run; "" starts a new
-                            document)
-  predict PATH TEXT..       classify, score or tag texts (pairs: each with
-                            --second TEXT), answer questions about --context
-                            (finetune-bert), or fill [MASK]s and embed
-                            sentences (pretrain-bert)
+  predict PATH TEXT..       what the run or export does, on each text: translate
+                            (train-translation), continue prompts (train-lm;
+                            "" starts a new document), classify, score or tag
+                            texts (pairs: each with --second TEXT), answer
+                            questions about --context (finetune-bert), fill
+                            [MASK]s and embed sentences (pretrain-bert);
+                            `translate` and `generate` are other names of it
 The main job:
   demo                translate German to English (software messages), pretrain
                       BERT on Debian's package descriptions and fine-tune it on
@@ -44,15 +44,10 @@ import typing
 from pathlib import Path
 
 from tf_models.inference.decoding_config import DecodingConfig
-from tf_models.jobs.configs import FinetuningJob, LanguageModelJob, PretrainingJob, TranslationJob, load_job
+from tf_models.jobs.configs import JOBS, load_job
 
 # Each training command is a job class: its fields are the flags, `run()` the command.
-JOB_COMMANDS = {
-    "train-translation": TranslationJob,
-    "pretrain-bert": PretrainingJob,
-    "finetune-bert": FinetuningJob,
-    "train-lm": LanguageModelJob,
-}
+JOB_COMMANDS = {job.command: job for job in JOBS}
 
 
 def _field_type(field):
@@ -71,8 +66,7 @@ def add_config_arguments(parser, config_class, defaults=None, prefix="", show_de
     A field that holds a config of its own (`TranslationJob.decoding`) gets a
     flag per field of that config, in a group of its own; its values come back
     as `"<field>.<name>"` (see `build_job`). A field's flag is its name, or the
-    `"flag"` of its metadata; its metadata may add `"aliases"` (old flag
-    names) and `"choices"`.
+    `"flag"` of its metadata; its metadata may add `"choices"`.
     """
     defaults = defaults if defaults is not None else config_class()
     for field in dataclasses.fields(config_class):
@@ -81,15 +75,15 @@ def add_config_arguments(parser, config_class, defaults=None, prefix="", show_de
             group = parser.add_argument_group(f"{field.name} ({field.metadata.get('help', '')})")
             add_config_arguments(group, type(default), default, f"{field.name}.", show_defaults)
             continue
-        names = (field.metadata.get("flag", field.name), *field.metadata.get("aliases", ()))
-        flags = ["--" + name.replace("_", "-") for name in names]
+        name = field.metadata.get("flag", field.name)
+        flags = ["--" + name.replace("_", "-")]
         kind, is_tuple = _field_type(field)
         help_text = field.metadata.get("help", "") + (f" (default: {default})" if show_defaults else "")
         options = dict(dest=prefix + field.name, default=argparse.SUPPRESS, help=help_text)
         if kind is bool:
             parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **options)
         else:
-            parser.add_argument(*flags, type=kind, nargs="+" if is_tuple else None, metavar=names[0].upper(),
+            parser.add_argument(*flags, type=kind, nargs="+" if is_tuple else None, metavar=name.upper(),
                                 choices=field.metadata.get("choices"), **options)
 
 
@@ -135,48 +129,6 @@ def build_job(job_class, arguments):
         raise SystemExit(f"{error} (in {config_file or 'the flags'})") from None
 
 
-def _run_decoding(job, changes):
-    """The run's `DecodingConfig` with the decoding flags' `changes` (None
-    for runs that do not decode)."""
-    if getattr(job, "decoding", None) is None:
-        if changes:
-            print("note: decoding options are for translation and language-model runs; ignored")
-        return None
-    try:
-        return job.decoding.replace(**changes)
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
-
-
-def apply(path, texts, decoding=None, context=None, second=None):
-    """Runs a run folder or an export on `texts`; returns the printable lines.
-
-    Args:
-        path: a run's output directory, or an export (`saved_models/NAME[/VERSION]`).
-        texts: the strings to ask about.
-        decoding: changes to the `DecodingConfig` of a translation or
-            language-model run, e.g. `{"method": "greedy"}` (default: decode
-            as the run was evaluated).
-        context: the text that a question-answering model answers from.
-        second: the second text of each pair (classifiers and regressors of pairs).
-    """
-    from tf_models.export import load_export, read_export_info
-    from tf_models.inference import INFERENCE_MODULES
-
-    if (Path(path) / "config.json").exists():
-        job = load_job(path)
-        module = next(iter(job.inference_modules(_run_decoding(job, decoding or {})).values()))
-        return type(module).query(lambda name: getattr(module, module.SERVING_SIGNATURES[name]),
-                                  texts, context, second)
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path} does not exist: give a run's --output-dir or an export under saved_models/.")
-    if decoding:
-        print("note: an export decodes as it was exported; decoding options are ignored")
-    signatures = load_export(path).signatures
-    module_class = INFERENCE_MODULES[read_export_info(path)["settings"]["task"]]
-    return module_class.query(lambda name: signatures[name], texts, context, second)
-
-
 def _add_decoding_arguments(parser):
     """`DecodingConfig`'s flags (the same as `train-translation`'s), for a finished run."""
     group = parser.add_argument_group("decoding (translation and language-model runs; default: as the run "
@@ -194,14 +146,16 @@ def main(argv=None):
         add_job_arguments(commands.add_parser(command, help=job_class.__doc__), job_class)
     evaluate = commands.add_parser("evaluate", help="score a finished run on its test data")
     evaluate.add_argument("run_dir")
-    for command, what in (("translate", "sentences"), ("generate", "prompts"), ("predict", "texts")):
-        sub = commands.add_parser(command, help=f"run a finished job or an export on {what}")
-        sub.add_argument("path", help="a run's output directory, or an export (saved_models/NAME[/VERSION])")
-        sub.add_argument("texts", nargs="+")
-        if command == "predict":
-            sub.add_argument("--context", help="the text that a question-answering model answers from")
-            sub.add_argument("--second", help="the second text of each pair (models of sentence pairs)")
-        _add_decoding_arguments(sub)
+    # One command queries any run or export; translate and generate are its
+    # other names, read as the sentence a learner would say.
+    query = commands.add_parser("predict", aliases=["translate", "generate"],
+                                help="run a finished job or an export on texts (translate sentences, continue "
+                                     "prompts, classify, score, tag, answer, fill [MASK]s, embed)")
+    query.add_argument("path", help="a run's output directory, or an export (saved_models/NAME[/VERSION])")
+    query.add_argument("texts", nargs="+")
+    query.add_argument("--context", help="the text that a question-answering model answers from")
+    query.add_argument("--second", help="the second text of each pair (models of sentence pairs)")
+    _add_decoding_arguments(query)
     export = commands.add_parser("export", help="export a finished run for TF Serving")
     export.add_argument("run_dir")
     export.add_argument("--base-dir", default="saved_models", help="TF Serving's model base path")
@@ -233,6 +187,8 @@ def main(argv=None):
 
 def _run_command(command, args):
     """Runs one parsed command (`args` without the command's name)."""
+    from tf_models.jobs.query import query, run_decoding
+
     if command in JOB_COMMANDS:
         build_job(JOB_COMMANDS[command], args).run()
     elif command == "demo":
@@ -244,11 +200,11 @@ def _run_command(command, args):
     elif command == "export":
         args, nested = _nested_flags(args)
         job = load_job(args["run_dir"])
-        job.export(args["base_dir"], args["name"], args["version"], _run_decoding(job, nested.get("decoding", {})))
+        job.export(args["base_dir"], args["name"], args["version"], run_decoding(job, nested.get("decoding", {})))
     else:
         args, nested = _nested_flags(args)
         context, second = args.pop("context", None), args.pop("second", None)
-        for line in apply(args["path"], args["texts"], nested.get("decoding"), context, second):
+        for line in query(args["path"], args["texts"], nested.get("decoding"), context, second):
             print(line)
 
 

@@ -200,8 +200,8 @@ def demo(output_dir, full=False, saved_models="saved_models", seed=0, restart=Fa
         restart: discard the backups of interrupted runs (say, of a run
             with other settings) and train every run afresh.
     """
-    from tf_models.cli import apply
     from tf_models.jobs.common import stage
+    from tf_models.jobs.query import query
 
     started = time.time()
     root = Path(output_dir)
@@ -225,7 +225,7 @@ def demo(output_dir, full=False, saved_models="saved_models", seed=0, restart=Fa
     with stage("query the exports", "run `python -m tf_models predict` on one export to see the error"):
         for name, path in exports.items():
             print(f"{name} ({path}, loaded from disk):")
-            for line in apply(path, DEMO_QUERIES[name]):
+            for line in query(path, DEMO_QUERIES[name]):
                 print(f"  {line}")
     summary["exports"] = {name: str(path) for name, path in exports.items()}
     summary["minutes"] = (time.time() - started) / 60

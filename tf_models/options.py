@@ -14,7 +14,7 @@ def option(default, help, **flag):
         default: the field's default.
         help: the flag's help text.
         **flag: how `tf_models.cli` makes the flag when the field's name will
-            not do: `flag` (its name), `aliases` (old names), `choices`.
+            not do: `flag` (its name), `choices`.
 
     Example:
     >>> @dataclasses.dataclass(frozen=True)

@@ -32,30 +32,8 @@ _LAZY = {
     "Translator": "translator",
     "TextGenerator": "text_generator",
 }
-# The `settings["task"]` that exports made before each module's task was its export name.
-_OLD_TASK_NAMES = {"translation": "translator", "classification": "classifier", "regression": "regressor",
-                   "tagging": "tagger", "question_answering": "question_answerer",
-                   "sentence_embedding": "sentence_encoder"}
-
-
-def _inference_modules():
-    """`settings["task"]` of an export -> the module class that made it (how
-    to query and print it): every `ServingModule` subclass with a `TASK`."""
-    for module in ("bert", "translator", "text_generator"):  # the modules that define them
-        importlib.import_module(f"{__name__}.{module}")
-    classes, found = [__getattr__("ServingModule")], {}
-    while classes:
-        cls = classes.pop()
-        classes.extend(cls.__subclasses__())
-        if cls.TASK:
-            found[cls.TASK] = cls
-    return {**found, **{old: found[new] for old, new in _OLD_TASK_NAMES.items()}}
-
-
 def __getattr__(name):
-    if name == "INFERENCE_MODULES":
-        value = _inference_modules()
-    elif name in _LAZY:
+    if name in _LAZY:
         value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -63,4 +41,4 @@ def __getattr__(name):
     return value
 
 
-__all__ = ["DecodingConfig", "INFERENCE_MODULES", "METHOD_OPTIONS", *_LAZY]
+__all__ = ["DecodingConfig", "METHOD_OPTIONS", *_LAZY]

@@ -39,8 +39,7 @@ class DecodingConfig:
     {'temperature': 1.0, 'top_k': 5, 'top_p': None, 'seed': 0}
     """
 
-    method: str = option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS),
-                          aliases=("decoding",))  # train-translation's flag before this config
+    method: str = option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS))
     beam_width: int = option(4, "beam search: hypotheses kept (the paper: 4)")
     alpha: float = option(0.6, "beam search: length penalty exponent (the paper: 0.6)")
     temperature: float = option(1.0, "sampling: logits are divided by it")

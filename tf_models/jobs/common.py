@@ -283,14 +283,13 @@ def _write_if_changed(path, text):
         storage.write_text(path, text)
 
 
-def run_tokenizer(run_dir, job):
-    """The tokenizer a finished run trained with."""
-    run = Path(run_dir)
-    if (run / "tokenizer_config.json").exists():
-        lower_case = json.loads((run / "tokenizer_config.json").read_text())["lower_case"]
-    else:  # runs saved before tokenizer_config.json existed
-        lower_case = job.legacy_lower_case
-    return WordPieceTokenizer(run / "vocab.txt", lower_case=lower_case)
+def run_tokenizer(run_dir):
+    """The WordPiece tokenizer a finished run trained with."""
+    config = Path(run_dir) / "tokenizer_config.json"
+    if not config.exists():
+        raise ValueError(f"{run_dir} has no tokenizer_config.json: it was made by an older version of tf_models, "
+                         "whose run folders this one does not read: run the job again.")
+    return WordPieceTokenizer(Path(run_dir) / "vocab.txt", lower_case=json.loads(config.read_text())["lower_case"])
 
 
 def export_modules(modules, base_dir="saved_models", name=None, version=None):

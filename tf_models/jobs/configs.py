@@ -1,16 +1,20 @@
 """The jobs' configs: frozen dataclasses whose fields are the command-line options.
 
+`JOBS` is the one list of jobs: the command line makes a command of each
+(`command`), `load_job` finds a run's job by name, and `serving_module`
+finds the class behind an export's task. Each job names its
+`JobTemplate` (`template_class`: the sequence it runs, its slots filled).
+
 This module imports neither TensorFlow nor Keras, so the command line can
-list every option (`--help`) at once. A job's methods import the module
-that runs it (`tf_models.jobs.translation`, `.pretraining` or
-`.finetuning`) only when they are called.
+list every option (`--help`) at once: a job's template is imported only
+when it is used.
 
 Example:
 >>> job = TranslationJob(output_dir="runs/tiny", preset="tiny", epochs=1)
 >>> job.preset, job.decoding.settings
 ('tiny', {'method': 'beam', 'beam_width': 4, 'alpha': 0.6})
->>> FinetuningJob.from_values({"task": "qa", "epochs": 2}).task  # an old task name, upgraded
-'question_answerer'
+>>> [job.command for job in JOBS]
+['train-translation', 'pretrain-bert', 'finetune-bert', 'train-lm']
 """
 
 import dataclasses
@@ -27,16 +31,15 @@ from tf_models.options import option
 
 # The fine-tuning tasks: the task's one name (its `--task` value, model file
 # `<name>.keras`, export name and exported `settings["task"]`) -> the class
-# that implements it. Adding a task is one class (see
-# `finetuning_tasks.FinetuningTask`) and one line here.
+# that implements it and the serving module of its exports. Adding a task
+# is one class (see `finetuning_tasks.FinetuningTask`) and one line here.
 FINETUNING_TASKS = {
-    "classifier": "tf_models.jobs.finetuning_tasks.Classify",
-    "regressor": "tf_models.jobs.finetuning_tasks.Regress",
-    "tagger": "tf_models.jobs.finetuning_tasks.Tag",
-    "question_answerer": "tf_models.jobs.finetuning_tasks.AnswerQuestions",
+    "classifier": ("tf_models.jobs.finetuning_tasks.Classify", "tf_models.inference.bert.TextClassifier"),
+    "regressor": ("tf_models.jobs.finetuning_tasks.Regress", "tf_models.inference.bert.TextRegressor"),
+    "tagger": ("tf_models.jobs.finetuning_tasks.Tag", "tf_models.inference.bert.TokenTagger"),
+    "question_answerer": ("tf_models.jobs.finetuning_tasks.AnswerQuestions",
+                          "tf_models.inference.bert.QuestionAnswerer"),
 }
-# The names the tasks had before, still accepted (flags, config files, runs saved then).
-OLD_TASK_NAMES = {"classify": "classifier", "regress": "regressor", "tag": "tagger", "qa": "question_answerer"}
 
 
 def writes_run_folder(tf_config=None):
@@ -53,24 +56,23 @@ def writes_run_folder(tf_config=None):
 
 def finetuning_task(name):
     """The `FinetuningTask` named `name` (a key of `FINETUNING_TASKS`)."""
-    name = OLD_TASK_NAMES.get(name, name)
     if name not in FINETUNING_TASKS:
         raise ValueError(f"Unknown task {name!r}; expected one of {', '.join(FINETUNING_TASKS)}.")
-    module, class_name = FINETUNING_TASKS[name].rsplit(".", 1)
-    return getattr(importlib.import_module(module), class_name)()
+    return _import(FINETUNING_TASKS[name][0])()
 
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
     """Options every job shares, and what every job can do.
 
-    Subclasses name the module that runs them (`runner`); it provides
-    `train(job)`, `evaluate(job)` and `inference_modules(job, decoding)`.
+    Subclasses name their command (`command`), their `JobTemplate`
+    (`template_class`, "module.Class") and the serving modules of their exports
+    (`serving`: export task -> "module.Class").
     """
 
-    runner: ClassVar[str] = ""
-    # The casing of runs saved before `tokenizer_config.json` existed.
-    legacy_lower_case: ClassVar[bool] = True
+    command: ClassVar[str] = ""
+    template_class: ClassVar[str] = ""
+    serving: ClassVar[dict] = {}
     # Options a resumed run may change: they change nothing that training
     # computes. Any other change makes the start refuse (`run_folder.py`).
     resume_safe_options: ClassVar[frozenset] = frozenset({"output_dir", "verbose", "backup_every", "restart",
@@ -102,15 +104,13 @@ class RunOptions:
     @classmethod
     def from_values(cls, values, unknown="raise"):
         """The job from a dict of option values (a config file, a saved run's
-        `config.json`): lists become tuples, dicts nested configs, and old
-        option names and values today's.
+        `config.json`): lists become tuples, dicts nested configs.
 
         Args:
             values: option name -> value.
             unknown: what to do with names the job does not have: "raise"
                 (`ValueError`) or "drop" (a run saved by another version).
         """
-        values = cls.upgrade(dict(values))
         fields = {field.name: field for field in dataclasses.fields(cls)}
         names = set(values) - set(fields)
         if names and unknown == "raise":
@@ -127,13 +127,9 @@ class RunOptions:
             converted[name] = value
         return cls(**converted)
 
-    @classmethod
-    def upgrade(cls, values):
-        """Old option names and values in `values` (a dict) as today's."""
-        return values
-
-    def _runner(self):
-        return importlib.import_module(f"tf_models.jobs.{self.runner}")
+    def template(self, **kwargs):
+        """The job's `JobTemplate`, which runs it (`kwargs`: its own arguments)."""
+        return _import(self.template_class)(self, **kwargs)
 
     def run(self):
         """Trains, evaluates and saves everything under `output_dir`; returns the results.
@@ -154,7 +150,7 @@ class RunOptions:
         # busy folder raises here, before anything in it is touched.
         lock = RunFolderLock(output_dir, "" if chief else task_name(read_tf_config())).acquire()
         try:
-            return self._runner().train(self)
+            return self.template().run()
         except BaseException:
             if created and output_dir.is_dir() and not (output_dir / "logs").exists():
                 shutil.rmtree(output_dir, ignore_errors=True)  # still under the lock
@@ -164,7 +160,7 @@ class RunOptions:
 
     def evaluate(self):
         """Scores the finished run in `output_dir` again on its test data; returns the scores."""
-        return self._runner().evaluate(self)
+        return self.template().evaluate_again()
 
     def inference_modules(self, decoding=None):
         """The finished run's inference modules (`tf.Module`s), by default export name.
@@ -173,7 +169,7 @@ class RunOptions:
             decoding: a `DecodingConfig` for translation and language-model
                 runs (default: the run's own); other runs take none.
         """
-        return self._runner().inference_modules(self, decoding)
+        return self.template().inference_modules(decoding)
 
     def export(self, base_dir="saved_models", name=None, version=None, decoding=None):
         """Exports the finished run for TF Serving; returns the version folders.
@@ -195,8 +191,9 @@ class RunOptions:
 class TranslationJob(RunOptions):
     """Train a `Transformer` on sentence pairs; report BLEU."""
 
-    runner: ClassVar[str] = "translation"
-    legacy_lower_case: ClassVar[bool] = False
+    command: ClassVar[str] = "train-translation"
+    template_class: ClassVar[str] = "tf_models.jobs.translation.Translation"
+    serving: ClassVar[dict] = {"translator": "tf_models.inference.translator.Translator"}
     # Noam's schedule does not depend on the number of epochs: a run resumed
     # with more trains on exactly as if it had been started with them.
     resume_safe_options: ClassVar[frozenset] = RunOptions.resume_safe_options | {"epochs", "decoding"}
@@ -226,28 +223,15 @@ class TranslationJob(RunOptions):
     test_size: int = option(1000, "held-out test pairs when the source has no test split")
     decoding: DecodingConfig = option(DecodingConfig("beam"), "decoding of the test set and of exports")
 
-    def __post_init__(self):
-        if isinstance(self.decoding, str):  # a method's name, as config files had it before DecodingConfig
-            object.__setattr__(self, "decoding", DecodingConfig(self.decoding))
-
-    @classmethod
-    def upgrade(cls, values):
-        # Before DecodingConfig: "decoding" named the method, beside "beam_width" and "alpha".
-        if "beam_width" in values or "alpha" in values:
-            decoding = values.get("decoding", {})
-            changes = {"method": decoding} if isinstance(decoding, str) else dict(decoding)
-            for name in ("beam_width", "alpha"):
-                if name in values:
-                    changes.setdefault(name, values.pop(name))
-            values["decoding"] = changes
-        return values
-
 
 @dataclasses.dataclass(frozen=True)
 class PretrainingJob(RunOptions):
     """Pretrain BERT: masked LM, with or without next-sentence prediction."""
 
-    runner: ClassVar[str] = "pretraining"
+    command: ClassVar[str] = "pretrain-bert"
+    template_class: ClassVar[str] = "tf_models.jobs.pretraining.Pretraining"
+    serving: ClassVar[dict] = {"fill_mask": "tf_models.inference.bert.FillMask",
+                               "sentence_encoder": "tf_models.inference.bert.SentenceEncoder"}
 
     source: str = option(
         "jane_austen", "jane_austen, fine_food_reviews (the training reviews' text, labels dropped), "
@@ -279,12 +263,13 @@ class PretrainingJob(RunOptions):
 class FinetuningJob(RunOptions):
     """Fine-tune BERT: classify texts or pairs, score pairs, tag words, or answer questions."""
 
-    runner: ClassVar[str] = "finetuning"
+    command: ClassVar[str] = "finetune-bert"
+    template_class: ClassVar[str] = "tf_models.jobs.finetuning.Finetuning"
+    serving: ClassVar[dict] = {name: serving for name, (_, serving) in FINETUNING_TASKS.items()}
 
     task: str = option(
         "classifier", "classifier (a label per text or pair), regressor (a score per text or pair, e.g. "
-        "STS-B), tagger (a tag per word) or question_answerer (answer spans); the old names classify, "
-        "regress, tag and qa still work"
+        "STS-B), tagger (a tag per word) or question_answerer (answer spans)"
     )
     source: str = option(
         "fine_food_reviews", "classifier: fine_food_reviews, debian_sections (package descriptions by archive "
@@ -325,9 +310,6 @@ class FinetuningJob(RunOptions):
     doc_stride: int = option(128, "question_answerer: distance between the windows over a long context, in pieces")
     max_answer_length: int = option(30, "question_answerer: longest answer, in pieces")
 
-    def __post_init__(self):
-        object.__setattr__(self, "task", OLD_TASK_NAMES.get(self.task, self.task))
-
     @property
     def finetuning_task(self):
         """The `FinetuningTask` that `task` names."""
@@ -338,11 +320,16 @@ class FinetuningJob(RunOptions):
 class LanguageModelJob(RunOptions):
     """Train a decoder-only CausalLM on documents; report held-out perplexity."""
 
-    runner: ClassVar[str] = "language_model"
+    command: ClassVar[str] = "train-lm"
+    template_class: ClassVar[str] = "tf_models.jobs.language_model.LanguageModel"
+    serving: ClassVar[dict] = {"text_generator": "tf_models.inference.text_generator.TextGenerator"}
     resume_safe_options: ClassVar[frozenset] = RunOptions.resume_safe_options | {"prompts", "sample_length",
                                                                                  "decoding"}
 
-    source: str = option("jane_austen", "jane_austen, or files (plain text, blank line between documents)")
+    source: str = option(
+        "jane_austen", "jane_austen, fine_food_reviews, debian_descriptions, or files (plain text, blank line "
+        "between documents)"
+    )
     document_files: tuple[str, ...] = option((), "with source=files: the text files")
     tokens: str = option("characters", "characters, or wordpiece (uncased subwords)")
     vocabulary_size: int = option(4000, "wordpiece: vocabulary size; characters: most characters kept")
@@ -359,18 +346,46 @@ class LanguageModelJob(RunOptions):
     decoding: DecodingConfig = option(DecodingConfig("sample", temperature=0.8), "decoding of the samples")
 
 
-# What `config.json`'s "job" names, for `load_job`.
-JOB_CLASSES = {cls.__name__: cls for cls in (TranslationJob, PretrainingJob, FinetuningJob, LanguageModelJob)}
+# Every job: adding one is its config class here, its `JobTemplate` and a line here.
+JOBS = (TranslationJob, PretrainingJob, FinetuningJob, LanguageModelJob)
+
+
+def _import(dotted):
+    module, name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def serving_module(task):
+    """The `ServingModule` class whose exports record `settings["task"] == task`.
+
+    Example:
+    >>> serving_module("translator").__name__
+    'Translator'
+    """
+    for job in JOBS:
+        if task in job.serving:
+            return _import(job.serving[task])
+    raise ValueError(f"{task!r} is no export task of this version of tf_models; known: "
+                     f"{', '.join(task for job in JOBS for task in job.serving)}. Export the run again.")
 
 
 def load_job(run_dir):
     """The job config a run saved in its `config.json`, pointing at where
     the run is now (it may have been moved). Options that this version no
-    longer knows are dropped."""
-    config_file = Path(run_dir) / "config.json"
+    longer knows are dropped; a run saved by a version whose files this one
+    cannot read is refused, asking to run the job again."""
+    run_dir = Path(run_dir)
+    config_file = run_dir / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run folder (it has no config.json): give the "
                                 "--output-dir of a finished run, or an export under saved_models/.")
     config = json.loads(config_file.read_text())
-    job_class = JOB_CLASSES[config.pop("job")]
+    jobs = {job.__name__: job for job in JOBS}
+    job_class = jobs.get(config.pop("job", None))
+    old = (job_class is None or config.get("task", "classifier") not in FINETUNING_TASKS
+           or isinstance(config.get("decoding"), str) or "beam_width" in config
+           or ((run_dir / "vocab.txt").exists() and not (run_dir / "tokenizer_config.json").exists()))
+    if old:
+        raise ValueError(f"{run_dir} was made by an older version of tf_models, whose run folders this one does "
+                         "not read: run the job again.")
     return job_class.from_values({**config, "output_dir": str(run_dir)}, unknown="drop")

@@ -1,5 +1,5 @@
 """The fine-tuning job: BERT from a pretraining run, a checkpoint or
-scratch, trained on one task's labels (`FinetuningJob.run()`).
+scratch, trained on one task's labels (`FinetuningJob.run()`, `Finetuning`).
 
 The steps are the same for every task; what differs (data, model, scores,
 inference module) is the job's `FinetuningTask` (`finetuning_tasks.py`).
@@ -10,26 +10,13 @@ from pathlib import Path
 
 import keras
 
-from tf_models import storage
 from tf_models.checkpoints import load_google_bert, load_huggingface_bert
 from tf_models.data.pipelines import with_known_length
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
-from tf_models.jobs.common import (
-    DATA_ADVICE,
-    compile_options,
-    evaluation_model,
-    finish_run,
-    finish_worker,
-    fit,
-    run_tokenizer,
-    learn_wordpiece_tokenizer,
-    save_tokenizer,
-    stage,
-    start_run,
-)
-from tf_models.jobs.configs import PretrainingJob
+from tf_models.jobs.common import compile_options, learn_wordpiece_tokenizer, run_tokenizer, save_tokenizer
+from tf_models.jobs.corpora import read_corpus
+from tf_models.jobs.template import Batches, JobTemplate
 from tf_models.models import BertBackbone
-from tf_models.training import is_chief
 
 
 def initial_bert(init, lower_case=None):
@@ -48,7 +35,7 @@ def initial_bert(init, lower_case=None):
     path = Path(init)
     if (path / "backbone.keras").exists():
         backbone = keras.saving.load_model(path / "backbone.keras")
-        return backbone, run_tokenizer(path, PretrainingJob()), f"pretrained by tf_models in {path}"
+        return backbone, run_tokenizer(path), f"pretrained by tf_models in {path}"
     if (path / "config.json").exists():
         backbone, tokenizer = load_huggingface_bert(path)
         return backbone, tokenizer, f"Hugging Face checkpoint {path}"
@@ -61,80 +48,83 @@ def initial_bert(init, lower_case=None):
     )
 
 
-def _initial_weights(job, task, train, output_dir, strategy):
-    """`(backbone, tokenizer, origin)` of a `FinetuningJob`: `--init`'s
-    weights, random weights of its shape, or a new model and vocabulary."""
-    if job.init:
-        backbone, tokenizer, origin = initial_bert(job.init, job.lower_case)
-        if job.random_weights:  # same architecture and tokenizer, fresh weights
-            backbone = BertBackbone.from_config(backbone.get_config())
-            origin = f"random weights, architecture and tokenizer of {origin}"
-        return backbone, tokenizer, origin
-    tokenizer = learn_wordpiece_tokenizer(
-        job, output_dir, strategy, task.vocabulary_texts(train),
-        reserved_tokens=BERT_RESERVED_TOKENS, lower_case=True if job.lower_case is None else job.lower_case,
-    )
-    backbone = BertBackbone.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size,
-                                        max_sequence_length=max(job.max_sequence_length, 2))
-    return backbone, tokenizer, "from scratch"
+class Finetuning(JobTemplate):
+    """The fine-tuning job's slots (`FinetuningJob`); what differs by task
+    is the job's `FinetuningTask`."""
 
+    memory_advice = "lower --batch-size or --max-sequence-length if memory ran out"
+    tokenizer_stage = ("initial weights", "--init takes a pretrain-bert run, a Hugging Face or a Google BERT folder")
 
-def _examples(job, task):
-    """`(train, test)` of the job's task: `max_train_examples` training
-    examples drawn with the job's seed (all when it is None)."""
-    train, test = task.splits(job)
-    return (train if job.max_train_examples is None else task.sample(train, job.max_train_examples, job.seed)), test
+    def __init__(self, job):
+        super().__init__(job)
+        self.task = job.finetuning_task
+        self.model_file = self.task.model_file
 
+    def load_data(self):
+        """The task's corpus: `max_train_examples` training examples drawn
+        with the job's seed (all when it is None), its test split and, where
+        it has one, its validation split."""
+        job, task = self.job, self.task
+        splits = read_corpus(task.corpus_kind, job)
+        self.train_examples = splits["train"]
+        if job.max_train_examples is not None:
+            self.train_examples = task.sample(self.train_examples, job.max_train_examples, job.seed)
+        self.test, self.validation = splits["test"], splits.get("validation")
+        print(f"task: {self.task.name}{self.task.describe(self.train_examples)}")
 
-def train(job):
-    """Runs a `FinetuningJob`; returns its results dict."""
-    task = job.finetuning_task
-    output_dir, strategy = start_run(job)
-    with stage("data", DATA_ADVICE):
-        train_examples, test = _examples(job, task)
-        print(f"task: {task.name}{task.describe(train_examples)}")
-    with strategy.scope():  # a checkpoint's backbone is built here
-        with stage("initial weights", "--init takes a pretrain-bert run, a Hugging Face or a Google BERT folder"):
-            backbone, tokenizer, origin = _initial_weights(job, task, train_examples, output_dir, strategy)
-            save_tokenizer(tokenizer, output_dir)
-        if job.max_sequence_length > backbone.max_sequence_length:
+    def make_tokenizer(self):
+        """The tokenizer of the initial weights (`--init`'s, or a new one),
+        which are loaded here too: a checkpoint's backbone inside the strategy's scope."""
+        job = self.job
+        with self.strategy.scope():
+            if job.init:
+                self.backbone, tokenizer, self.origin = initial_bert(job.init, job.lower_case)
+                if job.random_weights:  # same architecture and tokenizer, fresh weights
+                    self.backbone = BertBackbone.from_config(self.backbone.get_config())
+                    self.origin = f"random weights, architecture and tokenizer of {self.origin}"
+            else:
+                tokenizer = learn_wordpiece_tokenizer(
+                    job, self.output_dir, self.strategy, self.task.vocabulary_texts(self.train_examples),
+                    reserved_tokens=BERT_RESERVED_TOKENS, lower_case=True if job.lower_case is None else job.lower_case,
+                )
+                self.backbone = BertBackbone.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size,
+                                                         max_sequence_length=max(job.max_sequence_length, 2))
+                self.origin = "from scratch"
+        save_tokenizer(tokenizer, self.output_dir)
+        if job.max_sequence_length > self.backbone.max_sequence_length:
             raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
-                             f"{backbone.max_sequence_length} positions.")
+                             f"{self.backbone.max_sequence_length} positions.")
+        return tokenizer
+
+    def make_batches(self, tokenizer):
+        job = self.job
+
         def train_data():
-            return task.dataset(job, train_examples, tokenizer, training=True)
+            return self.task.dataset(job, self.train_examples, tokenizer, training=True)
 
         steps_per_epoch = int(with_known_length(train_data()).cardinality())
-        epochs = max(job.epochs, -(-job.min_steps // steps_per_epoch))
-        steps = steps_per_epoch * epochs
-        model = task.model(backbone, train_examples)
-        task.compile(model, steps, peak_rate=job.peak_learning_rate, **compile_options(job))
-    print(f"BERT {task.name} model ({origin}): {model.count_params():,} parameters, {steps} steps")
-    with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=epochs,
-            monitor="loss", vocabulary=tokenizer.vocabulary)
-        storage.save_model(model, output_dir / task.model_file)
-    if not is_chief(strategy):
-        return finish_worker(output_dir, strategy)
-    model = evaluation_model(model, output_dir / task.model_file)
-    with stage("evaluate"):
-        results = task.evaluate(model, tokenizer, train_examples, test, job)
-        validation = task.validation(job)
-        if validation is not None:
-            results["validation"] = task.validate(model, tokenizer, validation, job)
-    return finish_run(output_dir, results)
+        return Batches(train_data, steps_per_epoch, epochs=max(job.epochs, -(-job.min_steps // steps_per_epoch)))
 
+    def make_model(self, tokenizer, total_steps):
+        model = self.task.model(self.backbone, self.train_examples)
+        self.task.compile(model, total_steps, peak_rate=self.job.peak_learning_rate, **compile_options(self.job))
+        return model
 
-def evaluate(job):
-    """Scores a finished fine-tuning run again on its test examples."""
-    task, run = job.finetuning_task, Path(job.output_dir)
-    train_examples, test = _examples(job, task)
-    model = keras.saving.load_model(task.saved_model(run))
-    return task.evaluate(model, run_tokenizer(run, job), train_examples, test, job)
+    def describe(self, model, batches):
+        return (f"BERT {self.task.name} model ({self.origin}): {model.count_params():,} parameters, "
+                f"{batches.steps} steps")
 
+    def evaluate(self, model, tokenizer):
+        results = self.task.evaluate(model, tokenizer, self.train_examples, self.test, self.job)
+        if self.validation is not None:
+            results["validation"] = self.task.validate(model, tokenizer, self.validation, self.job)
+        return results
 
-def inference_modules(job, decoding=None):
-    """`{export name: module}` of the run's task, e.g. `{"classifier": TextClassifier}`."""
-    task, run = job.finetuning_task, Path(job.output_dir)
-    model = keras.saving.load_model(task.saved_model(run))
-    results = json.loads((run / "results.json").read_text())
-    return {task.name: task.inference_module(model, run_tokenizer(run, job), job, results)}
+    def evaluate_again(self):
+        self.load_data()
+        return self.task.evaluate(self.trained_model(), self.tokenizer(), self.train_examples, self.test, self.job)
+
+    def inference_modules(self, decoding=None):
+        """`{export name: module}` of the run's task, e.g. `{"classifier": TextClassifier}`."""
+        results = json.loads((Path(self.job.output_dir) / "results.json").read_text())
+        return {self.task.name: self.task.inference_module(self.trained_model(), self.tokenizer(), self.job, results)}

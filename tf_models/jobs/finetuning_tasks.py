@@ -16,11 +16,9 @@ subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
 
 import dataclasses
 import random
-from pathlib import Path
 
 import numpy as np
 
-from tf_models.data import load_classification_tsv, load_conll, load_regression_tsv, load_source, load_squad
 from tf_models.data.pipelines import classification_dataset
 from tf_models.data.tagging_and_squad import squad_dataset, squad_predictions, tagging_dataset, word_predictions
 from tf_models.inference import QuestionAnswerer, TextClassifier, TextRegressor, TokenTagger
@@ -48,26 +46,16 @@ class FinetuningTask:
             (`<name>.keras`), the default name of its TF Serving export and
             the `settings["task"]` recorded there (its inference module's
             `TASK`).
-        old_model_files: what runs saved the model as before (still read).
+        corpus_kind: the records it trains on (a key of
+            `tf_models.jobs.corpora.CORPORA`).
     """
 
     name = None
-    old_model_files = ()
+    corpus_kind = None
 
     @property
     def model_file(self):
         return f"{self.name}.keras"
-
-    def saved_model(self, run):
-        """The path of the trained model in the run folder `run`."""
-        for name in (self.model_file, *self.old_model_files):
-            if (Path(run) / name).exists():
-                return Path(run) / name
-        return Path(run) / self.model_file
-
-    def splits(self, job):
-        """`(train, test)` examples of `job.source`."""
-        raise NotImplementedError
 
     def sample(self, train, count, seed):
         """`count` training examples drawn at random with `seed` (all, if
@@ -84,11 +72,6 @@ class FinetuningTask:
     def select(self, examples, indices):
         """The examples at `indices`, as the same kind of record."""
         raise NotImplementedError
-
-    def validation(self, job):
-        """Validation examples of `job.source`, for choosing between runs
-        without looking at the test set; `None` when the source has none."""
-        return None
 
     def vocabulary_texts(self, train):
         """A list of training strings, to learn a vocabulary from."""
@@ -111,7 +94,8 @@ class FinetuningTask:
         raise NotImplementedError
 
     def validate(self, model, tokenizer, validation, job):
-        """The scores of `model` on `validation` (see `validation`)."""
+        """The scores of `model` on the corpus' validation split, for
+        choosing between runs without looking at the test set."""
         raise NotImplementedError
 
     def inference_module(self, model, tokenizer, job, results):
@@ -191,24 +175,7 @@ class Classify(FinetuningTask):
     sections, SST-2 or GLUE-style TSV files."""
 
     name = "classifier"
-
-    def splits(self, job):
-        if job.source in ("fine_food_reviews", "debian_sections"):
-            return load_source(job.source, split="train"), load_source(job.source, split="test")
-        if job.source == "sst2":
-            return (load_source("sst2", data_dir=job.data_dir, split="train"),
-                    load_source("sst2", data_dir=job.data_dir, split="dev"))
-        if job.source == "files":
-            columns = dict(text_columns=job.text_columns, label_column=job.label_column)
-            train = load_classification_tsv(job.train_file, **columns)
-            return train, load_classification_tsv(job.test_file, label_names=train.label_names, **columns)
-        raise ValueError(f"Unknown classification source {job.source!r}; expected fine_food_reviews, "
-                         "debian_sections, sst2 or files.")
-
-    def validation(self, job):
-        if job.source in ("fine_food_reviews", "debian_sections"):
-            return load_source(job.source, split="validation")
-        return None
+    corpus_kind = "labelled_texts"
 
     def select(self, examples, indices):
         return examples.select(indices)
@@ -250,16 +217,7 @@ class Regress(FinetuningTask):
     """
 
     name = "regressor"
-
-    def splits(self, job):
-        if job.source == "stsb":
-            return (load_source("stsb", data_dir=job.data_dir, split="train"),
-                    load_source("stsb", data_dir=job.data_dir, split="dev"))
-        if job.source == "files":
-            columns = dict(text_columns=job.text_columns, label_column=job.label_column)
-            return load_regression_tsv(job.train_file, **columns), load_regression_tsv(job.test_file, **columns)
-        raise ValueError(f"Unknown regression source {job.source!r}; expected stsb or files "
-                         "(e.g. --text-columns sentence1 sentence2 --label-column score).")
+    corpus_kind = "scored_texts"
 
     def select(self, examples, indices):
         return examples.select(indices)
@@ -309,13 +267,7 @@ class Tag(FinetuningTask):
     """A tag per word (named entities, parts of speech): CoNLL files."""
 
     name = "tagger"
-
-    def splits(self, job):
-        if job.source != "files":
-            raise ValueError("--task tagger reads CoNLL files: --source files --train-file F --test-file F.")
-        columns = dict(word_column=job.word_column, tag_column=job.tag_column)
-        train = load_conll(job.train_file, **columns)
-        return train, load_conll(job.test_file, label_names=train.label_names, **columns)
+    corpus_kind = "tagged_words"
 
     def size(self, examples):
         return len(examples.sentences)
@@ -366,16 +318,7 @@ class AnswerQuestions(FinetuningTask):
     """An answer span in a context: SQuAD v1.1, or files in its JSON format."""
 
     name = "question_answerer"
-    old_model_files = ("span_labeler.keras",)
-
-    def splits(self, job):
-        if job.source == "squad":
-            return load_source("squad", data_dir=job.data_dir, split="train"), load_source(
-                "squad", data_dir=job.data_dir, split="dev")
-        if job.source == "files":
-            return load_squad(job.train_file), load_squad(job.test_file)
-        raise ValueError("--task question_answerer reads SQuAD v1.1: --source squad, or --source files "
-                         "--train-file F --test-file F.")
+    corpus_kind = "questions"
 
     def select(self, examples, indices):
         return [examples[i] for i in indices]

@@ -1,105 +1,92 @@
 """The language-model job: a decoder-only `CausalLM` trained on documents,
 scored by held-out perplexity and bits per character beside the unigram and
-bigram models of the same text (`LanguageModelJob.run()`)."""
+bigram models of the same text (`LanguageModelJob.run()`, `LanguageModel`)."""
 
 import math
-import random
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
-from tf_models import storage
-from tf_models.data import load_documents, load_source
 from tf_models.data.pipelines import language_model_dataset, token_stream
-from tf_models.data.tokenizers import (
-    END,
-    CharacterTokenizer,
-    train_character_tokenizer,
-)
+from tf_models.data.tokenizers import END, CharacterTokenizer, train_character_tokenizer
 from tf_models.inference.text_generator import TextGenerator
-from tf_models.jobs.common import (
-    DATA_ADVICE,
-    compile_options,
-    evaluation_model,
-    finish_run,
-    finish_worker,
-    fit,
-    run_tokenizer,
-    learn_wordpiece_tokenizer,
-    stage,
-    start_run,
-)
+from tf_models.jobs.common import compile_options, learn_wordpiece_tokenizer, run_tokenizer
+from tf_models.jobs.corpora import job_documents
+from tf_models.jobs.template import Batches, JobTemplate
 from tf_models.models import CausalLM
-from tf_models.training import compile_causal_lm, is_chief
+from tf_models.training import compile_causal_lm
 from tf_models.training.baselines import ngram_cross_entropy
 
-MODEL_FILE = "causal_lm.keras"
 CHARACTERS_FILE = "characters.json"
 
 
-def job_documents(job):
-    """`(training, held_out)` documents (lists of sentences) of a `LanguageModelJob`."""
-    if job.source == "jane_austen":
-        documents = load_source("jane_austen")
-    elif job.source == "files":
-        documents = load_documents(list(job.document_files))
-    else:
-        raise ValueError(f"Unknown language-model source {job.source!r}; expected jane_austen or files.")
-    random.Random(job.seed).shuffle(documents)
-    if len(documents) <= job.held_out_documents:
-        raise ValueError(f"{len(documents)} documents leave none for training after "
-                         f"{job.held_out_documents} held out.")
-    return documents[job.held_out_documents :], documents[: job.held_out_documents]
+class LanguageModel(JobTemplate):
+    """The language-model job's slots (`LanguageModelJob`): a `CausalLM` on
+    documents, scored by held-out perplexity and bits per character."""
 
+    model_file = "causal_lm.keras"
+    memory_advice = "lower --batch-size or --sequence-length if memory ran out"
 
-def _train_tokenizer(job, documents, output_dir, strategy):
-    texts = [" ".join(document) for document in documents]
-    if job.tokens == "characters":
-        return train_character_tokenizer(texts, output_dir / CHARACTERS_FILE, max_characters=job.vocabulary_size)
-    if job.tokens == "wordpiece":
-        return learn_wordpiece_tokenizer(job, output_dir, strategy, texts, reserved_tokens=("[PAD]", "[UNK]", END))
-    raise ValueError(f"tokens must be characters or wordpiece, got {job.tokens!r}.")
+    def load_data(self):
+        self.documents, self.held_out = job_documents(self.job)
+        print(f"documents: {len(self.documents)} for training, {len(self.held_out)} held out")
 
-
-def _run_tokenizer(job):
-    run = Path(job.output_dir)
-    return CharacterTokenizer(run / CHARACTERS_FILE) if job.tokens == "characters" else run_tokenizer(run, job)
-
-
-def train(job):
-    """Runs a `LanguageModelJob`; returns its results dict."""
-    output_dir, strategy = start_run(job)
-    with stage("data", DATA_ADVICE):
-        documents, held_out = job_documents(job)
-        print(f"documents: {len(documents)} for training, {len(held_out)} held out")
-    with stage("tokenizer"):
-        tokenizer = _train_tokenizer(job, documents, output_dir, strategy)
-        stream = token_stream(documents, tokenizer, tokenizer.end_id)
-        print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(stream):,} in the "
+    def make_tokenizer(self):
+        job, texts = self.job, [" ".join(document) for document in self.documents]
+        if job.tokens == "characters":
+            tokenizer = train_character_tokenizer(texts, self.output_dir / CHARACTERS_FILE,
+                                                  max_characters=job.vocabulary_size)
+        elif job.tokens == "wordpiece":
+            tokenizer = learn_wordpiece_tokenizer(job, self.output_dir, self.strategy, texts,
+                                                  reserved_tokens=("[PAD]", "[UNK]", END))
+        else:
+            raise ValueError(f"tokens must be characters or wordpiece, got {job.tokens!r}.")
+        self.stream = token_stream(self.documents, tokenizer, tokenizer.end_id)
+        print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(self.stream):,} in the "
               f"training text")
-    def train_data():
-        return language_model_dataset(stream, job.sequence_length, job.batch_size, seed=job.seed)
+        return tokenizer
 
-    with strategy.scope():
+    def make_batches(self, tokenizer):
+        job = self.job
+
+        def train_data():
+            return language_model_dataset(self.stream, job.sequence_length, job.batch_size, seed=job.seed)
+
+        steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
+        return Batches(train_data, steps_per_epoch, epochs=-(-job.steps // steps_per_epoch))
+
+    def make_model(self, tokenizer, total_steps):
+        job = self.job
         overrides = {} if job.dropout is None else {"dropout": job.dropout}
         model = CausalLM.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
         if job.sequence_length > model.max_sequence_length:
             raise ValueError(f"sequence_length {job.sequence_length} exceeds the preset's context "
                              f"{model.max_sequence_length}.")
+        # The schedule ends at --steps, which the epochs may round up.
         compile_causal_lm(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
-    print(f"CausalLM '{job.preset}': {model.count_params():,} parameters")
-    steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
-    with stage("train", "lower --batch-size or --sequence-length if memory ran out"):
-        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
-            epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
-        storage.save_model(model, output_dir / MODEL_FILE)
-    if not is_chief(strategy):
-        return finish_worker(output_dir, strategy)
-    model = evaluation_model(model, output_dir / MODEL_FILE)
-    with stage("evaluate"):
-        results = evaluate_language_model(model, tokenizer, stream, held_out, job)
-    return finish_run(output_dir, results)
+        return model
+
+    def describe(self, model, batches):
+        return f"CausalLM '{self.job.preset}': {model.count_params():,} parameters"
+
+    def evaluate(self, model, tokenizer):
+        return evaluate_language_model(model, tokenizer, self.stream, self.held_out, self.job)
+
+    def evaluate_again(self):
+        self.load_data()
+        tokenizer = self.tokenizer()
+        self.stream = token_stream(self.documents, tokenizer, tokenizer.end_id)
+        return self.evaluate(self.trained_model(), tokenizer)
+
+    def tokenizer(self):
+        run = Path(self.job.output_dir)
+        return CharacterTokenizer(run / CHARACTERS_FILE) if self.job.tokens == "characters" else run_tokenizer(run)
+
+    def inference_modules(self, decoding=None):
+        """`{"text_generator": TextGenerator}`, decoding as the run's samples
+        were made unless `decoding` (a `DecodingConfig`) says otherwise."""
+        generator = text_generator(self.trained_model(), self.tokenizer(), self.job, decoding)
+        return {generator.TASK: generator}
 
 
 def held_out_nats(model, stream, sequence_length, batch_size=32):
@@ -165,19 +152,3 @@ def samples(model, tokenizer, job):
         print(f"  {prompt!r} -> {text!r}")
     return [{"prompt": prompt, "continuation": text} for prompt, text in zip(job.prompts, continuations)]
 
-
-def evaluate(job):
-    """Scores a finished language-model run again on its held-out documents."""
-    model = keras.saving.load_model(Path(job.output_dir) / MODEL_FILE)
-    documents, held_out = job_documents(job)
-    tokenizer = _run_tokenizer(job)
-    train_stream = token_stream(documents, tokenizer, tokenizer.end_id)
-    return evaluate_language_model(model, tokenizer, train_stream, held_out, job)
-
-
-def inference_modules(job, decoding=None):
-    """`{"text_generator": TextGenerator}`, decoding as the run's samples
-    were made unless `decoding` (a `DecodingConfig`) says otherwise."""
-    model = keras.saving.load_model(Path(job.output_dir) / MODEL_FILE)
-    generator = text_generator(model, _run_tokenizer(job), job, decoding)
-    return {generator.TASK: generator}

@@ -1,56 +1,21 @@
 """The pretraining job: BERT with masked LM (and, optionally, next-sentence prediction) on
 documents, scored on held-out documents beside its baselines
-(`PretrainingJob.run()`)."""
+(`PretrainingJob.run()`, `Pretraining`)."""
 
 import math
-import random
-from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tf_models import storage
-from tf_models.data import load_documents, load_source, split_sentences
 from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.inference import FillMask, SentenceEncoder
-from tf_models.jobs.common import (
-    DATA_ADVICE,
-    compile_options,
-    evaluation_model,
-    finish_run,
-    finish_worker,
-    fit,
-    run_tokenizer,
-    learn_wordpiece_tokenizer,
-    stage,
-    start_run,
-)
-from tf_models.jobs.finetuning_tasks import texts_and_labels
+from tf_models.jobs.common import compile_options, learn_wordpiece_tokenizer
+from tf_models.jobs.corpora import job_documents
+from tf_models.jobs.template import Batches, JobTemplate
 from tf_models.models import BertBackbone, BertPretrainer
-from tf_models.training import compile_bert_pretrainer, is_chief
-
-
-def review_documents(data):
-    """The texts of `ClassificationData` as documents of sentences, labels
-    dropped: the unlabelled in-domain text of self-pretraining."""
-    texts, _ = texts_and_labels(data)
-    return [split_sentences(" ".join(text) if isinstance(text, tuple) else text) for text in texts]
-
-
-def job_documents(job):
-    """`(training, held_out)` documents (lists of sentences) of a `PretrainingJob`."""
-    if job.source in ("jane_austen", "debian_descriptions"):  # the training split only: held-out texts stay unseen
-        documents = load_source(job.source)
-    elif job.source == "fine_food_reviews":
-        documents = review_documents(load_source("fine_food_reviews", split="train"))
-    elif job.source == "files":
-        documents = load_documents(list(job.document_files))
-    else:
-        raise ValueError(f"Unknown pretraining source {job.source!r}.")
-    random.Random(job.seed).shuffle(documents)
-    return documents[job.held_out_documents :], documents[: job.held_out_documents]
+from tf_models.training import compile_bert_pretrainer
 
 
 def _pretraining_data(job, documents, tokenizer, seed, training):
@@ -67,43 +32,75 @@ def _pretraining_data(job, documents, tokenizer, seed, training):
     )
 
 
-def train(job):
-    """Runs a `PretrainingJob`; returns its results dict."""
-    output_dir, strategy = start_run(job)
-    with stage("data", DATA_ADVICE):
-        documents, held_out = job_documents(job)
-        sentences = sum(len(d) for d in documents)
-        print(f"documents: {len(documents)} for training ({sentences} sentences), {len(held_out)} held out")
-    with stage("tokenizer"):
-        tokenizer = learn_wordpiece_tokenizer(
-            job, output_dir, strategy, [s for d in documents for s in d], reserved_tokens=BERT_RESERVED_TOKENS
-        )
+class Pretraining(JobTemplate):
+    """The pretraining job's slots (`PretrainingJob`): masked LM (and NSP)
+    on documents, scored on held-out documents."""
+
+    model_file = "pretrainer.keras"
+    memory_advice = "lower --batch-size or --max-sequence-length if memory ran out"
+
+    def load_data(self):
+        self.documents, self.held_out = job_documents(self.job)
+        sentences = sum(len(d) for d in self.documents)
+        print(f"documents: {len(self.documents)} for training ({sentences} sentences), {len(self.held_out)} held out")
+
+    def make_tokenizer(self):
+        tokenizer = learn_wordpiece_tokenizer(self.job, self.output_dir, self.strategy, self._sentences(),
+                                              reserved_tokens=BERT_RESERVED_TOKENS)
         print(f"uncased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
-    with stage("pipeline"):
+        return tokenizer
+
+    def _sentences(self):
+        return [s for d in self.documents for s in d]
+
+    def make_batches(self, tokenizer):
+        job = self.job
+
         def train_data():
-            return _pretraining_data(job, documents, tokenizer, job.seed, training=True)
-        eval_data = _pretraining_data(job, held_out, tokenizer, job.seed + 1, training=False)
-    with strategy.scope():
+            return _pretraining_data(job, self.documents, tokenizer, job.seed, training=True)
+
+        steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
+        return Batches(train_data, steps_per_epoch, epochs=-(-job.steps // steps_per_epoch))
+
+    def make_model(self, tokenizer, total_steps):
+        job = self.job
         backbone = BertBackbone.from_preset(
             job.preset, vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=job.max_sequence_length,
         )
         model = BertPretrainer(backbone, next_sentence_prediction=job.next_sentence_prediction)
+        # The schedule ends at --steps, which the epochs may round up.
         compile_bert_pretrainer(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
-    heads = "MLM and NSP heads" if job.next_sentence_prediction else "an MLM head (no NSP), sequences packed full"
-    print(f"BERT '{job.preset}' with {heads}: {model.count_params():,} parameters")
-    steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
-    with stage("train", "lower --batch-size or --max-sequence-length if memory ran out"):
-        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch,
-            epochs=-(-job.steps // steps_per_epoch), monitor="loss", vocabulary=tokenizer.vocabulary)
-        storage.save_model(backbone, output_dir / "backbone.keras")
-        storage.save_model(model, output_dir / "pretrainer.keras")
-    if not is_chief(strategy):
-        return finish_worker(output_dir, strategy)
-    model = evaluation_model(model, output_dir / "pretrainer.keras")
-    with stage("evaluate"):
-        frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
-        results = evaluate_pretrainer(model, eval_data, frequent, tokenizer)
-    return finish_run(output_dir, results)
+        return model
+
+    def describe(self, model, batches):
+        heads = ("MLM and NSP heads" if self.job.next_sentence_prediction
+                 else "an MLM head (no NSP), sequences packed full")
+        return f"BERT '{self.job.preset}' with {heads}: {model.count_params():,} parameters"
+
+    def save(self, model):
+        storage.save_model(model.backbone, self.output_dir / "backbone.keras")
+        super().save(model)
+
+    def evaluate(self, model, tokenizer):
+        frequent = most_frequent_token(self._sentences(), tokenizer)
+        held_out = _pretraining_data(self.job, self.held_out, tokenizer, self.job.seed + 1, training=False)
+        return evaluate_pretrainer(model, held_out, frequent, tokenizer)
+
+    def inference_modules(self, decoding=None):
+        """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.
+
+        The fill-mask model answers words (`words_only`): what a small model
+        has learned shows in its best words, not in the "." it ranks first. The
+        sentence encoder reads BERT's pooled `[CLS]` output where NSP trained
+        the pooler, and the mean of the token outputs where it did not.
+        """
+        job, tokenizer, pretrainer = self.job, self.tokenizer(), self.trained_model()
+        return {
+            "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length, words_only=True),
+            "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
+                                                pooling="pooled" if job.next_sentence_prediction else "mean",
+                                                max_sequence_length=job.max_sequence_length),
+        }
 
 
 def token_counts(texts, tokenizer):
@@ -198,31 +195,3 @@ def _print_pretraining_scores(results):
         if value <= baseline:
             print(f"  {name} does NOT beat its baseline")
 
-
-def evaluate(job):
-    """Scores a finished pretraining run again on its held-out documents."""
-    run = Path(job.output_dir)
-    tokenizer = run_tokenizer(run, job)
-    documents, held_out = job_documents(job)
-    frequent = most_frequent_token([s for d in documents for s in d], tokenizer)
-    return evaluate_pretrainer(keras.saving.load_model(run / "pretrainer.keras"),
-                               _pretraining_data(job, held_out, tokenizer, job.seed + 1, training=False), frequent, tokenizer)
-
-
-def inference_modules(job, decoding=None):
-    """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.
-
-    The fill-mask model answers words (`words_only`): what a small model
-    has learned shows in its best words, not in the "." it ranks first. The
-    sentence encoder reads BERT's pooled `[CLS]` output where NSP trained
-    the pooler, and the mean of the token outputs where it did not.
-    """
-    run = Path(job.output_dir)
-    tokenizer = run_tokenizer(run, job)
-    pretrainer = keras.saving.load_model(run / "pretrainer.keras")
-    return {
-        "fill_mask": FillMask(pretrainer, tokenizer, max_sequence_length=job.max_sequence_length, words_only=True),
-        "sentence_encoder": SentenceEncoder(pretrainer.backbone, tokenizer,
-                                            pooling="pooled" if job.next_sentence_prediction else "mean",
-                                            max_sequence_length=job.max_sequence_length),
-    }

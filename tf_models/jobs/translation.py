@@ -1,135 +1,143 @@
 """The translation job: a `Transformer` trained on sentence pairs, scored
-with BLEU beside its baselines (`TranslationJob.run()`)."""
+with BLEU beside its baselines (`TranslationJob.run()`, `Translation`)."""
 
 import dataclasses
 import shutil
 import time
-from pathlib import Path
-
-import keras
-import tensorflow as tf
 
 from tf_models import storage
-from tf_models.data import load_parallel_files, load_source
 from tf_models.data.pipelines import DropCounter, translation_dataset, with_known_length
 from tf_models.data.splits import drop_held_out_sources, split_by_source
 from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS
 from tf_models.inference import Translator
-from tf_models.jobs.common import (
-    DATA_ADVICE,
-    backup_folder,
-    compile_options,
-    evaluation_model,
-    finish_run,
-    finish_worker,
-    fit,
-    run_tokenizer,
-    learn_wordpiece_tokenizer,
-    stage,
-    start_run,
-)
+from tf_models.jobs.common import compile_options, is_resuming, learn_wordpiece_tokenizer, stage
+from tf_models.jobs.corpora import read_corpus
+from tf_models.jobs.template import Batches, JobTemplate
 from tf_models.models import Transformer
-from tf_models.training import compile_transformer, is_chief
+from tf_models.training import compile_transformer
 from tf_models.training.averaging import EpochSnapshots, average_weights, snapshot_paths
 from tf_models.training.evaluation import corpus_bleu
 
-MODEL_FILE = "transformer.keras"
 SNAPSHOTS = "snapshots"  # the last epochs' weights, for checkpoint averaging
 
 
 def translation_splits(job):
     """(train, validation, test, report): lists of (source, target) strings
-    with no held-out source in training, and the `SplitReport`."""
-    if job.source == "multi30k":
-        def load(split):
-            return load_source("multi30k", data_dir=job.data_dir, split=split,
-                               source_language=job.source_language, target_language=job.target_language)
-
-        val, test = load("val"), load("test_2016_flickr")
-        train, report = drop_held_out_sources(load("train"), val, test)  # published splits kept
+    with no held-out source in training, and the `SplitReport`. A corpus
+    with published splits keeps them; the others are split by source
+    sentence with the job's seed."""
+    splits = read_corpus("pairs", job)
+    if "all" in splits:
+        train, val, test, report = split_by_source(splits["all"], job.test_size, job.test_size // 2, seed=job.seed)
     else:
-        if job.source in ("ding_de_en", "software_de_en"):
-            if {job.source_language, job.target_language} != {"de", "en"}:
-                raise ValueError(f"{job.source} is German-English: use languages de and en.")
-            pairs = load_source(job.source, reverse=job.source_language == "en")
-        elif job.source == "files":
-            if len(job.train_files) != 2:
-                raise ValueError("source=files needs --train-files SOURCE_FILE TARGET_FILE.")
-            pairs = load_parallel_files(*job.train_files)
-        elif job.source.startswith("tfds:"):
-            pairs = load_source(job.source, split="train")
-        else:
-            raise ValueError(f"Unknown translation source {job.source!r}.")
-        train, val, test, report = split_by_source(pairs, job.test_size, job.test_size // 2, seed=job.seed)
+        train, report = drop_held_out_sources(splits["train"], splits["validation"], splits["test"])
+        val, test = splits["validation"], splits["test"]
     if job.max_train_pairs:
         train = train[: job.max_train_pairs]
     return train, val, test, report
 
 
-def train(job, callbacks=()):
-    """Runs a `TranslationJob`; returns its results dict.
+class Translation(JobTemplate):
+    """The translation job's slots (`TranslationJob`).
 
     Args:
         job: the `TranslationJob`.
         callbacks: more Keras callbacks for training (the chief's only).
     """
-    output_dir, strategy = start_run(job)
-    with stage("data", DATA_ADVICE):
-        train_pairs, val, test, split_report = translation_splits(job)
-        print(f"pairs: {len(train_pairs)} train, {len(val)} validation, {len(test)} test; "
-              f"split by source sentence: {split_report}")
-    with stage("tokenizer"):
+
+    model_file = "transformer.keras"
+    memory_advice = "lower --batch-size or --max-length if memory ran out"
+    monitor = "val_loss"
+
+    def __init__(self, job, callbacks=()):
+        super().__init__(job)
+        self.extra_callbacks = list(callbacks)
+
+    def load_data(self):
+        self.train_pairs, self.val, self.test, self.split_report = translation_splits(self.job)
+        print(f"pairs: {len(self.train_pairs)} train, {len(self.val)} validation, {len(self.test)} test; "
+              f"split by source sentence: {self.split_report}")
+
+    def make_tokenizer(self):
         tokenizer = learn_wordpiece_tokenizer(
-            job, output_dir, strategy, [s for pair in train_pairs for s in pair],
+            self.job, self.output_dir, self.strategy, [s for pair in self.train_pairs for s in pair],
             reserved_tokens=TRANSLATION_RESERVED_TOKENS, lower_case=False,
         )
         print(f"shared cased WordPiece vocabulary: {tokenizer.vocabulary_size} tokens")
-    counter = DropCounter()
+        return tokenizer
 
-    def train_data():
-        return translation_dataset(
-            train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
-            bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
-            # XLA compiles a program per batch shape: few shapes, full batches.
-            pad_to_bucket=job.jit_compile, drop_remainder=job.jit_compile,
-        )
+    def make_batches(self, tokenizer):
+        job, counter = self.job, DropCounter()
+        self.length_filter = counter
 
-    steps_per_epoch = int(with_known_length(train_data()).cardinality())  # one pass to count the batches,
-    counter.reset()  # which the length filter must not count as an epoch
-    val_data = with_known_length(translation_dataset(
-        val, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
-        shuffle_buffer_size=0, pad_to_bucket=job.jit_compile,
-        bucket_boundaries=job.bucket_boundaries if job.jit_compile else None,
-    ))
-    with strategy.scope():
+        def train_data():
+            return translation_dataset(
+                self.train_pairs, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+                bucket_boundaries=job.bucket_boundaries, seed=job.seed, counter=counter,
+                # XLA compiles a program per batch shape: few shapes, full batches.
+                pad_to_bucket=job.jit_compile, drop_remainder=job.jit_compile,
+            )
+
+        steps_per_epoch = int(with_known_length(train_data()).cardinality())  # one pass to count the batches,
+        counter.reset()  # which the length filter must not count as an epoch
+        validation = with_known_length(translation_dataset(
+            self.val, tokenizer, batch_size=job.batch_size, max_length=job.max_length,
+            shuffle_buffer_size=0, pad_to_bucket=job.jit_compile,
+            bucket_boundaries=job.bucket_boundaries if job.jit_compile else None,
+        ))
+        return Batches(train_data, steps_per_epoch, job.epochs, validation)
+
+    def make_model(self, tokenizer, total_steps):
+        job = self.job
         overrides = {} if job.dropout is None else {"dropout": job.dropout}
         model = Transformer.from_preset(job.preset, vocabulary_size=tokenizer.vocabulary_size, **overrides)
+        # Noam's schedule follows the step count alone, not `total_steps`.
         compile_transformer(model, warmup_steps=job.warmup_steps, label_smoothing=job.label_smoothing,
                             **compile_options(job))
-    print(f"Transformer '{job.preset}': {model.count_params():,} parameters")
-    snapshots = output_dir / SNAPSHOTS
-    if not tf.train.latest_checkpoint(str(backup_folder(job))):
-        shutil.rmtree(snapshots, ignore_errors=True)  # a fresh run: none of another run's epochs
-    if job.average_last > 1:
-        callbacks = [*callbacks, EpochSnapshots(snapshots, keep=job.average_last)]
-    with stage("train", "lower --batch-size or --max-length if memory ran out"):
-        fit(job, model, train_data, output_dir, steps_per_epoch=steps_per_epoch, epochs=job.epochs,
-            validation_data=val_data, vocabulary=tokenizer.vocabulary, callbacks=callbacks)
-        print(f"length filter: {counter} (longer than {job.max_length} tokens), over all epochs")
-        storage.save_model(model, output_dir / MODEL_FILE)
-    if not is_chief(strategy):
-        return finish_worker(output_dir, strategy)
-    model = evaluation_model(model, output_dir / MODEL_FILE)
-    averaging, last_epochs = {}, snapshot_paths(snapshots)
-    if job.average_last > 1 and len(last_epochs) > 1:
-        with stage("average"):
-            averaging = average_last_epochs(model, last_epochs, val_data)
-            storage.save_model(model, output_dir / MODEL_FILE)
-    with stage("evaluate"):
-        results = evaluate_translation(model, tokenizer, test, job.max_length, job.decoding, train_pairs=train_pairs)
-        results["split"] = dataclasses.asdict(split_report)
-        results["checkpoint_averaging"] = averaging
-    return finish_run(output_dir, results)
+        return model
+
+    def describe(self, model, batches):
+        return f"Transformer '{self.job.preset}': {model.count_params():,} parameters"
+
+    def callbacks(self):
+        snapshots = self.output_dir / SNAPSHOTS
+        if not is_resuming(self.job):
+            shutil.rmtree(snapshots, ignore_errors=True)  # a fresh run: none of another run's epochs
+        if self.job.average_last > 1:
+            return [*self.extra_callbacks, EpochSnapshots(snapshots, keep=self.job.average_last)]
+        return self.extra_callbacks
+
+    def save(self, model):
+        print(f"length filter: {self.length_filter} (longer than {self.job.max_length} tokens), over all epochs")
+        super().save(model)
+
+    def after_training(self, model, batches):
+        self.averaging, last_epochs = {}, snapshot_paths(self.output_dir / SNAPSHOTS)
+        if self.job.average_last > 1 and len(last_epochs) > 1:
+            with stage("average"):
+                self.averaging = average_last_epochs(model, last_epochs, batches.validation)
+                storage.save_model(model, self.output_dir / self.model_file)
+        return model
+
+    def evaluate(self, model, tokenizer):
+        job = self.job
+        results = evaluate_translation(model, tokenizer, self.test, job.max_length, job.decoding,
+                                       train_pairs=self.train_pairs)
+        results["split"] = dataclasses.asdict(self.split_report)
+        results["checkpoint_averaging"] = self.averaging
+        return results
+
+    def evaluate_again(self):
+        self.load_data()
+        return evaluate_translation(self.trained_model(), self.tokenizer(), self.test, self.job.max_length,
+                                    self.job.decoding, train_pairs=self.train_pairs)
+
+    def inference_modules(self, decoding=None):
+        """`{"translator": Translator}`, decoding as the run was evaluated
+        unless `decoding` (a `DecodingConfig`) says otherwise."""
+        translator = Translator(self.trained_model(), self.tokenizer(), max_length=self.job.max_length,
+                                decoding=decoding or self.job.decoding)
+        return {translator.TASK: translator}
 
 
 def average_last_epochs(model, snapshots, val_data):
@@ -204,20 +212,3 @@ def evaluate_translation(model, tokenizer, pairs, max_length, decoding=None, tra
                     for s, h, r in list(zip(sources, hypotheses, references))[:samples]],
     }
 
-
-def evaluate(job):
-    """Scores a finished translation run again on its test pairs."""
-    run = Path(job.output_dir)
-    model = keras.saving.load_model(run / MODEL_FILE)
-    train_pairs, _, test, _ = translation_splits(job)
-    return evaluate_translation(model, run_tokenizer(run, job), test, job.max_length, job.decoding,
-                                train_pairs=train_pairs)
-
-
-def inference_modules(job, decoding=None):
-    """`{"translator": Translator}`, decoding as the run was evaluated
-    unless `decoding` (a `DecodingConfig`) says otherwise."""
-    run = Path(job.output_dir)
-    model = keras.saving.load_model(run / MODEL_FILE)
-    translator = Translator(model, run_tokenizer(run, job), max_length=job.max_length, decoding=decoding or job.decoding)
-    return {translator.TASK: translator}

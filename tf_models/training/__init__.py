@@ -25,7 +25,9 @@ from tf_models.training.optimizers import (
     transformer_optimizer,
 )
 from tf_models.training.multi_worker import WorkersDisagree, broadcast_from_chief, check_workers_agree, fingerprint
-from tf_models.training.resume import TrainingDiverged, TrainingState, fit_resumable, is_chief, is_multi_worker
+from tf_models.training.divergence import TrainingDiverged
+from tf_models.training.resume import TrainingState, fit_resumable
+from tf_models.training.topology import is_chief, is_multi_worker
 from tf_models.training.schedules import TransformerSchedule, WarmupPolynomialDecay
 from tf_models.training.compiling import (
     compile_bert_classifier,

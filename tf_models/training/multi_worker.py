@@ -31,7 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_models.training.resume import check_finite_loss, is_multi_worker
+from tf_models.training.divergence import check_finite_loss
+from tf_models.training.topology import is_multi_worker
 from tf_models.training.watchdog import awaiting_peers
 
 

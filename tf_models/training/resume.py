@@ -35,7 +35,6 @@ loop of `multi_worker.py` around the same `train_step`.
 
 import atexit
 import logging
-import math
 import shutil
 from pathlib import Path
 
@@ -43,57 +42,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_models.training.divergence import TrainingDiverged, check_finite_loss
+from tf_models.training.topology import is_multi_worker, worker_directory
 from tf_models.training.watchdog import remove_on_timeout
 
 logger = logging.getLogger(__name__)
-
-
-def is_multi_worker(strategy):
-    """Whether `strategy` spans several processes (the loop `fit` cannot run)."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-        strategy.cluster_resolver is not None and bool(strategy.cluster_resolver.cluster_spec().jobs)
-    )
-
-
-def is_chief(strategy):
-    """Whether this process writes the run's files: always on one machine;
-    under several workers, worker 0 (or the `chief` task)."""
-    if not is_multi_worker(strategy):
-        return True
-    resolver = strategy.cluster_resolver
-    return resolver.task_type == "chief" or (
-        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
-    )
-
-
-def worker_directory(directory, strategy):
-    """Where this process writes what every worker must write (checkpoints):
-    `directory` itself on the chief, `<parent>/workertemp_<id>/<name>` on
-    the others, deleted after each save (TensorFlow's multi-worker rule, as
-    `PreemptionCheckpointHandler` follows it)."""
-    directory = Path(directory)
-    if is_chief(strategy):
-        return directory
-    return directory.parent / f"workertemp_{strategy.cluster_resolver.task_id}" / directory.name
-
-
-class TrainingDiverged(FloatingPointError):
-    """Training reached a loss, or weights, that are not finite numbers."""
-
-    def __init__(self, step, what, backup_dir, backed_up):
-        kept = (f"backups stopped after step {backed_up} ({backup_dir})" if backed_up
-                else "no backup was taken before it")
-        super().__init__(
-            f"training diverged at step {step}: {what}; {kept}. Lower the learning rate (--peak-learning-rate "
-            "by 3x to 10x; for train-translation, a longer --warmup-steps) and start again with --restart.")
-        self.step = step
-
-
-def check_finite_loss(logs, step, state):
-    """Raises `TrainingDiverged` if `logs["loss"]` is not a finite number."""
-    loss = (logs or {}).get("loss")
-    if loss is not None and not math.isfinite(float(loss)):
-        raise TrainingDiverged(step, f"the loss is {float(loss)}", state.directory, state.saved_step)
 
 
 class TrainingState:
