@@ -110,7 +110,7 @@ class TextGenerator(ServingModule):
         ends = tf.fill([prompts.nrows(), 1], tf.constant(self.tokenizer.end_id, tf.int32))
         prompts = tf.concat([tf.RaggedTensor.from_tensor(ends), prompts], axis=1)  # (B, None)
         limits = tf.minimum(self.max_new_tokens, self.context_length - tf.cast(prompts.row_lengths(), tf.int32))
-        token_ids, scores = generate(self.model, prompts.to_tensor(default_value=pad), limits,
+        token_ids, scores = generate(self.model, {"token_ids": prompts.to_tensor(default_value=pad)}, limits,
                                      end_id=self.tokenizer.end_id, method=self.decoding.method,
                                      **self.decoding.options)
         # Every batch has the same width, whatever its limits.

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
-from tf_models.inference.decoding import decode
+from tf_models.inference.decoding import generate
 from tf_models.inference.decoding_config import DecodingConfig
 
 
@@ -93,9 +93,10 @@ class Translator(ServingModule):
         # An empty source still gets a (padding) column for the encoder.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]])
         limits = tf.minimum(lengths + self.extra_length, self.max_length)  # (B,)
-        token_ids, scores = decode(
-            self.model, source, self.target_tokenizer.start_id, self.target_tokenizer.end_id, limits,
-            self.decoding.method, **self.decoding.options,
+        starts = tf.fill([tf.shape(source)[0], 1], tf.constant(self.target_tokenizer.start_id, tf.int32))
+        token_ids, scores = generate(
+            self.model, {"encoder_token_ids": source, "decoder_token_ids": starts}, limits,
+            self.target_tokenizer.end_id, self.decoding.method, **self.decoding.options,
         )
         return {"token_ids": token_ids, "scores": scores}
 
