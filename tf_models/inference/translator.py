@@ -47,6 +47,7 @@ class Translator(ServingModule):
     TASK = "translator"
     # Signature name -> method, for `tf_models.export`.
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
+    SETTINGS = ("max_length", "extra_length")
 
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
                  decoding=None, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE, **options):
@@ -57,17 +58,6 @@ class Translator(ServingModule):
         self.max_length = max_length
         self.extra_length = extra_length
         self.decoding = (decoding or DecodingConfig()).replace(**options)
-
-    @property
-    def settings(self):
-        """What the export records: the decoding method, its options and the limits."""
-        return {"task": self.TASK, **self.limits, **self.decoding.settings, "max_length": self.max_length,
-                "extra_length": self.extra_length}
-
-    @property
-    def example_inputs(self):
-        """Requests for the TF Serving warmup file."""
-        return {"serving_default": {"sentences": ["A short sentence.", ""]}}
 
     @staticmethod
     def format_outputs(texts, outputs):
