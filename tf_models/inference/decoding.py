@@ -252,6 +252,56 @@ class BeamState(NamedTuple):
     # The fields that an example past its own limit keeps unchanged.
     PER_EXAMPLE = ("alive_ids", "alive_scores", "finished_ids", "finished_scores")
 
+    @classmethod
+    def start(cls, batch, width, length, pad_id, cache):
+        """Before the first step: nothing finished, and only the first beam
+        live (the others are copies of it)."""
+        empty_ids = tf.fill([batch, width, length], tf.constant(pad_id, tf.int32))
+        first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
+        return cls(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live, finished_ids=empty_ids,
+                   finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
+
+    def extensions(self, log_probs, width):
+        """The `2W` likeliest one-token extensions of the live beams: at most
+        `W` of them end at this step, so `W` stay alive.
+
+        Args:
+            log_probs: `(B, W, V)` each beam's next-token log-probabilities.
+            width: `W`.
+
+        Returns:
+            `(scores, parents, tokens, ids)`: `(B, 2W)` log-probabilities,
+            the beam each extends and its new token, and `(B, 2W, T)` ids.
+        """
+        batch, vocabulary, length = tf.shape(log_probs)[0], tf.shape(log_probs)[2], tf.shape(self.alive_ids)[2]
+        scores = tf.reshape(log_probs + self.alive_scores[:, :, None], [batch, width * vocabulary])
+        scores, indices = tf.math.top_k(scores, k=2 * width)  # (B, 2W)
+        parents, tokens = indices // vocabulary, indices % vocabulary
+        position = tf.one_hot(self.index, length, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
+        ids = tf.where(position, tokens[:, :, None], tf.gather(self.alive_ids, parents, batch_dims=1))
+        return scores, parents, tokens, ids
+
+    def where_active(self, active, old):
+        """This state, but the examples that are not `active` `(B,)` keep their beams of `old`."""
+
+        def kept(new_value, old_value):
+            return tf.where(tf.reshape(active, [-1] + [1] * (new_value.shape.rank - 1)), new_value, old_value)
+
+        return self._replace(**{name: kept(getattr(self, name), getattr(old, name)) for name in self.PER_EXAMPLE})
+
+    def best(self, alive_scores):
+        """Each example's best finished hypothesis, or its best live beam
+        (scored `alive_scores` `(B,)`) if none finished: `(ids, scores)`."""
+        has_finished = self.finished_scores[:, 0] > NEG_INF
+        token_ids = tf.where(has_finished[:, None], self.finished_ids[:, 0], self.alive_ids[:, 0])
+        return token_ids, tf.where(has_finished, self.finished_scores[:, 0], alive_scores)
+
+
+def _top(scores, ids, k):
+    """The `k` best `(B, N)` `scores`, their `(B, N, T)` `ids` and their `(B, k)` indices."""
+    scores, best = tf.math.top_k(scores, k=k)
+    return scores, tf.gather(ids, best, batch_dims=1), best
+
 
 def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0,
                 forced_ids=None):
@@ -304,42 +354,28 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     def penalized(log_probs, length):  # length: tokens after the forced ones
         return log_probs / length_penalty(length, alpha)
 
-    def gather_beams(values, indices):  # (B, N, ...) by (B, M) -> (B, M, ...)
-        return tf.gather(values, indices, batch_dims=1)
-
     def step(state):
-        index, cache = state.index, state.cache
+        index = state.index
         last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(state.alive_ids[:, :, index - 1], [-1]))
-        logits, cache = next_logits(last, index, cache)  # (B * W, V)
+        logits, cache = next_logits(last, index, state.cache)  # (B * W, V)
         logits, forced_now = _force(_never_pad(logits, pad_id), index, tf.repeat(forced_ids, width, axis=0),
                                     tf.repeat(forced_lengths, width))
         forced_now = tf.reshape(forced_now, [batch, width])[:, :1]  # (B, 1): the same for every beam
-        vocabulary = tf.shape(logits)[-1]
-        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, vocabulary])
-        log_probs = tf.reshape(log_probs + state.alive_scores[:, :, None], [batch, width * vocabulary])
-        # 2W candidates: at most W of them end here, so W stay alive.
-        top_scores, top_indices = tf.math.top_k(log_probs, k=2 * width)  # (B, 2W)
-        parents, tokens = top_indices // vocabulary, top_indices % vocabulary
-        position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
-        candidates = tf.where(position, tokens[:, :, None], gather_beams(state.alive_ids, parents))  # (B, 2W, T)
+        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, tf.shape(logits)[-1]])
+        scores, parents, tokens, candidates = state.extensions(log_probs, width)  # (B, 2W), (B, 2W, T)
         ended = tf.equal(tokens, end_id) & ~forced_now
 
         # The finished set: the best W of the old ones and those ending now.
-        new_finished = tf.where(ended, penalized(top_scores, (index + 1 - forced_lengths)[:, None]), NEG_INF)
-        finished_scores, best = tf.math.top_k(tf.concat([state.finished_scores, new_finished], 1), k=width)
-        finished_ids = gather_beams(tf.concat([state.finished_ids, candidates], 1), best)
-
-        # The live set: the best W candidates that did not end.
-        alive_scores, best = tf.math.top_k(tf.where(ended, NEG_INF, top_scores), k=width)
-        rows = tf.range(batch)[:, None] * width + gather_beams(parents, best)  # (B, W)
-        return BeamState(
-            index=index + 1,
-            alive_ids=gather_beams(candidates, best),
-            alive_scores=alive_scores,
-            finished_ids=finished_ids,
-            finished_scores=finished_scores,
-            cache=tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache),
-        )
+        ending = tf.where(ended, penalized(scores, (index + 1 - forced_lengths)[:, None]), NEG_INF)
+        finished_scores, finished_ids, _ = _top(tf.concat([state.finished_scores, ending], 1),
+                                                tf.concat([state.finished_ids, candidates], 1), width)
+        # The live set: the best W candidates that did not end; each beam takes its parent's cache.
+        alive_scores, alive_ids, best = _top(tf.where(ended, NEG_INF, scores), candidates, width)
+        rows = tf.range(batch)[:, None] * width + tf.gather(parents, best, batch_dims=1)  # (B, W)
+        cache = tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache)
+        new = BeamState(index + 1, alive_ids, alive_scores, finished_ids, finished_scores, cache)
+        # An example past its own limit keeps its beams while others go on.
+        return new.where_active(index < limits, state)
 
     def not_done(state):
         # Scores only fall as a beam grows, so this bounds every live beam.
@@ -347,27 +383,10 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         done = (state.finished_scores[:, -1] >= best_alive) | (state.index >= limits)
         return tf.logical_and(state.index < bound, tf.logical_not(tf.reduce_all(done)))
 
-    def guarded_step(state):
-        # An example past its own limit keeps its beams while others go on.
-        new = step(state)
-        active = state.index < limits  # (B,)
-
-        def kept(new_value, old_value):
-            return tf.where(tf.reshape(active, [-1] + [1] * (new_value.shape.rank - 1)), new_value, old_value)
-
-        return new._replace(**{name: kept(getattr(new, name), getattr(state, name)) for name in BeamState.PER_EXAMPLE})
-
-    empty_ids = tf.fill([batch, width, bound], tf.constant(pad_id, tf.int32))
-    # At the start only the first beam is live (the others are copies of it).
-    first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
-    start = BeamState(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live,
-                      finished_ids=empty_ids, finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
+    start = BeamState.start(batch, width, bound, pad_id, cache)
     # One loop variable (the whole state): tf.while_loop would unpack a bare namedtuple.
-    (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (guarded_step(state),), (start,))
-    has_finished = final.finished_scores[:, 0] > NEG_INF
-    token_ids = tf.where(has_finished[:, None], final.finished_ids[:, 0], final.alive_ids[:, 0])
-    scores = tf.where(has_finished, final.finished_scores[:, 0], penalized(final.alive_scores[:, 0], limits - forced_lengths))
-    return token_ids, scores
+    (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (step(state),), (start,))
+    return final.best(penalized(final.alive_scores[:, 0], limits - forced_lengths))
 
 
 # Each decoding method's search, as `DECODING_METHODS` names it.
