@@ -192,3 +192,13 @@ def test_unknown_method_or_option_is_refused(model, source):
         translate(model, source, 5, method="viterbi")
     with pytest.raises(ValueError, match="beam_width"):
         translate(model, source, 5, method="greedy", beam_width=4)
+
+
+def test_a_longer_target_start_is_forced_and_continued(model, source):
+    # `decoder_token_ids` may hold more than [START]: the rest is forced, and
+    # greedy search goes on from there as it would have after those tokens.
+    greedy, _ = translate(model, source, 6)
+    rows = np.asarray(greedy[:, 0]) != END  # a forced END would not end the target
+    starts = np.stack([np.full(4, START, "int32"), np.asarray(greedy[:, 0])], axis=1)
+    continued, _ = generate(model, {"encoder_token_ids": source, "decoder_token_ids": starts}, 5, END)
+    np.testing.assert_array_equal(np.asarray(continued)[rows], np.asarray(greedy)[rows, 1:])
