@@ -25,7 +25,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tf_models.inference import beam_search_decode, greedy_decode, uncached_greedy_decode  # noqa: E402
+from tf_models.inference import generate, uncached_greedy_decode  # noqa: E402
 from tf_models.models import Transformer  # noqa: E402
 
 START, NEVER = 1, -1  # no token id is -1, so every sequence runs to the limit
@@ -62,12 +62,16 @@ def main(argv=None):
     sources = rng.integers(3, model.vocabulary_size, (args.sentences, args.source_length)).astype("int32")
     length = args.output_tokens
     spec = [tf.TensorSpec([None, None], tf.int32)]
+
+    def translate(batch, method, **options):
+        starts = tf.fill([tf.shape(batch)[0], 1], START)
+        return generate(model, {"encoder_token_ids": batch, "decoder_token_ids": starts}, length, NEVER, method,
+                        **options)
+
     decoders = {
-        "greedy, cached, batched": tf.function(
-            lambda s: greedy_decode(model, s, START, NEVER, length), input_signature=spec),
+        "greedy, cached, batched": tf.function(lambda s: translate(s, "greedy"), input_signature=spec),
         f"beam {args.beam_width}, cached, batched": tf.function(
-            lambda s: beam_search_decode(model, s, START, NEVER, length, beam_width=args.beam_width),
-            input_signature=spec),
+            lambda s: translate(s, "beam", beam_width=args.beam_width), input_signature=spec),
         "greedy, uncached, one at a time (TF tutorial)": tf.function(
             lambda s: uncached_greedy_decode(model, s, START, NEVER, length), input_signature=spec),
     }

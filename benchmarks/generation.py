@@ -4,9 +4,9 @@ Two comparisons, each with greedy search, top-k sampling and beam search:
 
 1. **The search loop.** `keras_hub.samplers` (`GreedySampler`, `TopKSampler`,
    `BeamSampler`) drive the very step function that tf_models' searches
-   drive (`CausalLM.decode_step` after `CausalLM.prefill`, or
-   `Transformer.decode_step` after the encoder), on the same batch: only
-   the loops differ. Both forbid the padding id, so greedy search (and
+   drive (the model's `generation_step`: `CausalLM.decode_step` after
+   `CausalLM.prefill`, or `Transformer.decode_step` after the encoder), on
+   the same batch: only the loops differ. Both forbid the padding id, so greedy search (and
    beam search, ours with `alpha=0`, when no beam ends) must give the same
    tokens: the `same tokens` column checks it.
 2. **End to end (decoder-only).** keras-hub's own `GPT2CausalLM.generate_step`
@@ -36,26 +36,23 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tf_models.inference.decoding import (  # noqa: E402
-    SEARCHES,
-    _never_pad,
-    causal_step_function,
-    cached_step_function,
-)
+from tf_models.inference.decoding import _never_pad, generate  # noqa: E402
 from tf_models.models import CausalLM, Transformer  # noqa: E402
 
 NEVER = -1  # no token id is -1: every sequence runs to the limit
 METHODS = ("greedy", "sample", "beam")
 
 
-def keras_hub_samplers(top_k, beam_width):
-    """keras-hub's sampler for each of our methods."""
+def compared_methods(args):
+    """`{method: (our options, keras-hub's sampler)}`: each of our decoding
+    methods that keras-hub has too, set to search alike."""
     import keras_hub
 
     return {
-        "greedy": keras_hub.samplers.GreedySampler(),
-        "sample": keras_hub.samplers.TopKSampler(k=top_k, seed=0),
-        "beam": keras_hub.samplers.BeamSampler(num_beams=beam_width),
+        "greedy": ({}, keras_hub.samplers.GreedySampler()),
+        "sample": ({"top_k": args.top_k, "seed": 0}, keras_hub.samplers.TopKSampler(k=args.top_k, seed=0)),
+        "beam": ({"beam_width": args.beam_width, "alpha": 0.0},
+                 keras_hub.samplers.BeamSampler(num_beams=args.beam_width)),
     }
 
 
@@ -80,32 +77,34 @@ def keras_hub_search(sampler, next_logits, cache, start_ids, steps, pad_id):
     return sampler(next, token_ids, cache=cache, index=1, mask=given)[:, 1:]
 
 
-def _options(method, args):
-    return {"greedy": {}, "sample": {"top_k": args.top_k, "seed": 0},
-            "beam": {"beam_width": args.beam_width, "alpha": 0.0}}[method]
+def loop_functions(model, args, inputs_of, beams_in_step=False):
+    """`{(library, method): tf.function(batch) -> (batch, new_tokens) ids}`: our
+    search and keras-hub's sampler, each on `model.generation_step(inputs_of(batch))`.
 
-
-def causal_lm_functions(model, args):
-    """`{(library, method): tf.function(prompts) -> (batch, new_tokens) ids}` for a `CausalLM`."""
-    steps, pad = args.new_tokens, model.padding_id
-    samplers = keras_hub_samplers(args.top_k, args.beam_width)
+    keras-hub's beam sampler repeats the cache for its beams itself, so its
+    step starts from one cache row per example; a Transformer's step also
+    holds its sources' rows (`beams_in_step`), which must be one per beam.
+    """
     functions = {}
-    for method in METHODS:
-        repeat = args.beam_width if method == "beam" else 1
+    for method, (options, sampler) in compared_methods(args).items():
 
-        def ours(prompts, method=method, repeat=repeat):
-            next_logits, cache, start_ids, _ = causal_step_function(model, prompts, steps, repeat)
-            return SEARCHES[method](next_logits, cache, start_ids, NEVER, steps, pad_id=pad,
-                                    **_options(method, args))[0]
+        def ours(batch, method=method, options=options):
+            return generate(model, inputs_of(batch), args.new_tokens, NEVER, method, **options)[0]
 
-        def theirs(prompts, method=method):
-            # keras-hub's beam sampler repeats the caches for its beams itself.
-            next_logits, cache, start_ids, _ = causal_step_function(model, prompts, steps, 1)
-            return keras_hub_search(samplers[method], next_logits, cache, start_ids, steps, pad)
+        def theirs(batch, sampler=sampler, options=options):
+            repeat = options.get("beam_width", 1) if beams_in_step else 1
+            next_logits, cache, start_ids, _ = model.generation_step(inputs_of(batch), args.new_tokens, repeat)
+            cache = tuple(c[::repeat] for c in cache)  # one row per example
+            return keras_hub_search(sampler, next_logits, cache, start_ids, args.new_tokens, model.padding_id)
 
         functions["tf_models", method] = tf.function(ours)
         functions["keras_hub_sampler", method] = tf.function(theirs)
     return functions
+
+
+def causal_lm_functions(model, args):
+    """The loops on a `CausalLM`, continuing a batch of prompts."""
+    return loop_functions(model, args, lambda prompts: {"token_ids": prompts})
 
 
 def gpt2_functions(model, args):
@@ -118,7 +117,7 @@ def gpt2_functions(model, args):
         max_sequence_length=model.max_sequence_length,
     )
     functions = {}
-    for method, sampler in keras_hub_samplers(args.top_k, args.beam_width).items():
+    for method, (_, sampler) in compared_methods(args).items():
         causal_lm = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
         causal_lm.compile(sampler=sampler)
 
@@ -134,29 +133,12 @@ def gpt2_functions(model, args):
 
 
 def transformer_functions(model, args):
-    """`{(library, method): tf.function(sources)}` for a `Transformer`, both loops on its step."""
-    steps, pad, start = args.new_tokens, model.padding_id, 1
-    samplers = keras_hub_samplers(args.top_k, args.beam_width)
-    functions = {}
-    for method in METHODS:
-        repeat = args.beam_width if method == "beam" else 1
+    """The loops on a `Transformer`, translating a batch of sources (start token 1)."""
 
-        def ours(sources, method=method, repeat=repeat):
-            next_logits, cache = cached_step_function(model, sources, steps, repeat)
-            start_ids = tf.fill([tf.shape(sources)[0]], start)
-            return SEARCHES[method](next_logits, cache, start_ids, NEVER, steps, pad_id=pad,
-                                    **_options(method, args))[0]
+    def inputs_of(sources):
+        return {"encoder_token_ids": sources, "decoder_token_ids": tf.ones([tf.shape(sources)[0], 1], tf.int32)}
 
-        def theirs(sources, method=method, repeat=repeat):
-            # The step's encoder rows are per beam; keras-hub repeats the (empty) self-attention caches itself.
-            next_logits, cache = cached_step_function(model, sources, steps, repeat)
-            cache = tuple(c[::repeat] for c in cache)
-            start_ids = tf.fill([tf.shape(sources)[0]], start)
-            return keras_hub_search(samplers[method], next_logits, cache, start_ids, steps, pad)
-
-        functions["tf_models", method] = tf.function(ours)
-        functions["keras_hub_sampler", method] = tf.function(theirs)
-    return functions
+    return loop_functions(model, args, inputs_of, beams_in_step=True)
 
 
 def timed(function, inputs, repeats):

@@ -134,18 +134,19 @@ def test_cached_generation_equals_rerunning_the_model(prompt_length):
 
     model = CausalLM.from_preset("test")
     prompt = _batch([prompt_length] * 2, length=prompt_length, seed=3)["token_ids"]
-    greedy, _ = generate(model, prompt, max_length=6)
+    greedy, _ = generate(model, {"token_ids": prompt}, max_length=6)
     np.testing.assert_array_equal(greedy, _uncached_greedy(model, prompt, 6))
     # The other searches over the same step: one beam, or sampling from the single best token, is greedy.
-    beam, _ = generate(model, prompt, max_length=6, method="beam", beam_width=1, alpha=0.0)
-    sampled, _ = generate(model, prompt, max_length=6, method="sample", top_k=1, seed=5)
+    beam, _ = generate(model, {"token_ids": prompt}, max_length=6, method="beam", beam_width=1, alpha=0.0)
+    sampled, _ = generate(model, {"token_ids": prompt}, max_length=6, method="sample", top_k=1, seed=5)
     np.testing.assert_array_equal(beam, greedy)
     np.testing.assert_array_equal(sampled, greedy)
     # Seeded sampling repeats; wider beams and an end token run too.
-    first, _ = generate(model, prompt, max_length=6, method="sample", temperature=1.5, seed=9)
-    again, _ = generate(model, prompt, max_length=6, method="sample", temperature=1.5, seed=9)
+    first, _ = generate(model, {"token_ids": prompt}, max_length=6, method="sample", temperature=1.5, seed=9)
+    again, _ = generate(model, {"token_ids": prompt}, max_length=6, method="sample", temperature=1.5, seed=9)
     np.testing.assert_array_equal(first, again)
-    ids, scores = generate(model, prompt, max_length=6, end_id=int(greedy[0, 2]), method="beam", beam_width=3)
+    ids, scores = generate(model, {"token_ids": prompt}, max_length=6, end_id=int(greedy[0, 2]), method="beam",
+                           beam_width=3)
     assert ids.shape == (2, 6) and np.all(np.isfinite(scores))
 
 
@@ -157,16 +158,16 @@ def test_prompts_of_different_lengths_in_one_batch_generate_what_each_does_alone
     prompts = [[5, 9, 11, 7, 3], [8], [12, 4, 6]]
     batch = np.array([p + [0] * (5 - len(p)) for p in prompts], "int32")  # padded after the end
     end_id = 3
-    ids, scores = generate(model, batch, max_length=[6, 4, 5], end_id=end_id, **decoding)
+    ids, scores = generate(model, {"token_ids": batch}, max_length=[6, 4, 5], end_id=end_id, **decoding)
     assert ids.shape == (3, 6)
     for row, (prompt, limit) in enumerate(zip(prompts, [6, 4, 5])):
-        alone_ids, alone_scores = generate(model, [prompt], max_length=limit, end_id=end_id, **decoding)
+        alone_ids, alone_scores = generate(model, {"token_ids": [prompt]}, max_length=limit, end_id=end_id, **decoding)
         np.testing.assert_array_equal(ids[row, :limit], alone_ids[0])
         assert np.all(ids[row, limit:] == 0)
         np.testing.assert_allclose(scores[row], alone_scores[0], rtol=1e-5)
     # The prompt's own tokens are given, never generated: an end token inside it does not stop the text.
-    with_end, _ = generate(model, [[5, end_id, 9], [8, 0, 0]], max_length=4, end_id=end_id, **decoding)
-    alone, _ = generate(model, [[5, end_id, 9]], max_length=4, end_id=end_id, **decoding)
+    with_end, _ = generate(model, {"token_ids": [[5, end_id, 9], [8, 0, 0]]}, max_length=4, end_id=end_id, **decoding)
+    alone, _ = generate(model, {"token_ids": [[5, end_id, 9]]}, max_length=4, end_id=end_id, **decoding)
     np.testing.assert_array_equal(with_end[0], alone[0])
     assert np.any(with_end[0] != 0)
 
@@ -175,5 +176,5 @@ def test_generating_for_an_empty_batch_returns_empty_results():
     from tf_models.inference import generate
 
     model = CausalLM.from_preset("test")
-    ids, scores = generate(model, np.zeros([0, 0], "int32"), max_length=4, method="beam", beam_width=2)
+    ids, scores = generate(model, {"token_ids": np.zeros([0, 0], "int32")}, max_length=4, method="beam", beam_width=2)
     assert ids.shape[0] == 0 and scores.shape == (0,)

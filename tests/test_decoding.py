@@ -3,20 +3,19 @@ import pytest
 import tensorflow as tf
 from helpers import random_ids
 
-from tf_models.inference import (
-    beam_search,
-    beam_search_decode,
-    decode,
-    greedy_decode,
-    greedy_search,
-    sample,
-    sample_decode,
-    uncached_greedy_decode,
-)
+from tf_models.inference import beam_search, generate, greedy_search, sample, uncached_greedy_decode
 from tf_models.inference.decoding import _filter_logits, length_penalty
 from tf_models.models import Transformer
 
 START, END = 1, 2
+
+
+def translate(model, source, max_length, method="greedy", **options):
+    """`generate` with a `Transformer`: every target starts with START and ends at END."""
+    source = tf.convert_to_tensor(source, tf.int32)
+    starts = tf.fill([tf.shape(source)[0], 1], START)
+    return generate(model, {"encoder_token_ids": source, "decoder_token_ids": starts}, max_length, END, method,
+                    **options)
 
 
 def _naive_greedy(model, source, max_length):
@@ -67,7 +66,7 @@ def source():
                                           "tie_output_embeddings": False}])
 def test_cached_greedy_equals_uncached_greedy(options, source):
     model = Transformer.from_preset("test", **options)
-    cached, cached_scores = greedy_decode(model, source, START, END, max_length=10)
+    cached, cached_scores = translate(model, source, max_length=10)
     uncached, uncached_scores = uncached_greedy_decode(model, source, START, END, max_length=10)
     np.testing.assert_array_equal(cached, _naive_greedy(model, source, 10))
     np.testing.assert_array_equal(cached, uncached)
@@ -75,7 +74,7 @@ def test_cached_greedy_equals_uncached_greedy(options, source):
 
 
 def test_greedy_scores_are_the_log_probabilities_of_the_output(model, source):
-    ids, scores = greedy_decode(model, source, START, END, max_length=6)
+    ids, scores = translate(model, source, max_length=6)
     decoder_input = np.concatenate([np.full((4, 1), START, "int32"), np.asarray(ids)[:, :-1]], axis=1)
     logits = model({"encoder_token_ids": source, "decoder_token_ids": decoder_input})["logits"]
     logits = np.array(logits)
@@ -89,7 +88,7 @@ def test_greedy_scores_are_the_log_probabilities_of_the_output(model, source):
 def test_decoding_runs_in_a_tf_function_and_pads_after_end(model, method):
     options = {"beam_width": 3} if method == "beam" else {}
     run = tf.function(
-        lambda source: decode(model, source, START, END, 12, method, **options),
+        lambda source: translate(model, source, 12, method, **options),
         input_signature=[tf.TensorSpec([None, None], tf.int32)],
     )
     ids, scores = run(random_ids(3, 5, 50, seed=4))
@@ -102,8 +101,8 @@ def test_decoding_runs_in_a_tf_function_and_pads_after_end(model, method):
 
 
 def test_beam_width_one_without_length_penalty_equals_greedy(model, source):
-    greedy, greedy_scores = greedy_decode(model, source, START, END, max_length=9)
-    beam, beam_scores = beam_search_decode(model, source, START, END, max_length=9, beam_width=1, alpha=0.0)
+    greedy, greedy_scores = translate(model, source, max_length=9)
+    beam, beam_scores = translate(model, source, 9, "beam", beam_width=1, alpha=0.0)
     np.testing.assert_array_equal(beam, greedy)
     np.testing.assert_allclose(beam_scores, greedy_scores, atol=1e-4)
 
@@ -140,11 +139,11 @@ def test_beam_search_returns_the_best_live_beam_when_nothing_finished():
 @pytest.mark.parametrize("method, options", [("greedy", {}), ("beam", {"beam_width": 4, "alpha": 0.6})])
 def test_batched_decoding_equals_one_by_one(model, source, method, options):
     limits = np.array([9, 5, 7, 3], "int32")  # per-example limits, as the Translator sets them
-    ids, scores = decode(model, source, START, END, limits, method, **options)
+    ids, scores = translate(model, source, limits, method, **options)
     assert ids.shape == (4, 9)
     for i in range(4):
         length = int((source[i] != 0).sum())
-        one_ids, one_scores = decode(model, source[i : i + 1, :length], START, END, limits[i], method, **options)
+        one_ids, one_scores = translate(model, source[i : i + 1, :length], limits[i], method, **options)
         np.testing.assert_array_equal(ids[i, : limits[i]], one_ids[0])
         assert np.all(ids.numpy()[i, limits[i] :] == 0)
         np.testing.assert_allclose(scores[i], one_scores[0], atol=1e-4)
@@ -152,9 +151,9 @@ def test_batched_decoding_equals_one_by_one(model, source, method, options):
 
 def test_sampling_with_a_seed_is_reproducible(model, source):
     options = dict(temperature=1.5, top_k=20, top_p=0.95)
-    first, first_scores = sample_decode(model, source, START, END, 10, seed=3, **options)
-    again, again_scores = sample_decode(model, source, START, END, 10, seed=3, **options)
-    other, _ = sample_decode(model, source, START, END, 10, seed=4, **options)
+    first, first_scores = translate(model, source, 10, "sample", seed=3, **options)
+    again, again_scores = translate(model, source, 10, "sample", seed=3, **options)
+    other, _ = translate(model, source, 10, "sample", seed=4, **options)
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(first_scores, again_scores)
     assert not np.array_equal(first, other)
@@ -162,8 +161,8 @@ def test_sampling_with_a_seed_is_reproducible(model, source):
 
 @pytest.mark.parametrize("options", [{"top_k": 1}, {"top_p": 1e-6}, {"temperature": 1e-4}])
 def test_sampling_that_leaves_one_choice_is_greedy(model, source, options):
-    greedy, _ = greedy_decode(model, source, START, END, 8)
-    sampled, _ = sample_decode(model, source, START, END, 8, seed=5, **options)
+    greedy, _ = translate(model, source, 8)
+    sampled, _ = translate(model, source, 8, "sample", seed=5, **options)
     np.testing.assert_array_equal(sampled, greedy)
 
 
@@ -190,6 +189,16 @@ def test_filter_logits_keeps_the_top_k_and_the_nucleus():
 
 def test_unknown_method_or_option_is_refused(model, source):
     with pytest.raises(ValueError, match="Unknown decoding method"):
-        decode(model, source, START, END, 5, method="viterbi")
+        translate(model, source, 5, method="viterbi")
     with pytest.raises(ValueError, match="beam_width"):
-        decode(model, source, START, END, 5, method="greedy", beam_width=4)
+        translate(model, source, 5, method="greedy", beam_width=4)
+
+
+def test_a_longer_target_start_is_forced_and_continued(model, source):
+    # `decoder_token_ids` may hold more than [START]: the rest is forced, and
+    # greedy search goes on from there as it would have after those tokens.
+    greedy, _ = translate(model, source, 6)
+    rows = np.asarray(greedy[:, 0]) != END  # a forced END would not end the target
+    starts = np.stack([np.full(4, START, "int32"), np.asarray(greedy[:, 0])], axis=1)
+    continued, _ = generate(model, {"encoder_token_ids": source, "decoder_token_ids": starts}, 5, END)
+    np.testing.assert_array_equal(np.asarray(continued)[rows], np.asarray(greedy)[rows, 1:])

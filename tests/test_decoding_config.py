@@ -43,11 +43,12 @@ def test_settings_round_trip_through_json():
     assert DecodingConfig.from_settings(json.loads(json.dumps(config.settings))) == config
 
 
-def test_every_decoder_takes_exactly_its_methods_options():
+def test_every_search_takes_exactly_its_methods_options():
     import inspect
 
-    from tf_models.inference.decoding import DECODERS
+    from tf_models.inference.decoding import SEARCHES
 
-    fixed = {"model", "encoder_token_ids", "start_id", "end_id", "max_length"}
-    for method, decoder in DECODERS.items():
-        assert set(inspect.signature(decoder).parameters) - fixed == set(METHOD_OPTIONS[method]), method
+    fixed = {"next_logits", "cache", "start_ids", "end_id", "max_length", "pad_id", "forced_ids"}
+    assert list(SEARCHES) == list(METHOD_OPTIONS)
+    for method, search in SEARCHES.items():
+        assert set(inspect.signature(search).parameters) - fixed == set(METHOD_OPTIONS[method]), method

@@ -138,7 +138,7 @@ def test_decode_step_token_by_token_equals_the_full_pass(options):
     full = model({"encoder_token_ids": source, "decoder_token_ids": target})["logits"]  # (B, T, V)
     output, mask = model.encode(source)
     cross = model.cross_attention_caches(output)
-    caches = model.empty_self_attention_caches(2, max_length=4)
+    caches = model.empty_caches(2, max_length=4)
     for index in range(4):
         logits, caches = model.decode_step(target[:, index], index, caches, cross, mask)
         assert logits.dtype == "float32"

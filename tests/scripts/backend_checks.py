@@ -82,7 +82,7 @@ def cached_decoding_gap():
     full = np.asarray(transformer({"encoder_token_ids": source, "decoder_token_ids": ids})["logits"])
     encoder_output, encoder_mask = transformer.encode(source)
     cross = transformer.cross_attention_caches(encoder_output)
-    own = transformer.empty_self_attention_caches(1, max_length=ids.shape[1])
+    own = transformer.empty_caches(1, max_length=ids.shape[1])
     stepped = []
     for index in range(ids.shape[1]):
         logits, own = transformer.decode_step(keras.ops.convert_to_tensor(ids[:, index]), index, own, cross,

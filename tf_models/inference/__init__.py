@@ -7,7 +7,7 @@ used (PEP 562), so the command line can build its flags at once.
 
 import importlib
 
-from tf_models.inference.decoding_config import METHOD_OPTIONS, DecodingConfig
+from tf_models.inference.decoding_config import DECODING_METHODS, METHOD_OPTIONS, DecodingConfig
 
 # name -> module, imported on first use.
 _LAZY = {
@@ -20,13 +20,9 @@ _LAZY = {
     "tokenize_with_masks": "bert",
     "ServingModule": "base",
     "beam_search": "decoding",
-    "beam_search_decode": "decoding",
-    "decode": "decoding",
     "encode": "decoding",
-    "greedy_decode": "decoding",
     "greedy_search": "decoding",
     "sample": "decoding",
-    "sample_decode": "decoding",
     "uncached_greedy_decode": "decoding",
     "generate": "decoding",
     "Translator": "translator",
@@ -41,4 +37,4 @@ def __getattr__(name):
     return value
 
 
-__all__ = ["DecodingConfig", "METHOD_OPTIONS", *_LAZY]
+__all__ = ["DECODING_METHODS", "DecodingConfig", "METHOD_OPTIONS", *_LAZY]

@@ -64,13 +64,15 @@ def known_ids(token_ids, vocabulary_size, unk_id):
 class ServingModule(tf.Module):
     """A `tf.Module` that `tf_models.export` saves for TF Serving.
 
-    Subclasses set `TASK` (the task's one name: its default export name,
-    and `settings["task"]` in the export, so the command line knows how to
-    query and print any export) and
-    `SERVING_SIGNATURES` (signature name -> method), and implement
-    `format_outputs`. Their signatures pass every input through `bounded`
-    (strings) or `check_batch_size` (ids), and their `settings` record
-    `limits`.
+    A subclass declares its task as data: `TASK` (the task's one name: its
+    default export name, and `settings["task"]` in the export, so the
+    command line knows how to query and print any export),
+    `SERVING_SIGNATURES` (signature name -> method), `SETTINGS` (the
+    attributes its export records), `EXAMPLE_INPUTS` (the warmup requests)
+    and `TEXTS_INPUT` (the input of `serving_default` that takes the texts
+    of the command line); and it implements `format_outputs`. Its
+    signatures pass every input through `bounded` (strings) or
+    `check_batch_size` (ids).
 
     Args:
         max_input_bytes: bytes kept of each input string; the rest is
@@ -80,6 +82,11 @@ class ServingModule(tf.Module):
 
     TASK = None
     SERVING_SIGNATURES = {"serving_default": "__call__"}
+    SETTINGS = ()
+    EXAMPLE_INPUTS = {"serving_default": {"sentences": ["A short sentence.", ""]}}
+    TEXTS_INPUT = "sentences"
+    # A module that decodes sets its `DecodingConfig`: the export records it too.
+    decoding = None
 
     def __init__(self, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
         super().__init__()
@@ -90,6 +97,19 @@ class ServingModule(tf.Module):
     def limits(self):
         """The caps on one request, as the export's settings record them."""
         return {"max_input_bytes": self.max_input_bytes, "max_batch_size": self.max_batch_size}
+
+    @property
+    def settings(self):
+        """What the export records: the task, the limits, the decoding method
+        and its options (if it decodes) and the `SETTINGS` attributes."""
+        decoding = {} if self.decoding is None else self.decoding.settings
+        own = {name: getattr(self, name) for name in self.SETTINGS}
+        return {"task": self.TASK, **self.limits, **decoding, **own}
+
+    @property
+    def example_inputs(self):
+        """Requests for the TF Serving warmup file: `EXAMPLE_INPUTS`."""
+        return self.EXAMPLE_INPUTS
 
     def bounded(self, strings, keep="start"):
         """`strings` within this module's limits (`bounded_strings`)."""
@@ -103,14 +123,17 @@ class ServingModule(tf.Module):
             texts: the strings given on the command line.
             context: the text questions are answered from (question answering).
             second: the second text of every pair (models of text pairs).
+
+        Raises:
+            ValueError: `context` or `second`, where this task reads none.
         """
         if context is not None:
-            raise SystemExit(f"--context is for question answering, not {cls.TASK}.")
+            raise ValueError(f"--context is for question answering, not {cls.TASK}.")
         if second is not None:
             if "pairs" not in cls.SERVING_SIGNATURES:
-                raise SystemExit(f"--second is for models of text pairs, not {cls.TASK}.")
+                raise ValueError(f"--second is for models of text pairs, not {cls.TASK}.")
             return "pairs", {"first": list(texts), "second": [second] * len(texts)}
-        return "serving_default", {"sentences": list(texts)}
+        return "serving_default", {cls.TEXTS_INPUT: list(texts)}
 
     @staticmethod
     def format_outputs(texts, outputs):

@@ -95,6 +95,9 @@ class TextClassifier(ServingModule):
 
     TASK = "classifier"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "classify_pairs", "ids": "classify_ids"}
+    SETTINGS = ("label_names", "max_sequence_length")
+    EXAMPLE_INPUTS = {**ServingModule.EXAMPLE_INPUTS,
+                      "pairs": {"first": ["A short sentence."], "second": ["Another one."]}}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
                  max_batch_size=MAX_BATCH_SIZE):
@@ -104,18 +107,6 @@ class TextClassifier(ServingModule):
         self.label_names = list(label_names)
         self.max_sequence_length = max_sequence_length
         self._label_table = tf.constant(self.label_names)
-
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "label_names": self.label_names,
-                "max_sequence_length": self.max_sequence_length}
-
-    @property
-    def example_inputs(self):
-        return {
-            "serving_default": {"sentences": ["A short sentence.", ""]},
-            "pairs": {"first": ["A short sentence."], "second": ["Another one."]},
-        }
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -177,6 +168,9 @@ class TextRegressor(ServingModule):
 
     TASK = "regressor"
     SERVING_SIGNATURES = {"serving_default": "__call__", "pairs": "score_pairs", "ids": "score_ids"}
+    SETTINGS = ("max_sequence_length",)
+    EXAMPLE_INPUTS = {**ServingModule.EXAMPLE_INPUTS,
+                      "pairs": {"first": ["A man is playing a guitar."], "second": ["A man plays the guitar."]}}
 
     def __init__(self, model, tokenizer, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
                  max_batch_size=MAX_BATCH_SIZE):
@@ -184,17 +178,6 @@ class TextRegressor(ServingModule):
         self.model = model
         self.tokenizer = tokenizer
         self.max_sequence_length = max_sequence_length
-
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "max_sequence_length": self.max_sequence_length}
-
-    @property
-    def example_inputs(self):
-        return {
-            "serving_default": {"sentences": ["A short sentence.", ""]},
-            "pairs": {"first": ["A man is playing a guitar."], "second": ["A man plays the guitar."]},
-        }
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -272,6 +255,8 @@ class FillMask(ServingModule):
 
     TASK = "fill_mask"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "fill_ids"}
+    SETTINGS = ("top_k", "max_sequence_length", "words_only")
+    EXAMPLE_INPUTS = {"serving_default": {"sentences": ["A [MASK] sentence.", "No mask."]}}
 
     def __init__(self, model, tokenizer, top_k=5, max_sequence_length=128, words_only=False,
                  max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
@@ -287,15 +272,6 @@ class FillMask(ServingModule):
             raise ValueError("words_only=True, but the vocabulary has no whole-word token")
         self._candidates = tf.constant(allowed)  # (V,) which tokens may be answered
         self._candidate_count = sum(allowed)
-
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "top_k": self.top_k, "max_sequence_length": self.max_sequence_length,
-                "words_only": self.words_only}
-
-    @property
-    def example_inputs(self):
-        return {"serving_default": {"sentences": ["A [MASK] sentence.", "No mask."]}}
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -394,6 +370,7 @@ class SentenceEncoder(ServingModule):
 
     TASK = "sentence_encoder"
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "encode_ids"}
+    SETTINGS = ("pooling", "max_sequence_length")
 
     def __init__(self, backbone, tokenizer, pooling="pooled", max_sequence_length=128,
                  max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE):
@@ -404,15 +381,6 @@ class SentenceEncoder(ServingModule):
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.max_sequence_length = max_sequence_length
-
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "pooling": self.pooling,
-                "max_sequence_length": self.max_sequence_length}
-
-    @property
-    def example_inputs(self):
-        return {"serving_default": {"sentences": ["A short sentence.", ""]}}
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -468,6 +436,8 @@ class TokenTagger(ServingModule):
 
     TASK = "tagger"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
+    SETTINGS = ("label_names", "max_sequence_length")
+    EXAMPLE_INPUTS = {"serving_default": {"sentences": ["John lives in Paris .", ""]}}
 
     def __init__(self, model, tokenizer, label_names, max_sequence_length=128, max_input_bytes=MAX_INPUT_BYTES,
                  max_batch_size=MAX_BATCH_SIZE):
@@ -477,15 +447,6 @@ class TokenTagger(ServingModule):
         self.label_names = list(label_names)
         self.max_sequence_length = max_sequence_length
         self._label_table = tf.constant(self.label_names + [""])  # the last one: no tag
-
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "label_names": self.label_names,
-                "max_sequence_length": self.max_sequence_length}
-
-    @property
-    def example_inputs(self):
-        return {"serving_default": {"sentences": ["John lives in Paris .", ""]}}
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -557,6 +518,9 @@ class QuestionAnswerer(ServingModule):
 
     TASK = "question_answerer"
     SERVING_SIGNATURES = {"serving_default": "__call__"}
+    SETTINGS = ("max_sequence_length", "max_query_length", "doc_stride", "max_answer_length", "n_best_size")
+    EXAMPLE_INPUTS = {"serving_default": {"questions": ["Who wrote it?", ""],
+                                          "contexts": ["It was written by Jane Austen in 1813.", ""]}}
     NO_ANSWER_SCORE = -1e9  # JSON, and so TF Serving's REST API, has no -inf
 
     def __init__(self, model, tokenizer, max_sequence_length=384, max_query_length=64, doc_stride=128,
@@ -576,22 +540,11 @@ class QuestionAnswerer(ServingModule):
         self.max_answer_length = max_answer_length
         self.n_best_size = n_best_size
 
-    @property
-    def settings(self):
-        return {"task": self.TASK, **self.limits, "max_sequence_length": self.max_sequence_length,
-                "max_query_length": self.max_query_length, "doc_stride": self.doc_stride,
-                "max_answer_length": self.max_answer_length, "n_best_size": self.n_best_size}
-
-    @property
-    def example_inputs(self):
-        return {"serving_default": {"questions": ["Who wrote it?", ""],
-                                    "contexts": ["It was written by Jane Austen in 1813.", ""]}}
-
     @classmethod
     def request(cls, texts, context=None, second=None):
         """The questions `texts`, each about `context`."""
         if context is None:
-            raise SystemExit("A question-answering model reads the questions' --context TEXT.")
+            raise ValueError("A question-answering model reads the questions' --context TEXT.")
         return "serving_default", {"questions": list(texts), "contexts": [context] * len(texts)}
 
     @staticmethod

@@ -1,35 +1,33 @@
-"""Autoregressive decoding for the `Transformer`: greedy, beam search, sampling.
+"""Autoregressive decoding: greedy search, beam search and sampling.
 
-The encoder runs once; the decoder then runs one token at a time, each step
-reading the keys and values of earlier positions from a cache instead of
-recomputing them, so a step costs O(length) instead of O(length^2). Every
-loop is a `tf.while_loop`, so decoding runs inside a `tf.function` and is
-exported with the model in a SavedModel.
-
-The search algorithms are written against a step function and know nothing
-about Transformers:
+The searches are written against a step function and know nothing about
+models:
 
     next_logits(tokens, index, cache) -> (logits, cache)
 
-takes the `(rows,)` tokens at position `index` and returns float32
-`(rows, vocabulary)` logits for position `index + 1` with the updated cache
-(a tuple of tensors whose first axis is the row). `greedy_search`,
-`sample` and `beam_search` drive such a function; `greedy_decode`,
-`sample_decode` and `beam_search_decode` build it from a `Transformer`'s
-own incremental step (`Transformer.encode` and `Transformer.decode_step`).
-The padding id is never generated. `max_length` everywhere is a scalar or a `(batch,)` vector: each example
+takes the `(rows,)` tokens at step `index` and returns float32
+`(rows, vocabulary)` logits for the next token with the updated cache
+(a tuple of tensors whose first axis is the row). Each model turns itself
+into such a step: `Transformer.generation_step` runs the encoder once and
+steps its decoder, `CausalLM.generation_step` runs the prompt through at
+once and steps from there; both read the keys and values of earlier
+positions from a cache instead of recomputing them, so a step costs
+O(length) instead of O(length^2).
+
+`generate` is the one entry point: it asks the model for its step and runs
+the search of a decoding method (`DECODING_METHODS`). Every loop is a
+`tf.while_loop`, so decoding runs inside a `tf.function` and is exported
+with the model in a SavedModel. The padding id is never generated.
+`max_length` everywhere is a scalar or a `(batch,)` vector: each example
 stops at its own limit, so a batch decodes exactly like its examples one
 by one.
-
-`generate` drives the same three searches with a decoder-only `CausalLM`'s
-own step (`CausalLM.prefill` over the prompt, then `CausalLM.decode_step`).
 """
 
 from typing import NamedTuple
 
 import tensorflow as tf
 
-from tf_models.inference.decoding_config import DecodingConfig
+from tf_models.inference.decoding_config import DECODING_METHODS, DecodingConfig
 
 NEG_INF = float("-inf")
 
@@ -51,37 +49,11 @@ def _limits(max_length, batch):
     return limits, tf.maximum(tf.reduce_max(limits), 0)
 
 
-def cached_step_function(model, encoder_token_ids, max_length, repeat=1):
-    """The `next_logits` step of a `Transformer`, with its initial cache.
-
-    Args:
-        model: a `Transformer`.
-        encoder_token_ids: `(batch, source_length)` int32.
-        max_length: the most positions the cache holds.
-        repeat: rows per example (the beam width): the step works on
-            `batch * repeat` rows, row `b * repeat + k` for example `b`.
-
-    Returns:
-        `(next_logits, cache)`: the cache is one `(rows, 2, max_length,
-        num_heads, head_dim)` self-attention cache per decoder layer.
-    """
-    encoder_output, encoder_mask = model.encode(encoder_token_ids)
-    # Beams of one example share its source: its rows repeat the cross-attention caches.
-    cross_caches = tuple(tf.repeat(c, repeat, axis=0) for c in model.cross_attention_caches(encoder_output))
-    encoder_mask = tf.repeat(encoder_mask, repeat, axis=0)
-    cache = model.empty_self_attention_caches(tf.shape(encoder_mask)[0], max_length, encoder_output.dtype)
-
-    def next_logits(tokens, index, cache):
-        return model.decode_step(tokens, index, cache, cross_caches, encoder_mask)
-
-    return next_logits, cache
-
-
 def uncached_step_function(model, encoder_token_ids, start_id, max_length):
-    """A step that re-runs the whole model on the prefix, as the TF tutorial.
+    """A `Transformer` step that re-runs the whole model on the prefix, as the TF tutorial.
 
-    The reference for the cached step (same search, same results, much
-    slower): its "cache" is just the tokens decoded so far.
+    The reference for `Transformer.generation_step` (same search, same
+    results, much slower): its "cache" is just the tokens decoded so far.
     """
     batch = tf.shape(encoder_token_ids)[0]
     prefix = tf.fill([batch, max_length + 1], tf.constant(start_id, tf.int32))
@@ -280,6 +252,56 @@ class BeamState(NamedTuple):
     # The fields that an example past its own limit keeps unchanged.
     PER_EXAMPLE = ("alive_ids", "alive_scores", "finished_ids", "finished_scores")
 
+    @classmethod
+    def start(cls, batch, width, length, pad_id, cache):
+        """Before the first step: nothing finished, and only the first beam
+        live (the others are copies of it)."""
+        empty_ids = tf.fill([batch, width, length], tf.constant(pad_id, tf.int32))
+        first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
+        return cls(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live, finished_ids=empty_ids,
+                   finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
+
+    def extensions(self, log_probs, width):
+        """The `2W` likeliest one-token extensions of the live beams: at most
+        `W` of them end at this step, so `W` stay alive.
+
+        Args:
+            log_probs: `(B, W, V)` each beam's next-token log-probabilities.
+            width: `W`.
+
+        Returns:
+            `(scores, parents, tokens, ids)`: `(B, 2W)` log-probabilities,
+            the beam each extends and its new token, and `(B, 2W, T)` ids.
+        """
+        batch, vocabulary, length = tf.shape(log_probs)[0], tf.shape(log_probs)[2], tf.shape(self.alive_ids)[2]
+        scores = tf.reshape(log_probs + self.alive_scores[:, :, None], [batch, width * vocabulary])
+        scores, indices = tf.math.top_k(scores, k=2 * width)  # (B, 2W)
+        parents, tokens = indices // vocabulary, indices % vocabulary
+        position = tf.one_hot(self.index, length, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
+        ids = tf.where(position, tokens[:, :, None], tf.gather(self.alive_ids, parents, batch_dims=1))
+        return scores, parents, tokens, ids
+
+    def where_active(self, active, old):
+        """This state, but the examples that are not `active` `(B,)` keep their beams of `old`."""
+
+        def kept(new_value, old_value):
+            return tf.where(tf.reshape(active, [-1] + [1] * (new_value.shape.rank - 1)), new_value, old_value)
+
+        return self._replace(**{name: kept(getattr(self, name), getattr(old, name)) for name in self.PER_EXAMPLE})
+
+    def best(self, alive_scores):
+        """Each example's best finished hypothesis, or its best live beam
+        (scored `alive_scores` `(B,)`) if none finished: `(ids, scores)`."""
+        has_finished = self.finished_scores[:, 0] > NEG_INF
+        token_ids = tf.where(has_finished[:, None], self.finished_ids[:, 0], self.alive_ids[:, 0])
+        return token_ids, tf.where(has_finished, self.finished_scores[:, 0], alive_scores)
+
+
+def _top(scores, ids, k):
+    """The `k` best `(B, N)` `scores`, their `(B, N, T)` `ids` and their `(B, k)` indices."""
+    scores, best = tf.math.top_k(scores, k=k)
+    return scores, tf.gather(ids, best, batch_dims=1), best
+
 
 def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0,
                 forced_ids=None):
@@ -332,42 +354,28 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     def penalized(log_probs, length):  # length: tokens after the forced ones
         return log_probs / length_penalty(length, alpha)
 
-    def gather_beams(values, indices):  # (B, N, ...) by (B, M) -> (B, M, ...)
-        return tf.gather(values, indices, batch_dims=1)
-
     def step(state):
-        index, cache = state.index, state.cache
+        index = state.index
         last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(state.alive_ids[:, :, index - 1], [-1]))
-        logits, cache = next_logits(last, index, cache)  # (B * W, V)
+        logits, cache = next_logits(last, index, state.cache)  # (B * W, V)
         logits, forced_now = _force(_never_pad(logits, pad_id), index, tf.repeat(forced_ids, width, axis=0),
                                     tf.repeat(forced_lengths, width))
         forced_now = tf.reshape(forced_now, [batch, width])[:, :1]  # (B, 1): the same for every beam
-        vocabulary = tf.shape(logits)[-1]
-        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, vocabulary])
-        log_probs = tf.reshape(log_probs + state.alive_scores[:, :, None], [batch, width * vocabulary])
-        # 2W candidates: at most W of them end here, so W stay alive.
-        top_scores, top_indices = tf.math.top_k(log_probs, k=2 * width)  # (B, 2W)
-        parents, tokens = top_indices // vocabulary, top_indices % vocabulary
-        position = tf.one_hot(index, bound, on_value=True, off_value=False, dtype=tf.bool)  # (T,)
-        candidates = tf.where(position, tokens[:, :, None], gather_beams(state.alive_ids, parents))  # (B, 2W, T)
+        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, tf.shape(logits)[-1]])
+        scores, parents, tokens, candidates = state.extensions(log_probs, width)  # (B, 2W), (B, 2W, T)
         ended = tf.equal(tokens, end_id) & ~forced_now
 
         # The finished set: the best W of the old ones and those ending now.
-        new_finished = tf.where(ended, penalized(top_scores, (index + 1 - forced_lengths)[:, None]), NEG_INF)
-        finished_scores, best = tf.math.top_k(tf.concat([state.finished_scores, new_finished], 1), k=width)
-        finished_ids = gather_beams(tf.concat([state.finished_ids, candidates], 1), best)
-
-        # The live set: the best W candidates that did not end.
-        alive_scores, best = tf.math.top_k(tf.where(ended, NEG_INF, top_scores), k=width)
-        rows = tf.range(batch)[:, None] * width + gather_beams(parents, best)  # (B, W)
-        return BeamState(
-            index=index + 1,
-            alive_ids=gather_beams(candidates, best),
-            alive_scores=alive_scores,
-            finished_ids=finished_ids,
-            finished_scores=finished_scores,
-            cache=tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache),
-        )
+        ending = tf.where(ended, penalized(scores, (index + 1 - forced_lengths)[:, None]), NEG_INF)
+        finished_scores, finished_ids, _ = _top(tf.concat([state.finished_scores, ending], 1),
+                                                tf.concat([state.finished_ids, candidates], 1), width)
+        # The live set: the best W candidates that did not end; each beam takes its parent's cache.
+        alive_scores, alive_ids, best = _top(tf.where(ended, NEG_INF, scores), candidates, width)
+        rows = tf.range(batch)[:, None] * width + tf.gather(parents, best, batch_dims=1)  # (B, W)
+        cache = tf.nest.map_structure(lambda c: tf.gather(c, tf.reshape(rows, [-1])), cache)
+        new = BeamState(index + 1, alive_ids, alive_scores, finished_ids, finished_scores, cache)
+        # An example past its own limit keeps its beams while others go on.
+        return new.where_active(index < limits, state)
 
     def not_done(state):
         # Scores only fall as a beam grows, so this bounds every live beam.
@@ -375,173 +383,36 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         done = (state.finished_scores[:, -1] >= best_alive) | (state.index >= limits)
         return tf.logical_and(state.index < bound, tf.logical_not(tf.reduce_all(done)))
 
-    def guarded_step(state):
-        # An example past its own limit keeps its beams while others go on.
-        new = step(state)
-        active = state.index < limits  # (B,)
-
-        def kept(new_value, old_value):
-            return tf.where(tf.reshape(active, [-1] + [1] * (new_value.shape.rank - 1)), new_value, old_value)
-
-        return new._replace(**{name: kept(getattr(new, name), getattr(state, name)) for name in BeamState.PER_EXAMPLE})
-
-    empty_ids = tf.fill([batch, width, bound], tf.constant(pad_id, tf.int32))
-    # At the start only the first beam is live (the others are copies of it).
-    first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
-    start = BeamState(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live,
-                      finished_ids=empty_ids, finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
+    start = BeamState.start(batch, width, bound, pad_id, cache)
     # One loop variable (the whole state): tf.while_loop would unpack a bare namedtuple.
-    (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (guarded_step(state),), (start,))
-    has_finished = final.finished_scores[:, 0] > NEG_INF
-    token_ids = tf.where(has_finished[:, None], final.finished_ids[:, 0], final.alive_ids[:, 0])
-    scores = tf.where(has_finished, final.finished_scores[:, 0], penalized(final.alive_scores[:, 0], limits - forced_lengths))
-    return token_ids, scores
+    (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (step(state),), (start,))
+    return final.best(penalized(final.alive_scores[:, 0], limits - forced_lengths))
 
 
-def _source_and_starts(encoder_token_ids, start_id, max_length):
-    """The int32 source ids, a `(batch,)` start token each, and the loop bound."""
-    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
-    batch = tf.shape(encoder_token_ids)[0]
-    _, bound = _limits(max_length, batch)
-    return encoder_token_ids, tf.fill([batch], tf.constant(start_id, tf.int32)), bound
+# Each decoding method's search, as `DECODING_METHODS` names it.
+SEARCHES = {name: globals()[method.search] for name, method in DECODING_METHODS.items()}
 
 
-def greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
-    """Greedy decoding of a `Transformer` with the key/value cache.
+def generate(model, inputs, max_length, end_id=None, method="greedy", **options):
+    """Continues each prompt with the model's own step, by `method` and its options.
+
+    A `Transformer` continues the start of each target (its `[START]`
+    token) given a source; a `CausalLM` continues text. A batch of prompts
+    of different lengths generates exactly what each prompt would alone
+    (greedy and beam search; sampling draws other numbers in another batch).
 
     Args:
-        model: a `Transformer`.
-        encoder_token_ids: `(batch, source_length)` int32 source tokens.
-        start_id: the `[START]` id that begins every target.
-        end_id: the `[END]` id.
-        max_length: most tokens to generate (the `[END]` included); an int,
-            a scalar tensor or a `(batch,)` vector.
-
-    Returns:
-        `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
-        ids (without `[START]`, padded after `[END]`) and `(batch,)` float32
-        log-probabilities.
-
-    Example:
-    >>> from tf_models.models import Transformer
-    >>> model = Transformer.from_preset("test")
-    >>> ids, scores = greedy_decode(model, [[5, 6, 7]], start_id=1, end_id=2, max_length=4)
-    >>> ids.shape, scores.shape
-    (TensorShape([1, 4]), TensorShape([1]))
-    """
-    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
-    next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
-    return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
-
-
-def uncached_greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
-    """`greedy_decode` without the cache: the whole model runs every step.
-
-    The TF tutorial's algorithm, kept as the reference the cached decoder
-    is tested and benchmarked against. Arguments and results as in
-    `greedy_decode`.
-    """
-    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
-    next_logits, cache = uncached_step_function(model, encoder_token_ids, start_id, bound)
-    return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)
-
-
-def sample_decode(model, encoder_token_ids, start_id, end_id, max_length, temperature=1.0, top_k=None,
-                  top_p=None, seed=0):
-    """Sampled decoding of a `Transformer` (see `sample` for the options).
-
-    Returns `(token_ids, scores)` as `greedy_decode`.
-    """
-    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
-    next_logits, cache = cached_step_function(model, encoder_token_ids, bound)
-    return sample(next_logits, cache, start_ids, end_id, max_length, temperature, top_k, top_p, seed,
-                  model.padding_id)
-
-
-def beam_search_decode(model, encoder_token_ids, start_id, end_id, max_length, beam_width=4, alpha=0.6):
-    """Beam search decoding of a `Transformer` (see `beam_search`).
-
-    Returns `(token_ids, scores)`: the best hypothesis per example and its
-    length-normalized log-probability.
-    """
-    encoder_token_ids, start_ids, bound = _source_and_starts(encoder_token_ids, start_id, max_length)
-    next_logits, cache = cached_step_function(model, encoder_token_ids, bound, repeat=beam_width)
-    return beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width, alpha,
-                       model.padding_id)
-
-
-DECODERS = {"greedy": greedy_decode, "beam": beam_search_decode, "sample": sample_decode}
-SEARCHES = {"greedy": greedy_search, "beam": beam_search, "sample": sample}
-
-
-def decode(model, encoder_token_ids, start_id, end_id, max_length, method="greedy", **options):
-    """Decodes with `method` ("greedy", "beam" or "sample") and its options.
-
-    Example:
-    >>> from tf_models.models import Transformer
-    >>> model = Transformer.from_preset("test")
-    >>> ids, _ = decode(model, [[5, 6]], 1, 2, max_length=3, method="beam", beam_width=2)
-    >>> ids.shape
-    TensorShape([1, 3])
-    """
-    decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
-    return DECODERS[method](model, encoder_token_ids, start_id, end_id, max_length, **decoding.options)
-
-
-def causal_step_function(model, prompt_ids, max_length, repeat=1):
-    """The `next_logits` step of a `CausalLM` that continues `prompt_ids`.
-
-    Prompts may differ in length. All but the last token of the shortest
-    run through the model at once (`CausalLM.prefill`), filling the caches;
-    the step goes on from there, and the rest of each longer prompt is
-    forced on the search (`forced_ids`), token by token.
-
-    Args:
-        model: a `CausalLM`.
-        prompt_ids: `(batch, prompt_length)` int32, each row at least one
-            token, padded after its end with `model.padding_id`.
-        max_length: the most tokens generated after the longest prompt.
-        repeat: rows per example (the beam width).
-
-    Returns:
-        `(next_logits, cache, start_ids, forced_ids)`: the step, its caches
-        (one per layer, `(batch * repeat, 2, prompt_length + max_length,
-        num_heads, head_dim)`), the `(batch,)` start tokens and the
-        `(batch, F)` prompt tokens after them, padded, for the search.
-    """
-    prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
-    pad = model.padding_id
-    # A column even for an empty batch, so the start tokens can be read.
-    prompt_ids = tf.pad(prompt_ids, [[0, 0], [0, tf.maximum(1 - tf.shape(prompt_ids)[1], 0)]], constant_values=pad)
-    width = tf.shape(prompt_ids)[1]
-    lengths = tf.reduce_sum(tf.cast(prompt_ids != pad, tf.int32), axis=1)
-    shortest = tf.clip_by_value(tf.reduce_min(lengths), 1, width)  # an empty batch's minimum is huge
-    rows = tf.repeat(prompt_ids, repeat, axis=0)
-    dtype = model.transformer_layers[0].compute_dtype
-    caches = model.empty_caches(tf.shape(rows)[0], width + max_length, dtype)
-    _, caches = model.prefill(rows[:, : shortest - 1], caches)
-    offset = shortest - 1
-
-    def next_logits(tokens, index, cache):
-        return model.decode_step(tokens, offset + index, cache)
-
-    return next_logits, caches, prompt_ids[:, shortest - 1], prompt_ids[:, shortest:]
-
-
-def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **options):
-    """Continues each prompt with a `CausalLM`, by `method` and its options.
-
-    A batch of prompts of different lengths generates exactly what each
-    prompt would alone (greedy and beam search; sampling draws other
-    numbers in another batch).
-
-    Args:
-        model: a `CausalLM`.
-        prompt_ids: `(batch, prompt_length)` int32, each row at least one
-            token, padded after its end with `model.padding_id`.
-        max_length: most tokens to generate, a scalar or a `(batch,)` vector.
+        model: a model with a `generation_step`: a `Transformer` or a
+            `CausalLM`.
+        inputs: what its `generation_step` reads, rows padded after their
+            end with `model.padding_id`: for a `Transformer`, the sources
+            `encoder_token_ids` and the target starts `decoder_token_ids`;
+            for a `CausalLM`, the prompts `token_ids`.
+        max_length: most tokens to generate (the end token included), a
+            scalar or a `(batch,)` vector.
         end_id: the token that ends a text (None: generate `max_length`).
-        method: "greedy", "beam" or "sample"; `options` as `DecodingConfig`.
+        method: a key of `DECODING_METHODS` ("greedy", "beam" or
+            "sample"); `options` as in `DecodingConfig`.
 
     Returns:
         `(token_ids, scores)`: `(batch, max(max_length))` int32 generated
@@ -549,18 +420,25 @@ def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **opti
         float32 log-probabilities (length-penalized for beam search).
 
     Example:
-    >>> from tf_models.models import CausalLM
+    >>> from tf_models.models import CausalLM, Transformer
     >>> model = CausalLM.from_preset("test")
-    >>> ids, scores = generate(model, [[5, 6, 7], [8, 0, 0]], max_length=4, method="sample", top_k=5, seed=1)
+    >>> ids, scores = generate(model, {"token_ids": [[5, 6, 7], [8, 0, 0]]}, max_length=4,
+    ...                        method="sample", top_k=5, seed=1)
     >>> ids.shape, scores.shape
     (TensorShape([2, 4]), TensorShape([2]))
+    >>> model = Transformer.from_preset("test")
+    >>> sources_and_starts = {"encoder_token_ids": [[5, 6]], "decoder_token_ids": [[1]]}
+    >>> ids, _ = generate(model, sources_and_starts, max_length=3, end_id=2, method="beam", beam_width=2)
+    >>> ids.shape
+    TensorShape([1, 3])
     """
     decoding = DecodingConfig.from_settings({"method": method, **options})  # checks the options
-    prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
+    longest = tf.maximum(tf.reduce_max(tf.cast(max_length, tf.int32)), 0)
+    # Beam search works on one row per beam.
+    next_logits, cache, start_ids, forced_ids = model.generation_step(
+        inputs, longest, repeat=decoding.options.get("beam_width", 1))
     pad = model.padding_id
-    limits, bound = _limits(max_length, tf.shape(prompt_ids)[0])
-    repeat = decoding.beam_width if method == "beam" else 1
-    next_logits, cache, start_ids, forced_ids = causal_step_function(model, prompt_ids, bound, repeat)
+    limits, bound = _limits(max_length, tf.shape(start_ids)[0])
     forced_lengths = tf.reduce_sum(tf.cast(forced_ids != pad, tf.int32), axis=1)  # (B,)
     end_id = -1 if end_id is None else end_id  # no token is -1: only the limit stops
     token_ids, scores = SEARCHES[method](next_logits, cache, start_ids, end_id, forced_lengths + limits,
@@ -569,3 +447,28 @@ def generate(model, prompt_ids, max_length, end_id=None, method="greedy", **opti
     token_ids = tf.pad(token_ids, [[0, 0], [0, bound]], constant_values=pad)
     columns = forced_lengths[:, None] + tf.range(bound)[None, :]  # (B, bound)
     return tf.gather(token_ids, columns, batch_dims=1), scores
+
+
+def uncached_greedy_decode(model, encoder_token_ids, start_id, end_id, max_length):
+    """Greedy decoding of a `Transformer` without the cache: the whole model runs every step.
+
+    The TF tutorial's algorithm, kept as the reference that the cached
+    step is tested and benchmarked against.
+
+    Args:
+        model: a `Transformer`.
+        encoder_token_ids: `(batch, source_length)` int32 source tokens.
+        start_id: the `[START]` id that begins every target.
+        end_id: the `[END]` id.
+        max_length: most tokens to generate (the `[END]` included), a
+            scalar or a `(batch,)` vector.
+
+    Returns:
+        `(token_ids, scores)` as `generate`.
+    """
+    encoder_token_ids = tf.convert_to_tensor(encoder_token_ids, tf.int32)
+    batch = tf.shape(encoder_token_ids)[0]
+    _, bound = _limits(max_length, batch)
+    next_logits, cache = uncached_step_function(model, encoder_token_ids, start_id, bound)
+    start_ids = tf.fill([batch], tf.constant(start_id, tf.int32))
+    return greedy_search(next_logits, cache, start_ids, end_id, max_length, model.padding_id)

@@ -1,20 +1,41 @@
-"""How a `Transformer` decodes: one frozen config for the translation job,
-the command line and `Translator`.
+"""How a `Transformer` or a `CausalLM` decodes: the table of decoding methods,
+and one frozen config for the jobs, the command line, `Translator` and
+`TextGenerator`.
 
 This module imports neither TensorFlow nor Keras, so the command line can
 build its decoding flags from `DecodingConfig`'s fields at once.
 """
 
 import dataclasses
+from typing import NamedTuple
 
 from tf_models.options import option
 
-# The fields each decoding method reads; the others do not apply to it.
-METHOD_OPTIONS = {
-    "greedy": (),
-    "beam": ("beam_width", "alpha"),
-    "sample": ("temperature", "top_k", "top_p", "seed"),
+
+class DecodingMethod(NamedTuple):
+    """One row of `DECODING_METHODS`."""
+
+    search: str  # the function of `tf_models.inference.decoding` that runs it
+    options: tuple = ()  # the `DecodingConfig` fields it reads: its keyword arguments
+
+
+# The decoding methods: the command line's choices, `DecodingConfig`'s checks
+# and `generate`'s search all come from this table. A new method is its search
+# function in decoding.py and a row here (a new option: a field below too).
+# The search is named, not imported: this module imports no TensorFlow.
+DECODING_METHODS = {
+    "greedy": DecodingMethod("greedy_search"),
+    "beam": DecodingMethod("beam_search", ("beam_width", "alpha")),
+    "sample": DecodingMethod("sample", ("temperature", "top_k", "top_p", "seed")),
 }
+# The fields each decoding method reads; the others do not apply to it.
+METHOD_OPTIONS = {name: method.options for name, method in DECODING_METHODS.items()}
+
+
+def _one_of(names):
+    """`"greedy, beam or sample"`: the methods, for the flag's help."""
+    *others, last = names
+    return f"{', '.join(others)} or {last}" if others else last
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +43,8 @@ class DecodingConfig:
     """A decoding method and its options.
 
     Attributes:
-        method: `"greedy"`, `"beam"` (beam search) or `"sample"`.
+        method: a key of `DECODING_METHODS`: `"greedy"`, `"beam"` (beam
+            search) or `"sample"`.
         beam_width: hypotheses kept by beam search (the paper: 4).
         alpha: beam search's length penalty exponent (the paper: 0.6).
         temperature: sampling divides the logits by it (lower: safer).
@@ -39,7 +61,7 @@ class DecodingConfig:
     {'temperature': 1.0, 'top_k': 5, 'top_p': None, 'seed': 0}
     """
 
-    method: str = option("greedy", "greedy, beam or sample", choices=tuple(METHOD_OPTIONS))
+    method: str = option("greedy", _one_of(list(DECODING_METHODS)), choices=tuple(DECODING_METHODS))
     beam_width: int = option(4, "beam search: hypotheses kept (the paper: 4)")
     alpha: float = option(0.6, "beam search: length penalty exponent (the paper: 0.6)")
     temperature: float = option(1.0, "sampling: logits are divided by it")
@@ -48,8 +70,8 @@ class DecodingConfig:
     seed: int = option(0, "sampling: the seed", flag="decoding-seed")
 
     def __post_init__(self):
-        if self.method not in METHOD_OPTIONS:
-            raise ValueError(f"Unknown decoding method {self.method!r}; use one of {sorted(METHOD_OPTIONS)}.")
+        if self.method not in DECODING_METHODS:
+            raise ValueError(f"Unknown decoding method {self.method!r}; use one of {sorted(DECODING_METHODS)}.")
         problems = [
             "beam_width must be at least 1" * (self.beam_width < 1),
             "temperature must be positive" * (self.temperature <= 0),
@@ -62,7 +84,7 @@ class DecodingConfig:
 
     @property
     def options(self):
-        """The keyword arguments of the method's decoder."""
+        """The keyword arguments of the method's search."""
         return {name: getattr(self, name) for name in METHOD_OPTIONS[self.method]}
 
     @property

@@ -49,6 +49,9 @@ class TextGenerator(ServingModule):
     TASK = "text_generator"
     # Signature name -> method, for `tf_models.export`.
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "generate_ids"}
+    SETTINGS = ("max_new_tokens", "context_length", "max_prompt_length")
+    EXAMPLE_INPUTS = {"serving_default": {"prompts": ["It is a truth", ""]}}
+    TEXTS_INPUT = "prompts"
 
     def __init__(self, model, tokenizer, max_new_tokens=100, context_length=None, max_prompt_length=None,
                  decoding=None, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE, **options):
@@ -64,23 +67,6 @@ class TextGenerator(ServingModule):
         if max_new_tokens < 1 or self.max_prompt_length + 1 >= self.context_length:
             raise ValueError(f"max_new_tokens must be >= 1 and max_prompt_length ({self.max_prompt_length}) "
                              f"+ [END] must leave room in context_length {self.context_length}.")
-
-    @property
-    def settings(self):
-        """What the export records: the decoding method, its options and the limits."""
-        return {"task": self.TASK, **self.limits, **self.decoding.settings, "max_new_tokens": self.max_new_tokens,
-                "context_length": self.context_length, "max_prompt_length": self.max_prompt_length}
-
-    @property
-    def example_inputs(self):
-        """Requests for the TF Serving warmup file."""
-        return {"serving_default": {"prompts": ["It is a truth", ""]}}
-
-    @classmethod
-    def request(cls, texts, context=None, second=None):
-        """The prompts, for the command line."""
-        signature, inputs = super().request(texts, context, second)
-        return signature, {"prompts": inputs["sentences"]}
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -110,7 +96,7 @@ class TextGenerator(ServingModule):
         ends = tf.fill([prompts.nrows(), 1], tf.constant(self.tokenizer.end_id, tf.int32))
         prompts = tf.concat([tf.RaggedTensor.from_tensor(ends), prompts], axis=1)  # (B, None)
         limits = tf.minimum(self.max_new_tokens, self.context_length - tf.cast(prompts.row_lengths(), tf.int32))
-        token_ids, scores = generate(self.model, prompts.to_tensor(default_value=pad), limits,
+        token_ids, scores = generate(self.model, {"token_ids": prompts.to_tensor(default_value=pad)}, limits,
                                      end_id=self.tokenizer.end_id, method=self.decoding.method,
                                      **self.decoding.options)
         # Every batch has the same width, whatever its limits.

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
-from tf_models.inference.decoding import decode
+from tf_models.inference.decoding import generate
 from tf_models.inference.decoding_config import DecodingConfig
 
 
@@ -47,6 +47,7 @@ class Translator(ServingModule):
     TASK = "translator"
     # Signature name -> method, for `tf_models.export`.
     SERVING_SIGNATURES = {"serving_default": "__call__", "ids": "translate_ids"}
+    SETTINGS = ("max_length", "extra_length")
 
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_length=128, extra_length=16,
                  decoding=None, max_input_bytes=MAX_INPUT_BYTES, max_batch_size=MAX_BATCH_SIZE, **options):
@@ -57,17 +58,6 @@ class Translator(ServingModule):
         self.max_length = max_length
         self.extra_length = extra_length
         self.decoding = (decoding or DecodingConfig()).replace(**options)
-
-    @property
-    def settings(self):
-        """What the export records: the decoding method, its options and the limits."""
-        return {"task": self.TASK, **self.limits, **self.decoding.settings, "max_length": self.max_length,
-                "extra_length": self.extra_length}
-
-    @property
-    def example_inputs(self):
-        """Requests for the TF Serving warmup file."""
-        return {"serving_default": {"sentences": ["A short sentence.", ""]}}
 
     @staticmethod
     def format_outputs(texts, outputs):
@@ -93,9 +83,10 @@ class Translator(ServingModule):
         # An empty source still gets a (padding) column for the encoder.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]])
         limits = tf.minimum(lengths + self.extra_length, self.max_length)  # (B,)
-        token_ids, scores = decode(
-            self.model, source, self.target_tokenizer.start_id, self.target_tokenizer.end_id, limits,
-            self.decoding.method, **self.decoding.options,
+        starts = tf.fill([tf.shape(source)[0], 1], tf.constant(self.target_tokenizer.start_id, tf.int32))
+        token_ids, scores = generate(
+            self.model, {"encoder_token_ids": source, "decoder_token_ids": starts}, limits,
+            self.target_tokenizer.end_id, self.decoding.method, **self.decoding.options,
         )
         return {"token_ids": token_ids, "scores": scores}
 

@@ -189,6 +189,56 @@ class CausalLM(keras.Model):
         """
         return self._cached_pass(token_ids, 0, caches)
 
+    def generation_step(self, inputs, max_length, repeat=1):
+        """The step that the searches of `tf_models.inference` drive, for a batch of prompts.
+
+        Prompts may differ in length. All but the last token of the shortest
+        run through the model at once (`prefill`), filling the caches; the
+        step goes on from there with `decode_step`, and the rest of each
+        longer prompt is forced on the search, token by token.
+
+        Args:
+            inputs: a dict: `token_ids` `(batch, prompt_length)` int32, each
+                row at least one token, padded after its end with
+                `padding_id`.
+            max_length: the most tokens generated after the longest prompt.
+            repeat: rows per example (the beam width): the step works on
+                `batch * repeat` rows, row `b * repeat + k` for example `b`.
+
+        Returns:
+            `(next_logits, cache, start_ids, forced_ids)`: the step
+            `next_logits(tokens, index, cache) -> (logits, cache)` (float32
+            `(rows, vocabulary_size)` logits for the token after `tokens`,
+            `index` counting from the start tokens); its initial cache (the
+            prefilled `empty_caches`); the `(batch,)` tokens it starts from;
+            and the `(batch, F)` prompt tokens after them, padded, which
+            the search must force.
+
+        Example:
+        >>> model = CausalLM.from_preset("test")
+        >>> next_logits, cache, start_ids, forced_ids = model.generation_step(
+        ...     {"token_ids": [[5, 6, 7], [8, 0, 0]]}, max_length=4)
+        >>> start_ids.numpy().tolist(), forced_ids.numpy().tolist()
+        ([5, 8], [[6, 7], [0, 0]])
+        """
+        prompt_ids = ops.convert_to_tensor(inputs["token_ids"], "int32")
+        pad = self.padding_id
+        # A column even for an empty batch, so the start tokens can be read.
+        prompt_ids = ops.pad(prompt_ids, [[0, 0], [0, ops.maximum(1 - ops.shape(prompt_ids)[1], 0)]],
+                             constant_values=pad)
+        width = ops.shape(prompt_ids)[1]
+        lengths = ops.sum(ops.cast(prompt_ids != pad, "int32"), axis=1)
+        shortest = ops.maximum(ops.min(lengths, initial=width), 1)  # an empty batch's: width
+        rows = ops.repeat(prompt_ids, repeat, axis=0)
+        caches = self.empty_caches(ops.shape(rows)[0], width + max_length, self.transformer_layers[0].compute_dtype)
+        _, caches = self.prefill(rows[:, : shortest - 1], caches)
+        offset = shortest - 1
+
+        def next_logits(tokens, index, caches):
+            return self.decode_step(tokens, offset + index, caches)
+
+        return next_logits, caches, prompt_ids[:, shortest - 1], prompt_ids[:, shortest:]
+
     def _cached_pass(self, token_ids, index, caches):
         """`token_ids` `(rows, T)` at positions `index ..`, through the cached layers."""
         x = embed(self.token_embedding, self.position_embedding, self.embedding_dropout, token_ids,

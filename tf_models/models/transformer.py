@@ -46,7 +46,9 @@ class Transformer(keras.Model):
 
     For decoding the model also runs step by step, from the same parts and
     helpers as its graph: `encode` once, then `decode_step` per token with
-    key/value caches (`cross_attention_caches`, `empty_self_attention_caches`).
+    key/value caches (`cross_attention_caches`, `empty_caches`);
+    `generation_step` puts these together into the step that the searches
+    of `tf_models.inference` drive.
 
     Inputs (a dict):
         encoder_token_ids: `(batch, source_length)` int32 source tokens.
@@ -221,11 +223,56 @@ class Transformer(keras.Model):
         per source: a tuple of `(batch, 2, source_length, num_heads, head_dim)`."""
         return tuple(layer.cross_attention.compute_key_value_cache(encoder_output) for layer in self.decoder_layers)
 
-    def empty_self_attention_caches(self, rows, max_length, dtype="float32"):
+    def empty_caches(self, rows, max_length, dtype="float32"):
         """Zeroed self-attention caches for `decode_step`: a tuple of
         `(rows, 2, max_length, num_heads, head_dim)`, one per decoder layer."""
         shape = (rows, 2, max_length, self.num_heads, self.hidden_dim // self.num_heads)
         return tuple(ops.zeros(shape, dtype) for _ in self.decoder_layers)
+
+    def generation_step(self, inputs, max_length, repeat=1):
+        """The step that the searches of `tf_models.inference` drive, for a batch of sources.
+
+        The encoder runs once here; the step then runs `decode_step`, one
+        token at a time, against the sources' cross-attention caches.
+
+        Args:
+            inputs: a dict: `encoder_token_ids` `(batch, source_length)`
+                int32, and `decoder_token_ids` `(batch, prompt_length)`
+                int32, the start of each target (at least its start token),
+                padded after its end with `padding_id`.
+            max_length: the most tokens generated after the longest target start.
+            repeat: rows per example (the beam width): the step works on
+                `batch * repeat` rows, row `b * repeat + k` for example `b`.
+
+        Returns:
+            `(next_logits, cache, start_ids, forced_ids)`: the step
+            `next_logits(tokens, index, cache) -> (logits, cache)` (float32
+            `(rows, target_vocabulary_size)` logits for position
+            `index + 1`); its initial cache (`empty_caches`); the `(batch,)`
+            tokens it starts from; and the `(batch, prompt_length - 1)`
+            target tokens after them, which the search must force.
+
+        Example:
+        >>> model = Transformer.from_preset("test")
+        >>> inputs = {"encoder_token_ids": [[5, 6, 7]], "decoder_token_ids": [[1]]}
+        >>> next_logits, cache, start_ids, forced_ids = model.generation_step(inputs, max_length=4)
+        >>> logits, cache = next_logits(start_ids, 0, cache)
+        >>> logits.shape, forced_ids.shape
+        (TensorShape([1, 50]), TensorShape([1, 0]))
+        """
+        encoder_output, encoder_mask = self.encode(ops.convert_to_tensor(inputs["encoder_token_ids"], "int32"))
+        # Beams of one example share its source: its rows repeat the cross-attention caches.
+        cross_caches = tuple(ops.repeat(c, repeat, axis=0) for c in self.cross_attention_caches(encoder_output))
+        encoder_mask = ops.repeat(encoder_mask, repeat, axis=0)
+        prompt_ids = ops.convert_to_tensor(inputs["decoder_token_ids"], "int32")
+        # Every position after the first token: the forced ones, then the generated ones.
+        caches = self.empty_caches(ops.shape(encoder_mask)[0], ops.shape(prompt_ids)[1] - 1 + max_length,
+                                   encoder_output.dtype)
+
+        def next_logits(tokens, index, caches):
+            return self.decode_step(tokens, index, caches, cross_caches, encoder_mask)
+
+        return next_logits, caches, prompt_ids[:, 0], prompt_ids[:, 1:]
 
     def decode_step(self, tokens, index, self_attention_caches, cross_attention_caches, encoder_padding_mask):
         """One decoding step: the logits of the token after `tokens`.
@@ -233,7 +280,7 @@ class Transformer(keras.Model):
         Args:
             tokens: `(rows,)` int32, the target tokens at position `index`.
             index: scalar int32 position of `tokens`.
-            self_attention_caches: as `empty_self_attention_caches` made them,
+            self_attention_caches: as `empty_caches` made them,
                 filled by the steps before.
             cross_attention_caches: `cross_attention_caches(encoder_output)`.
             encoder_padding_mask: `(rows, source_length)` bool.
@@ -246,7 +293,7 @@ class Transformer(keras.Model):
         >>> model = Transformer.from_preset("test")
         >>> source = keras.ops.array([[5, 6, 7]])
         >>> output, mask = model.encode(source)
-        >>> caches = model.empty_self_attention_caches(1, max_length=4)
+        >>> caches = model.empty_caches(1, max_length=4)
         >>> logits, caches = model.decode_step(keras.ops.array([1]), 0, caches,
         ...                                    model.cross_attention_caches(output), mask)
         >>> logits.shape
