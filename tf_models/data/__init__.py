@@ -27,9 +27,9 @@ from tf_models.data.records import (
     classification_data,
 )
 from tf_models.data.sentences import split_sentences
+from tf_models.data.masked_lm import bert_pretraining_dataset
 from tf_models.data.pipelines import (
     DropCounter,
-    bert_pretraining_dataset,
     classification_dataset,
     documents_dataset,
     global_batch_size,

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tf_models import storage
 from tf_models.data import load_documents, load_source, split_sentences
-from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
+from tf_models.data.masked_lm import bert_pretraining_dataset, masked_lm_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.inference import FillMask, SentenceEncoder
 from tf_models.jobs.common import (
