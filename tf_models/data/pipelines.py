@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tf_models.data.records import CorpusError, RegressionData
+from tf_models.data.records import CorpusError
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +153,7 @@ def labelled_text_dataset(data):
     >>> texts[0].numpy(), int(label)
     (b'good', 1)
     """
-    count = len(data)
-    columns = tuple(tf.constant(list(column), tf.string, shape=[count]) for column in data.texts)
-    label_type = tf.float32 if isinstance(data, RegressionData) else tf.int32
-    labels = tf.constant(list(data.labels), label_type, shape=[count])
-    return tf.data.Dataset.from_tensor_slices((columns, labels))
+    return data.dataset
 
 
 def as_dataset(records, to_dataset):
