@@ -54,17 +54,14 @@ from tf_models.data.sources import (
     tfds_source,
 )
 from tf_models.data.splits import SplitReport, drop_held_out_sources, source_key, split_by_source
-from tf_models.data.tagging_and_squad import (
-    IGNORED_LABEL,
+from tf_models.data.question_answering import (
     answer_byte_span,
     squad_best_spans,
     squad_dataset,
     squad_features,
     squad_predictions,
-    tagging_dataset,
-    tagging_features,
-    word_predictions,
 )
+from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset, tagging_features, word_predictions
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
     CHARACTER_RESERVED_TOKENS,

@@ -14,7 +14,7 @@ This is where the plain Python records of `tf_models.data.records` become
 reads them, for these pipelines, the pretraining data and the serving
 signatures alike. Pretraining data (masked LM, next sentence) is in
 `tf_models.data.masked_lm`; token tagging and question answering (SQuAD)
-are in `tf_models.data.tagging_and_squad`.
+are in `tf_models.data.tagging` and `tf_models.data.question_answering`.
 
 `batch_size` is always the global batch size: under a `tf.distribute`
 strategy Keras splits each batch across the replicas, so use
