@@ -94,37 +94,20 @@ def squad_features(
     >>> int(features["start_positions"][0]), int(features["end_positions"][0])
     (5, 6)
     """
-    if max_query_length + 4 > max_sequence_length:
-        raise ValueError(
-            f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
-            f"({max_query_length}) + 3, to leave room for the context."
-        )
-    if doc_stride < 1:
-        raise ValueError(f"doc_stride must be positive, got {doc_stride}.")
+    _check_sizes(max_sequence_length, max_query_length, doc_stride)
     questions = tf.convert_to_tensor(questions, tf.string)
     contexts = tf.convert_to_tensor(contexts, tf.string)
     question_ids = tokenizer.tokenize(questions)[:, :max_query_length]  # (B, Q)
     context_ids, context_begin, context_end = tokenizer.tokenize_with_offsets(contexts)  # (B, N)
     question_length = tf.cast(question_ids.row_lengths(), tf.int32)
     context_length = tf.cast(context_ids.row_lengths(), tf.int32)
-    context_start = tf.cast(context_ids.row_splits[:-1], tf.int32)
-    num_pieces = tf.shape(context_ids.flat_values)[0]
-    # Dense (F, length) arithmetic from here on: ragged ops would make a
-    # graph ten times the size, slow to trace in every tf.data pipeline.
+    example_index, window_start, window_length = _windows(
+        question_length, context_length, max_sequence_length, doc_stride
+    )  # (F,) each
 
-    # === Windows ===
-    window_size = max_sequence_length - question_length - 3  # (B,)
-    step = tf.minimum(window_size, doc_stride)
-    extra = tf.maximum(context_length - window_size, 0)
-    windows = tf.ragged.range(1 + (extra + step - 1) // step)  # (B, W)
-    example_index = tf.cast(row_ids(windows.row_splits), tf.int32)  # (F,)
-    window_start = windows.flat_values * tf.gather(step, example_index)  # (F,) in pieces
-    window_length = tf.minimum(
-        tf.gather(window_size, example_index),
-        tf.gather(context_length, example_index) - window_start,
-    )
-
-    # === Packing: [CLS] question [SEP] window [SEP] ===
+    # Packing: [CLS] question [SEP] window [SEP], in dense (F, L) arithmetic:
+    # ragged ops would make a graph ten times the size, slow to trace in
+    # every tf.data pipeline.
     query_length = tf.gather(question_length, example_index)[:, None]  # (F, 1)
     window_first = query_length + 2  # position of the window's first piece
     window_end = window_first + window_length[:, None]  # position of the last [SEP]
@@ -132,6 +115,8 @@ def squad_features(
     in_window = (position >= window_first) & (position < window_end)  # (F, L)
     # Index of the context piece at each position among the batch's pieces;
     # `num_pieces` (a dummy appended below) outside the window.
+    num_pieces = tf.shape(context_ids.flat_values)[0]
+    context_start = tf.cast(context_ids.row_splits[:-1], tf.int32)
     window_base = tf.gather(context_start, example_index) + window_start  # (F,)
     piece = tf.where(in_window, window_base[:, None] + position - window_first, num_pieces)
 
@@ -152,36 +137,13 @@ def squad_features(
         "example_index": example_index,
         "token_begin": at_pieces(context_begin.flat_values, -1),
         "token_end": at_pieces(context_end.flat_values, -1),
+        "token_is_max_context": _is_max_context(
+            piece, in_window, position - window_first, window_length, num_pieces
+        ),
     }
 
-    # === Max context (run_squad.py's _check_is_max_context) ===
-    in_window_position = position - window_first
-    score = tf.cast(
-        tf.minimum(in_window_position, window_length[:, None] - 1 - in_window_position), tf.float64
-    ) + 0.01 * tf.cast(window_length, tf.float64)[:, None]  # (F, L)
-    best = tf.math.unsorted_segment_max(score, piece, num_pieces + 1)
-    feature = tf.range(tf.shape(piece)[0])[:, None] + tf.zeros_like(piece)  # (F, L)
-    tied = tf.gather(best, piece) == score
-    first_best = tf.math.unsorted_segment_min(
-        tf.where(tied, feature, tf.int32.max), piece, num_pieces + 1
-    )  # the first window with the best score, for each piece
-    features["token_is_max_context"] = in_window & (tf.gather(first_best, piece) == feature)
-
-    # === Labels ===
     if answer_begin is not None:
-        # The pieces that overlap [answer_begin, answer_end): offsets grow
-        # along the context, so counting finds the first and the last.
-        piece_row = row_ids(context_ids.row_splits)
-        answer_begin = tf.gather(tf.cast(answer_begin, tf.int64), piece_row)
-        answer_end = tf.gather(tf.cast(answer_end, tf.int64), piece_row)
-
-        def count(condition):  # (pieces,) bool -> (B,) number true per context
-            return tf.math.unsorted_segment_sum(
-                tf.cast(condition, tf.int32), piece_row, tf.shape(contexts)[0]
-            )
-
-        first_piece = count(context_end.flat_values <= answer_begin)
-        last_piece = count(context_begin.flat_values < answer_end) - 1
+        first_piece, last_piece = _answer_pieces(answer_begin, answer_end, context_begin, context_end)
         first_piece = tf.gather(first_piece, example_index) - window_start  # in the window
         last_piece = tf.gather(last_piece, example_index) - window_start
         inside = (first_piece >= 0) & (last_piece < window_length) & (first_piece <= last_piece)
@@ -189,6 +151,106 @@ def squad_features(
         features["start_positions"] = tf.where(inside, first_piece + offset, 0)
         features["end_positions"] = tf.where(inside, last_piece + offset, 0)
     return features
+
+
+def _check_sizes(max_sequence_length, max_query_length, doc_stride):
+    """Raises `ValueError` unless a window can hold a piece of context."""
+    if max_query_length + 4 > max_sequence_length:
+        raise ValueError(
+            f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
+            f"({max_query_length}) + 3, to leave room for the context."
+        )
+    if doc_stride < 1:
+        raise ValueError(f"doc_stride must be positive, got {doc_stride}.")
+
+
+def _windows(question_length, context_length, max_sequence_length, doc_stride):
+    """`run_squad.py`'s doc spans: the windows over each context of a batch.
+
+    A window holds up to `max_sequence_length - question_length - 3` pieces
+    (room for `[CLS]` and two `[SEP]`); windows start `min(doc_stride,
+    window size)` pieces apart until one reaches the context's end, and
+    every context gets one at least (empty for an empty context).
+
+    Args:
+        question_length: `(B,)` int32, pieces of each question.
+        context_length: `(B,)` int32, pieces of each context.
+        max_sequence_length: packed length.
+        doc_stride: most pieces between window starts.
+
+    Returns:
+        `(example_index, window_start, window_length)`, each `(F,)` int32 for
+        the batch's `F` windows in example order: the example a window
+        covers, its first piece in that context, and its number of pieces.
+    """
+    window_size = max_sequence_length - question_length - 3  # (B,)
+    step = tf.minimum(window_size, doc_stride)
+    extra = tf.maximum(context_length - window_size, 0)
+    windows = tf.ragged.range(1 + (extra + step - 1) // step)  # (B, W)
+    example_index = tf.cast(row_ids(windows.row_splits), tf.int32)  # (F,)
+    window_start = windows.flat_values * tf.gather(step, example_index)  # (F,) in pieces
+    window_length = tf.minimum(
+        tf.gather(window_size, example_index),
+        tf.gather(context_length, example_index) - window_start,
+    )
+    return example_index, window_start, window_length
+
+
+def _is_max_context(piece, in_window, window_position, window_length, num_pieces):
+    """`run_squad.py`'s `_check_is_max_context`, for every position at once.
+
+    A piece seen by several windows has its max context in the one where
+    `min(pieces to its left, pieces to its right) + 0.01 * window length` is
+    largest, the first such window on ties.
+
+    Args:
+        piece: `(F, L)` int32, the index of the context piece at each
+            position among the batch's pieces; `num_pieces` outside the window.
+        in_window: `(F, L)` bool, the positions that hold a context piece.
+        window_position: `(F, L)` int32, each position counted from the
+            window's first piece.
+        window_length: `(F,)` int32, pieces in each window.
+        num_pieces: the number of context pieces in the batch.
+
+    Returns:
+        `(F, L)` bool, true where the piece has its max context in this window.
+    """
+    score = tf.cast(
+        tf.minimum(window_position, window_length[:, None] - 1 - window_position), tf.float64
+    ) + 0.01 * tf.cast(window_length, tf.float64)[:, None]  # (F, L)
+    best = tf.math.unsorted_segment_max(score, piece, num_pieces + 1)
+    feature = tf.range(tf.shape(piece)[0])[:, None] + tf.zeros_like(piece)  # (F, L)
+    tied = tf.gather(best, piece) == score
+    first_best = tf.math.unsorted_segment_min(
+        tf.where(tied, feature, tf.int32.max), piece, num_pieces + 1
+    )  # the first window with the best score, for each piece
+    return in_window & (tf.gather(first_best, piece) == feature)
+
+
+def _answer_pieces(answer_begin, answer_end, context_begin, context_end):
+    """The first and last context piece of each answer: those that overlap
+    its bytes, `[answer_begin, answer_end)`.
+
+    Args:
+        answer_begin: `(B,)` byte offsets of the answers in their contexts.
+        answer_end: `(B,)` the answers' end byte offsets (exclusive).
+        context_begin: ragged `(B, N)` byte offsets of the context pieces.
+        context_end: their end offsets.
+
+    Returns:
+        `(first, last)`, `(B,)` int32 piece indices within each context.
+    """
+    # Offsets grow along the context, so counting finds the first and the last.
+    piece_row = row_ids(context_begin.row_splits)
+    answer_begin = tf.gather(tf.cast(answer_begin, tf.int64), piece_row)
+    answer_end = tf.gather(tf.cast(answer_end, tf.int64), piece_row)
+
+    def count(condition):  # (pieces,) bool -> (B,) number true per context
+        return tf.math.unsorted_segment_sum(
+            tf.cast(condition, tf.int32), piece_row, context_begin.nrows(out_type=tf.int32)
+        )
+
+    return count(context_end.flat_values <= answer_begin), count(context_begin.flat_values < answer_end) - 1
 
 
 SQUAD_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -258,15 +320,6 @@ def squad_dataset(
     >>> inputs["token_ids"].shape, labels["start_logits"].numpy(), labels["end_logits"].numpy()
     (TensorShape([1, 16]), array([5], dtype=int32), array([6], dtype=int32))
     """
-    columns = {
-        "question": tf.constant([example.question for example in examples], tf.string),
-        "context": tf.constant([example.context for example in examples], tf.string),
-        "example": tf.range(len(examples), dtype=tf.int32),
-    }
-    if training:
-        spans = [answer_byte_span(example.context, *example.answers[0]) for example in examples]
-        columns["answer"] = tf.constant(spans, tf.int64, shape=[len(examples), 2])
-
     def featurize(batch):
         answer = batch.get("answer")
         features = squad_features(
@@ -282,19 +335,14 @@ def squad_dataset(
         features["example_index"] = tf.gather(batch["example"], features["example_index"])
         return features
 
-    def split(features):
+    def split(features):  # -> (inputs, targets)
         inputs = {key: features[key] for key in SQUAD_INPUTS}
         if training:
-            targets = {
-                "start_logits": features["start_positions"],
-                "end_logits": features["end_positions"],
-            }
-        else:
-            targets = {key: features[key] for key in SQUAD_METADATA}
-        return inputs, targets
+            return inputs, {"start_logits": features["start_positions"], "end_logits": features["end_positions"]}
+        return inputs, {key: features[key] for key in SQUAD_METADATA}
 
     windows = (
-        tf.data.Dataset.from_tensor_slices(columns)
+        tf.data.Dataset.from_tensor_slices(_squad_columns(examples, training))
         .batch(_FEATURIZE_BATCH)
         .map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
         .unbatch()
@@ -306,6 +354,21 @@ def squad_dataset(
         .map(split, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def _squad_columns(examples, training):
+    """The examples as tensors to slice: `question`, `context`, `example`
+    (the index into `examples`) and, for training, `answer`: the first
+    answer's `(begin, end)` bytes in its context."""
+    columns = {
+        "question": tf.constant([example.question for example in examples], tf.string),
+        "context": tf.constant([example.context for example in examples], tf.string),
+        "example": tf.range(len(examples), dtype=tf.int32),
+    }
+    if training:
+        spans = [answer_byte_span(example.context, *example.answers[0]) for example in examples]
+        columns["answer"] = tf.constant(spans, tf.int64, shape=[len(examples), 2])
+    return columns
 
 
 def squad_best_spans(
@@ -340,31 +403,19 @@ def squad_best_spans(
         offsets of the answer in the example's context (-1 for an example
         without any valid span), and `score`, float32 (-inf without one).
     """
-    start_logits = tf.cast(start_logits, tf.float32)
-    end_logits = tf.cast(end_logits, tf.float32)
     token_begin = tf.cast(metadata["token_begin"], tf.int32)
     token_end = tf.cast(metadata["token_end"], tf.int32)
     is_context = token_begin >= 0
     can_start = is_context & tf.cast(metadata["token_is_max_context"], tf.bool)
+    window_score, start, end = _best_span_of_each_window(
+        tf.cast(start_logits, tf.float32), tf.cast(end_logits, tf.float32), can_start, is_context,
+        n_best_size, max_answer_length,
+    )  # (F,) each
+    span_begin = tf.gather(token_begin, start, batch_dims=1)
+    span_end = tf.gather(token_end, end, batch_dims=1)
+
+    # The best window of each example (the earliest on ties), if it has a span.
     example_index = tf.cast(metadata["example_index"], tf.int32)
-
-    k = tf.minimum(n_best_size, tf.shape(start_logits)[1])
-    start_score, starts = tf.math.top_k(start_logits, k)  # (F, k), likeliest first
-    end_score, ends = tf.math.top_k(end_logits, k)
-    length = ends[:, None, :] - starts[:, :, None] + 1  # (F, k, k)
-    valid = (
-        tf.gather(can_start, starts, batch_dims=1)[:, :, None]
-        & tf.gather(is_context, ends, batch_dims=1)[:, None, :]
-        & (length >= 1)
-        & (length <= max_answer_length)
-    )
-    score = tf.where(valid, start_score[:, :, None] + end_score[:, None, :], -np.inf)
-    score = tf.reshape(score, [tf.shape(score)[0], -1])  # (F, k * k), start-major
-    pair = tf.argmax(score, axis=1, output_type=tf.int32)  # the first of equal best
-    window_score = tf.reduce_max(score, axis=1)  # (F,)
-    span_begin = tf.gather(token_begin, tf.gather(starts, pair // k, batch_dims=1), batch_dims=1)
-    span_end = tf.gather(token_end, tf.gather(ends, pair % k, batch_dims=1), batch_dims=1)
-
     best_score = tf.math.unsorted_segment_max(window_score, example_index, num_examples)
     window = tf.range(tf.shape(window_score)[0])
     is_best = (window_score == tf.gather(best_score, example_index)) & (window_score > -np.inf)
@@ -378,6 +429,40 @@ def squad_best_spans(
         "end": tf.where(found, tf.gather(span_end, best_window), -1),
         "score": tf.where(found, best_score, -np.inf),
     }
+
+
+def _best_span_of_each_window(start_logits, end_logits, can_start, is_context, n_best_size, max_answer_length):
+    """The best-scoring valid span of each window, as `squad_best_spans` says.
+
+    Args:
+        start_logits: `(F, length)` float32 logits of the windows.
+        end_logits: `(F, length)`.
+        can_start: `(F, length)` bool, the context pieces whose max context
+            is this window.
+        is_context: `(F, length)` bool, the context pieces.
+        n_best_size: starts and ends considered per window.
+        max_answer_length: longest answer in pieces.
+
+    Returns:
+        `(score, start, end)`, each `(F,)`: the span's score (-inf for a
+        window without a valid span) and its first and last position.
+    """
+    k = tf.minimum(n_best_size, tf.shape(start_logits)[1])
+    start_score, starts = tf.math.top_k(start_logits, k)  # (F, k), likeliest first
+    end_score, ends = tf.math.top_k(end_logits, k)
+    length = ends[:, None, :] - starts[:, :, None] + 1  # (F, k, k)
+    valid = (
+        tf.gather(can_start, starts, batch_dims=1)[:, :, None]
+        & tf.gather(is_context, ends, batch_dims=1)[:, None, :]
+        & (length >= 1)
+        & (length <= max_answer_length)
+    )
+    score = tf.where(valid, start_score[:, :, None] + end_score[:, None, :], -np.inf)
+    score = tf.reshape(score, [tf.shape(score)[0], -1])  # (F, k * k), start-major
+    pair = tf.argmax(score, axis=1, output_type=tf.int32)  # the first of equal best
+    start = tf.gather(starts, pair // k, batch_dims=1)
+    end = tf.gather(ends, pair % k, batch_dims=1)
+    return tf.reduce_max(score, axis=1), start, end
 
 
 def squad_predictions(

@@ -50,26 +50,11 @@ def tagging_features(words, tokenizer, max_sequence_length=128):
     """
     if max_sequence_length < 3:
         raise ValueError(f"max_sequence_length must be at least 3, got {max_sequence_length}.")
-    pieces = tokenizer.tokenize(words.flat_values)  # (words, P)
-    # A word without pieces gets one [UNK]: lay out max(pieces, 1) per word.
-    old_splits = tf.cast(pieces.row_splits, tf.int32)
-    old_length = old_splits[1:] - old_splits[:-1]  # (words,)
-    splits = tf.concat([[0], tf.cumsum(tf.maximum(old_length, 1))], 0)
-    word = row_ids(splits)  # (pieces,) the word of each piece
-    in_word = tf.range(splits[-1]) - tf.gather(splits, word)  # 0 for a first piece
-    source = tf.where(  # index into the old pieces, or the [UNK] appended to them
-        tf.gather(old_length, word) > 0, tf.gather(old_splits, word) + in_word, old_splits[-1]
-    )
-    piece_ids = tf.gather(
-        tf.concat([tf.cast(pieces.flat_values, tf.int32), [tokenizer.unk_id]], 0), source
-    )
-    sentence_splits = tf.cast(words.row_splits, tf.int32)
-    word_in_sentence = word - tf.gather(sentence_splits, tf.gather(row_ids(sentence_splits), word))
-    word_ids = tf.where(in_word == 0, word_in_sentence, IGNORED_LABEL)
+    piece_ids, word_ids, splits = _word_pieces(words, tokenizer)
 
     # Dense (B, length) arithmetic from here on (ragged ops would make a
     # graph several times the size): [CLS], the pieces that fit, [SEP].
-    piece_splits = tf.gather(splits, sentence_splits)  # (B + 1,)
+    piece_splits = tf.gather(splits, tf.cast(words.row_splits, tf.int32))  # (B + 1,)
     count = tf.minimum(piece_splits[1:] - piece_splits[:-1], max_sequence_length - 2)[:, None]
     length = tf.reduce_max(tf.concat([count[:, 0] + 2, [0]], 0))  # the longest row
     position = tf.range(length)[None, :]  # (1, T)
@@ -88,6 +73,38 @@ def tagging_features(words, tokenizer, max_sequence_length=128):
         "padding_mask": tf.cast(position <= count + 1, tf.int32),
         "word_ids": at_pieces(word_ids, IGNORED_LABEL),
     }
+
+
+def _word_pieces(words, tokenizer):
+    """The pieces of all words of a batch, end to end; a word that yields no
+    piece gets one `[UNK]`, so that every word keeps a position.
+
+    Args:
+        words: ragged `(batch, None)` strings, one row of words per sentence.
+        tokenizer: a `WordPieceTokenizer` with `[UNK]`.
+
+    Returns:
+        `(piece_ids, word_ids, splits)`: `(pieces,)` int32 ids; `(pieces,)`
+        int32, at a word's first piece the word's index in its sentence and
+        `IGNORED_LABEL` at its other pieces; `(words + 1,)` int32, where each
+        word's pieces start.
+    """
+    pieces = tokenizer.tokenize(words.flat_values)  # (words, P)
+    # Lay out max(pieces, 1) per word.
+    old_splits = tf.cast(pieces.row_splits, tf.int32)
+    old_length = old_splits[1:] - old_splits[:-1]  # (words,)
+    splits = tf.concat([[0], tf.cumsum(tf.maximum(old_length, 1))], 0)
+    word = row_ids(splits)  # (pieces,) the word of each piece
+    in_word = tf.range(splits[-1]) - tf.gather(splits, word)  # 0 for a first piece
+    source = tf.where(  # index into the old pieces, or the [UNK] appended to them
+        tf.gather(old_length, word) > 0, tf.gather(old_splits, word) + in_word, old_splits[-1]
+    )
+    piece_ids = tf.gather(
+        tf.concat([tf.cast(pieces.flat_values, tf.int32), [tokenizer.unk_id]], 0), source
+    )
+    sentence_splits = tf.cast(words.row_splits, tf.int32)
+    word_in_sentence = word - tf.gather(sentence_splits, tf.gather(row_ids(sentence_splits), word))
+    return piece_ids, tf.where(in_word == 0, word_in_sentence, IGNORED_LABEL), splits
 
 
 def tagging_dataset(
