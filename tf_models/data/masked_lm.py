@@ -105,11 +105,8 @@ def bert_pretraining_dataset(
             tf.RaggedTensor.from_row_lengths(first, first_lengths),
             tf.RaggedTensor.from_row_lengths(second, second_lengths),
             nsp_labels,
-        )).batch(batch_size, drop_remainder=drop_remainder)
-        # Each batch masks with its own seed: parallel and still deterministic.
-        batch_seeds = tf.data.Dataset.range(tf.int64.max).map(
-            lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
-        return tf.data.Dataset.zip(pairs, batch_seeds)
+        ))
+        return _batches_with_seeds(pairs, batch_size, drop_remainder, epoch_seed)
 
     mask = _masker(tokenizer, max_predictions_per_sequence, masking_rate, mask_token_rate, random_token_rate,
                    whole_word_masking)
@@ -202,29 +199,16 @@ def masked_lm_dataset(
     rng = np.random.default_rng(seed)  # for the dataset's whole life, as in bert_pretraining_dataset
 
     def epoch():  # a single element: the whole epoch's rows, flat
-        order = rng.permutation(len(documents))
-        stream = np.concatenate([piece for i in order for piece in (documents[i][0], [tokenizer.sep_id])][:-1])
-        # Row lengths: full, or with `short_sequence_probability` a random
-        # shorter one, so that short inputs are not new to the model.
-        lengths = np.full(len(stream) // 2 + 1, row_length)
-        short = rng.random(len(lengths)) < short_sequence_probability
-        lengths[short] = rng.integers(2, row_length + 1, int(short.sum()))
-        ends = np.cumsum(lengths)
-        count = int(np.searchsorted(ends, len(stream)))  # rows that end inside the stream (or at its end)
-        lengths = lengths[: count + 1]
-        lengths[-1] = len(stream) - (ends[count - 1] if count else 0)  # the last row: what is left
-        if drop_remainder and lengths[-1] < row_length:
-            lengths = lengths[:-1]
-        yield stream[: lengths.sum()].astype(np.int32), lengths.astype(np.int32), rng.integers(0, 2**31 - 1, 2)
+        tokens, lengths = _epoch_rows(documents, tokenizer.sep_id, row_length, short_sequence_probability,
+                                      drop_remainder, rng)
+        yield tokens, lengths, rng.integers(0, 2**31 - 1, 2)
 
     vector = tf.TensorSpec([None], tf.int32)
     flat_epoch = tf.data.Dataset.from_generator(epoch, output_signature=(vector, vector, tf.TensorSpec([2], tf.int64)))
 
     def batches_of(tokens, lengths, epoch_seed):
         rows = tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(tokens, lengths))
-        batch_seeds = tf.data.Dataset.range(tf.int64.max).map(
-            lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
-        return tf.data.Dataset.zip(rows.batch(batch_size, drop_remainder=drop_remainder), batch_seeds)
+        return _batches_with_seeds(rows, batch_size, drop_remainder, epoch_seed)
 
     mask = _masker(tokenizer, max_predictions_per_sequence, masking_rate, mask_token_rate, random_token_rate,
                    whole_word_masking)
@@ -240,6 +224,15 @@ def masked_lm_dataset(
         .map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def _batches_with_seeds(examples, batch_size, drop_remainder, epoch_seed):
+    """`examples` in batches, each with its own masking seed drawn from
+    `epoch_seed`: masking then runs on batches in parallel and still gives
+    the same batches in every run."""
+    batch_seeds = tf.data.Dataset.range(tf.int64.max).map(
+        lambda index: tf.random.experimental.stateless_fold_in(epoch_seed, index))
+    return tf.data.Dataset.zip(examples.batch(batch_size, drop_remainder=drop_remainder), batch_seeds)
 
 
 def _masker(tokenizer, max_predictions, masking_rate, mask_token_rate, random_token_rate, whole_word_masking):
@@ -314,6 +307,28 @@ def _epoch_pairs(documents, max_tokens, short_sequence_probability, rng):
         flat[side] = (np.concatenate([t[s:e] for t, s, e in slices] or [np.zeros(0, np.int32)]),
                       np.array([e - s for _, s, e in slices], np.int32))
     return (*flat[0], *flat[1], np.array(labels, np.int32))
+
+
+def _epoch_rows(documents, sep_id, row_length, short_sequence_probability, drop_remainder, rng):
+    """One epoch of masked-LM rows, RoBERTa's "full-sentences": the documents
+    in a new random order, joined with `sep_id` between two and cut into rows
+    of `row_length` tokens, the last row what is left (dropped if short,
+    with `drop_remainder`). Returned flat, as `tokens, row_lengths` (int32
+    arrays)."""
+    order = rng.permutation(len(documents))
+    stream = np.concatenate([piece for i in order for piece in (documents[i][0], [sep_id])][:-1])
+    # Row lengths: full, or with `short_sequence_probability` a random
+    # shorter one, so that short inputs are not new to the model.
+    lengths = np.full(len(stream) // 2 + 1, row_length)
+    short = rng.random(len(lengths)) < short_sequence_probability
+    lengths[short] = rng.integers(2, row_length + 1, int(short.sum()))
+    ends = np.cumsum(lengths)
+    count = int(np.searchsorted(ends, len(stream)))  # rows that end inside the stream (or at its end)
+    lengths = lengths[: count + 1]
+    lengths[-1] = len(stream) - (ends[count - 1] if count else 0)  # the last row: what is left
+    if drop_remainder and lengths[-1] < row_length:
+        lengths = lengths[:-1]
+    return stream[: lengths.sum()].astype(np.int32), lengths.astype(np.int32)
 
 
 def _random_continuation(documents, doc_index, length, rng):

@@ -277,23 +277,25 @@ def translation_dataset(
     examples = _tokenize_unbatched(pairs, tokenize)
     examples = examples.filter(fits) if overflow == "drop" else examples.map(truncate)
     examples = examples.map(frame, num_parallel_calls=tf.data.AUTOTUNE)
-
-    if bucket_boundaries:
-        batches = examples.bucket_by_sequence_length(
-            lambda inputs, labels: tf.maximum(
-                tf.size(inputs["encoder_token_ids"]), tf.size(labels)
-            ),
-            bucket_boundaries=list(bucket_boundaries),
-            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
-            drop_remainder=drop_remainder,
-        )
-    else:
-        batches = examples.padded_batch(batch_size, drop_remainder=drop_remainder)
+    batches = _padded_batches(examples, batch_size, bucket_boundaries, drop_remainder)
     if pad_to_bucket:
         batches = batches.map(_padder_to_bounds([*(bucket_boundaries or []), max_length]))
     return batches.map(
         lambda inputs, labels: (inputs, {"logits": labels}), num_parallel_calls=tf.data.AUTOTUNE
     ).prefetch(tf.data.AUTOTUNE)
+
+
+def _padded_batches(examples, batch_size, bucket_boundaries, drop_remainder):
+    """Translation examples in batches padded to their longest sentence;
+    with `bucket_boundaries`, each batch holds sentences of similar length."""
+    if not bucket_boundaries:
+        return examples.padded_batch(batch_size, drop_remainder=drop_remainder)
+    return examples.bucket_by_sequence_length(
+        lambda inputs, labels: tf.maximum(tf.size(inputs["encoder_token_ids"]), tf.size(labels)),
+        bucket_boundaries=list(bucket_boundaries),
+        bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
+        drop_remainder=drop_remainder,
+    )
 
 
 def _padder_to_bounds(lengths, multiple=8):
