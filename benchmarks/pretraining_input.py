@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tf_models.data.pipelines import bert_pretraining_dataset  # noqa: E402
+from tf_models.data.masked_lm import bert_pretraining_dataset  # noqa: E402
 from tf_models.data.sources import jane_austen  # noqa: E402
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer  # noqa: E402
 

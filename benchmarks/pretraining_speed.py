@@ -55,7 +55,7 @@ TOKENS_PER_STEP = 4096  # batch 32 at length 128
 
 
 def _datasets(case, tokenizer, documents, held_out):
-    from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
+    from tf_models.data.masked_lm import bert_pretraining_dataset, masked_lm_dataset
 
     length = case["length"]
     options = dict(batch_size=TOKENS_PER_STEP // length, max_sequence_length=length,

@@ -11,7 +11,8 @@ from helpers import max_abs_diff, random_ids
 
 from tf_models.data.records import SquadExample, TaggingData
 from tf_models.data.pipelines import classification_dataset
-from tf_models.data.tagging_and_squad import IGNORED_LABEL, squad_dataset, tagging_dataset
+from tf_models.data.question_answering import squad_dataset
+from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, WordPieceTokenizer
 from tf_models.models import BertBackbone, BertClassifier, BertSpanLabeler, BertTokenClassifier
 from tf_models.training import (

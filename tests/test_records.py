@@ -31,6 +31,6 @@ def test_regression_record_holds_float_scores():
 
 
 def test_records_still_offer_their_examples_as_a_dataset():
-    # The `dataset` property delegates to the pipelines (see test_pipelines).
+    # What labelled_text_dataset hands to the pipelines (see test_pipelines).
     (texts, label), = ClassificationData.from_lists(["good"], [1], ["neg", "pos"]).dataset
     assert (texts[0].numpy(), int(label)) == (b"good", 1)

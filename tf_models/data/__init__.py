@@ -1,8 +1,21 @@
-"""Data: corpora (records, readers and named sources), tokenizers and pipelines.
+"""Data: corpora as plain Python records, tokenizers, and the `tf.data` that models read.
 
-Data flows one way: files and named sources -> plain Python records
-(`records`) -> tokenizers -> `tf.data` pipelines (and the task inputs of
-`tagging_and_squad`) -> models. Only the pipelines build `tf.data`.
+Data flows one way: files and named sources -> records -> tokenizers ->
+`tf.data` -> models.
+
+* Corpora, in plain Python: `records` (the shapes corpora come in),
+  `readers` (files: text, TSV, CoNLL, SQuAD JSON), `sources` (named corpora,
+  fetched and read with `downloads`, `debian` and `r_data`), `sentences` (a
+  sentence splitter) and `splits` (held-out splits that keep every source
+  sentence on one side).
+* `tokenizers`: WordPiece, SentencePiece and character tokenizers, which run
+  inside graphs; they learn their vocabularies from text streamed through
+  `tf.data`.
+* `tf.data` from records, for each kind of model: `pipelines` (translation,
+  classification, causal LM, and the datasets of strings the records become
+  first), `masked_lm` (BERT pretraining: masked LM with or without next
+  sentence), `tagging` and `question_answering` (fine-tuning on CoNLL and
+  SQuAD; their featurizers are graph ops that serving signatures call too).
 """
 
 from tf_models.data.debian import debian_package
@@ -27,9 +40,9 @@ from tf_models.data.records import (
     classification_data,
 )
 from tf_models.data.sentences import split_sentences
+from tf_models.data.masked_lm import bert_pretraining_dataset
 from tf_models.data.pipelines import (
     DropCounter,
-    bert_pretraining_dataset,
     classification_dataset,
     documents_dataset,
     global_batch_size,
@@ -54,17 +67,14 @@ from tf_models.data.sources import (
     tfds_source,
 )
 from tf_models.data.splits import SplitReport, drop_held_out_sources, source_key, split_by_source
-from tf_models.data.tagging_and_squad import (
-    IGNORED_LABEL,
+from tf_models.data.question_answering import (
     answer_byte_span,
     squad_best_spans,
     squad_dataset,
     squad_features,
     squad_predictions,
-    tagging_dataset,
-    tagging_features,
-    word_predictions,
 )
+from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset, tagging_features, word_predictions
 from tf_models.data.tokenizers import (
     BERT_RESERVED_TOKENS,
     CHARACTER_RESERVED_TOKENS,

@@ -120,6 +120,26 @@ def _clean_ding_side(text):
     return " ".join(text.split())
 
 
+def _ding_entry_spans(index_path, min_words):
+    """The `(offset, length)` of the entries of a dictd index whose headword
+    may be a sentence of `min_words` words, in dictionary order."""
+    spans = []
+    with open(index_path, encoding="utf-8") as file:
+        for line_number, line in enumerate(file, start=1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                raise CorpusError(
+                    f"{index_path}, line {line_number}: expected 3 tab-separated fields"
+                )
+            # The index's headwords are lower-cased and stripped of punctuation,
+            # but keep their words: skipping the short ones here (six entries
+            # in seven) makes the extraction several times faster. The margin
+            # of one allows for a dash, which counts as a word below.
+            if len(fields[0].split()) >= min_words - 1:
+                spans.append((_dictd_number(fields[1]), _dictd_number(fields[2])))
+    return sorted(set(spans))
+
+
 def extract_ding_pairs(dict_path, index_path, min_words=3):
     """Extracts German-English example-sentence pairs from the Ding dictionary.
 
@@ -156,23 +176,8 @@ def extract_ding_pairs(dict_path, index_path, min_words=3):
     """
     with gzip.open(dict_path, "rb") as file:
         data = file.read()
-    spans = []
-    with open(index_path, encoding="utf-8") as file:
-        for line_number, line in enumerate(file, start=1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 3:
-                raise CorpusError(
-                    f"{index_path}, line {line_number}: expected 3 tab-separated fields"
-                )
-            # The index's headwords are lower-cased and stripped of punctuation,
-            # but keep their words: skipping the short ones here (six entries
-            # in seven) makes the extraction several times faster. The margin
-            # of one allows for a dash, which counts as a word below.
-            if len(fields[0].split()) >= min_words - 1:
-                spans.append((_dictd_number(fields[1]), _dictd_number(fields[2])))
-
     pairs, seen, rejected = [], set(), Counter()
-    for offset, length in sorted(set(spans)):
+    for offset, length in _ding_entry_spans(index_path, min_words):
         lines = data[offset : offset + length].decode("utf-8").rstrip("\n").split("\n")
         english_start = next((i for i, line in enumerate(lines) if line.startswith("   ")), None)
         if english_start is None or english_start < 2:

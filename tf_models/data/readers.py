@@ -32,13 +32,18 @@ def _error(path, line_number, message):
     return CorpusError(f"{where}: {message}")
 
 
+def _read_bytes(path):
+    """The bytes of the file at `path` (a `Path`); a CorpusError if it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
 def _decode_lines(path):
     """The lines of a UTF-8 file, unstripped except for line endings and a BOM."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"{path}: cannot read ({error.strerror or error})") from error
+    data = _read_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     raw_lines = data.split(b"\n")
@@ -402,16 +407,34 @@ def load_conll(path, word_column=0, tag_column=-1, label_names=None):
     >>> data.sentences, data.tags, data.label_names
     ([['EU', 'rejects']], [[1, 0]], ('O', 'B-ORG'))
     """
+    tagged = _read_conll_sentences(path, word_column, tag_column)
+    found = {tag for sentence in tagged for _, tag, _ in sentence}
+    if label_names is None:
+        label_names = ("O",) * ("O" in found) + tuple(sorted(found - {"O"}))
+    label_names = tuple(label_names)
+    index = {name: i for i, name in enumerate(label_names)}
+    tags = []
+    for sentence in tagged:
+        for _, tag, line_number in sentence:
+            if tag not in index:
+                raise _error(path, line_number, f"unknown tag {tag!r}; expected one of {label_names}")
+        tags.append([index[tag] for _, tag, _ in sentence])
+    sentences = [[word for word, _, _ in sentence] for sentence in tagged]
+    return TaggingData(sentences, tags, label_names)
+
+
+def _read_conll_sentences(path, word_column, tag_column):
+    """The sentences of a CoNLL file, each a list of `(word, tag,
+    line_number)`; checks that every row has as many columns as the first."""
     needed = max(word_column + 1, tag_column + 1 if tag_column >= 0 else -tag_column)
-    sentences, tag_names, sentence, width = [], [], [], None
+    sentences, sentence, width = [], [], None
     for line_number, line in enumerate(_decode_lines(path) + [""], start=1):
         fields = line.split()
         if fields and fields[0] == "-DOCSTART-":
             fields = []  # a document boundary also ends the sentence
         if not fields:
             if sentence:
-                sentences.append([word for word, _, _ in sentence])
-                tag_names.append(sentence)
+                sentences.append(sentence)
                 sentence = []
             continue
         if width is None:
@@ -427,19 +450,7 @@ def load_conll(path, word_column=0, tag_column=-1, label_names=None):
         sentence.append((fields[word_column], fields[tag_column], line_number))
     if not sentences:
         raise _error(path, None, "no sentences (only blank and -DOCSTART- lines)")
-
-    found = {tag for sentence in tag_names for _, tag, _ in sentence}
-    if label_names is None:
-        label_names = ("O",) * ("O" in found) + tuple(sorted(found - {"O"}))
-    label_names = tuple(label_names)
-    index = {name: i for i, name in enumerate(label_names)}
-    tags = []
-    for sentence in tag_names:
-        for _, tag, line_number in sentence:
-            if tag not in index:
-                raise _error(path, line_number, f"unknown tag {tag!r}; expected one of {label_names}")
-        tags.append([index[tag] for _, tag, _ in sentence])
-    return TaggingData(sentences, tags, label_names)
+    return sentences
 
 
 # ------------------------------------------------------ question answering
@@ -486,19 +497,7 @@ def load_squad(path):
     (('The Beatles', 0),)
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"{path}: cannot read ({error.strerror or error})") from error
-    try:
-        root = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        line_number = data[: error.start].count(b"\n") + 1
-        raise _error(path, line_number, "invalid UTF-8; expected a JSON text") from None
-    except json.JSONDecodeError as error:
-        message = f"invalid JSON: {error.msg} (column {error.colno})"
-        raise _error(path, error.lineno, message) from None
-
+    root = _read_json(path)
     examples, seen = [], set()
     for i, article in enumerate(_expect(path, "the top level", root, "data", list)):
         where = f"data[{i}]"
@@ -517,30 +516,51 @@ def load_squad(path):
                 if qid in seen:
                     raise _error(path, None, f"{name}: the id is used twice")
                 seen.add(qid)
-                answers = []
-                for n, answer in enumerate(_expect(path, name, qa, "answers", list)):
-                    text = _expect(path, f"{name}.answers[{n}]", answer, "text", str)
-                    start = _expect(path, f"{name}.answers[{n}]", answer, "answer_start", int)
-                    if not text or not 0 <= start <= len(context) - len(text):
-                        problem = (
-                            f"answer {text!r} at {start} does not fit in the context of "
-                            f"{len(context)} characters"
-                        )
-                        raise _error(path, None, f"{name}: {problem}")
-                    found = context[start : start + len(text)]
-                    if found != text:
-                        problem = f"the context has {found!r} at {start}, not the answer {text!r}"
-                        raise _error(path, None, f"{name}: {problem}")
-                    answers.append((text, start))
-                if not answers:
-                    raise _error(path, None, f"{name}: no answers (SQuAD v1.1 has at least one)")
+                answers = _squad_answers(path, name, qa, context)
                 for field, value in (("context", context), ("question", question)):
                     try:
                         value.encode("utf-8")
                     except UnicodeEncodeError:
                         problem = f"the {field} is not valid Unicode (a lone surrogate?)"
                         raise _error(path, None, f"{name}: {problem}") from None
-                examples.append(SquadExample(qid, title, question, context, tuple(answers)))
+                examples.append(SquadExample(qid, title, question, context, answers))
     if not examples:
         raise _error(path, None, "no questions")
     return examples
+
+
+def _read_json(path):
+    """The JSON text in the file at `path`, parsed; a CorpusError names the
+    line of invalid UTF-8 or JSON."""
+    data = _read_bytes(path)
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        line_number = data[: error.start].count(b"\n") + 1
+        raise _error(path, line_number, "invalid UTF-8; expected a JSON text") from None
+    except json.JSONDecodeError as error:
+        message = f"invalid JSON: {error.msg} (column {error.colno})"
+        raise _error(path, error.lineno, message) from None
+
+
+def _squad_answers(path, name, qa, context):
+    """The `(text, answer_start)` answers of the question `qa` (`name` in
+    errors), each checked to stand in `context` where it says."""
+    answers = []
+    for n, answer in enumerate(_expect(path, name, qa, "answers", list)):
+        text = _expect(path, f"{name}.answers[{n}]", answer, "text", str)
+        start = _expect(path, f"{name}.answers[{n}]", answer, "answer_start", int)
+        if not text or not 0 <= start <= len(context) - len(text):
+            problem = (
+                f"answer {text!r} at {start} does not fit in the context of "
+                f"{len(context)} characters"
+            )
+            raise _error(path, None, f"{name}: {problem}")
+        found = context[start : start + len(text)]
+        if found != text:
+            problem = f"the context has {found!r} at {start}, not the answer {text!r}"
+            raise _error(path, None, f"{name}: {problem}")
+        answers.append((text, start))
+    if not answers:
+        raise _error(path, None, f"{name}: no answers (SQuAD v1.1 has at least one)")
+    return tuple(answers)

@@ -2,7 +2,9 @@
 
 Corpora stay plain Python (lists, strings, ints) until `tf_models.data.pipelines`
 turns them into `tf.data` batches for a model, so they can be inspected, split
-and filtered with ordinary Python. The shapes:
+and filtered with ordinary Python. (A labelled record hands its examples to
+the pipelines itself, as a dataset of strings: `ClassificationData.dataset`.)
+The shapes:
 
 * **sentence pairs** (translation): a list of `(source, target)` strings;
 * **documents** (BERT pretraining): a list of documents, each a list of
@@ -17,6 +19,8 @@ and filtered with ordinary Python. The shapes:
 """
 
 import dataclasses
+
+import tensorflow as tf
 
 
 class CorpusError(ValueError):
@@ -40,11 +44,16 @@ class _LabelledTexts:
 
     @property
     def dataset(self):
-        """The examples as a `tf.data.Dataset` of `(texts, label)` (see
-        `tf_models.data.pipelines.labelled_text_dataset`)."""
-        from tf_models.data.pipelines import labelled_text_dataset
+        """The examples as a `tf.data.Dataset` of `(texts, label)`, where the
+        pipelines take them over (`tf_models.data.pipelines.labelled_text_dataset`).
 
-        return labelled_text_dataset(self)
+        `texts` is a tuple of one or two scalar strings; `label` an int32
+        class index, or a float32 score for `RegressionData`.
+        """
+        count = len(self)
+        columns = tuple(tf.constant(list(column), tf.string, shape=[count]) for column in self.texts)
+        labels = tf.constant(list(self.labels), self._label_dtype, shape=[count])
+        return tf.data.Dataset.from_tensor_slices((columns, labels))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +76,7 @@ class ClassificationData(_LabelledTexts):
     texts: tuple
     labels: tuple
     label_names: tuple
+    _label_dtype = tf.int32  # a class attribute, not a field
 
     @classmethod
     def from_lists(cls, texts, labels, label_names):
@@ -96,6 +106,7 @@ class RegressionData(_LabelledTexts):
 
     texts: tuple
     labels: tuple
+    _label_dtype = tf.float32
 
     @classmethod
     def from_lists(cls, texts, labels):

@@ -21,7 +21,8 @@ import tensorflow as tf
 
 from tf_models.inference.base import MAX_BATCH_SIZE, MAX_INPUT_BYTES, ServingModule, check_batch_size, known_ids
 from tf_models.data.pipelines import pack_segments
-from tf_models.data.tagging_and_squad import SQUAD_INPUTS, squad_best_spans, squad_features, tagging_features
+from tf_models.data.question_answering import SQUAD_INPUTS, squad_best_spans, squad_features
+from tf_models.data.tagging import tagging_features
 from tf_models.data.tokenizers import MASK
 
 _STRINGS = tf.TensorSpec([None], tf.string)

@@ -20,7 +20,8 @@ import random
 import numpy as np
 
 from tf_models.data.pipelines import classification_dataset
-from tf_models.data.tagging_and_squad import squad_dataset, squad_predictions, tagging_dataset, word_predictions
+from tf_models.data.question_answering import squad_dataset, squad_predictions
+from tf_models.data.tagging import tagging_dataset, word_predictions
 from tf_models.inference import QuestionAnswerer, TextClassifier, TextRegressor, TokenTagger
 from tf_models.models import BertClassifier, BertSpanLabeler, BertTokenClassifier
 from tf_models.training import (

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_models import storage
-from tf_models.data.pipelines import bert_pretraining_dataset, masked_lm_dataset
+from tf_models.data.masked_lm import bert_pretraining_dataset, masked_lm_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.inference import FillMask, SentenceEncoder
 from tf_models.jobs.common import compile_options, learn_wordpiece_tokenizer

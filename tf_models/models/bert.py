@@ -379,7 +379,7 @@ class BertTokenClassifier(_BertTask):
 
     Words are tagged through their first WordPiece; the other pieces, the
     special tokens and padding get logits too, which the loss ignores (see
-    `tf_models.data.tagging_and_squad.tagging_dataset`). The backbone's
+    `tf_models.data.tagging.tagging_dataset`). The backbone's
     pooler, which this model does not read, is frozen (`freeze_unused_pooler`).
 
     Inputs (a dict): the backbone's `token_ids`, `segment_ids`, `padding_mask`.
@@ -429,7 +429,7 @@ class BertSpanLabeler(_BertTask):
 
     The input is `[CLS] question [SEP] context [SEP]`; the answer is the
     context span from the best start to the best end (see
-    `tf_models.data.tagging_and_squad.squad_predictions`). As in the paper
+    `tf_models.data.question_answering.squad_predictions`). As in the paper
     the head has no dropout. The backbone's pooler, which this model does
     not read, is frozen (`freeze_unused_pooler`).
 

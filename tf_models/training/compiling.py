@@ -8,7 +8,7 @@ which keeps replicas in step when one overflows.
 
 import keras
 
-from tf_models.data.tagging_and_squad import IGNORED_LABEL
+from tf_models.data.tagging import IGNORED_LABEL
 from tf_models.training.losses import (
     MaskedAccuracy,
     MaskedSparseCategoricalCrossentropy,

@@ -1,201 +1,29 @@
-"""Inputs and outputs of BERT's fine-tuning tasks beyond classification.
+"""Extractive question answering (SQuAD v1.1): `BertSpanLabeler` inputs and answers.
 
-* **Token tagging** (`tagging_features`, `tagging_dataset`): each word is
-  tagged through its first WordPiece, as in the BERT paper (section 5.3);
-  the other pieces, `[CLS]`, `[SEP]` and padding get the label
-  `IGNORED_LABEL` (-1), which the loss skips (`compile_bert_token_classifier`
-  uses a cross-entropy with `padding_id=-1`). `word_predictions` maps
-  per-piece predictions back to words.
-* **Extractive question answering** (`squad_features`, `squad_dataset`,
-  `squad_predictions`): google-research/bert's `run_squad.py` for SQuAD
-  v1.1. The question is cut to `max_query_length` pieces; a long context is
-  covered by windows `doc_stride` pieces apart, each packed as
-  `[CLS] question [SEP] window [SEP]`; the answer's first and last pieces
-  are the labels, or `[CLS]` (index 0) in windows that do not hold the
-  whole answer. Instead of whitespace words and `get_final_text`'s
-  re-alignment, every context piece carries byte offsets into the original
-  context (`WordPieceTokenizer.tokenize_with_offsets`), so a predicted span
-  is a slice of the context exactly as written.
+google-research/bert's `run_squad.py`: the question is cut to
+`max_query_length` pieces; a long context is covered by windows
+`doc_stride` pieces apart, each packed as `[CLS] question [SEP] window
+[SEP]`; the answer's first and last pieces are the labels, or `[CLS]`
+(index 0) in windows that do not hold the whole answer. Instead of
+whitespace words and `get_final_text`'s re-alignment, every context piece
+carries byte offsets into the original context
+(`WordPieceTokenizer.tokenize_with_offsets`), so a predicted span is a slice
+of the context exactly as written.
 
-The featurizers are TensorFlow ops on a batch of raw strings, so a serving
-signature can call them in the graph; `squad_best_spans` is the in-graph
-half of the post-processing.
+* `squad_features` makes the windows; it is TensorFlow ops on a batch of raw
+  strings, so a serving signature can call it in the graph.
+* `squad_dataset` makes training and evaluation batches of `SquadExample`.
+* `squad_best_spans` picks each example's best span in the graph;
+  `squad_predictions` turns those spans into answer texts.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from tf_models.data.tokenizers import _row_ids
-
-IGNORED_LABEL = -1  # the label of positions that the tagging loss skips
+from tf_models.data.tokenizers import row_ids
 
 # Featurize this many examples at a time (then unbatch the features).
 _FEATURIZE_BATCH = 64
-
-
-# ------------------------------------------------------------------ tagging
-
-
-def tagging_features(words, tokenizer, max_sequence_length=128):
-    """Packs sentences given as words as `[CLS] pieces [SEP]`.
-
-    Each word is tokenized on its own (so a word's pieces never merge with
-    the next word's); a word that yields no piece (only control characters,
-    say) becomes `[UNK]`, so that every word keeps a position. Sentences
-    longer than `max_sequence_length - 2` pieces lose their last pieces.
-
-    Args:
-        words: ragged `(batch, None)` strings, one row of words per sentence.
-        tokenizer: a `WordPieceTokenizer` with `[CLS]`, `[SEP]`, `[UNK]`.
-        max_sequence_length: packed length, special tokens included.
-
-    Returns:
-        A dict of `(batch, length)` int32 tensors, padded to the longest
-        row: `token_ids`, `segment_ids` (all 0), `padding_mask`, and
-        `word_ids`, the index of the word whose first piece is at that
-        position, `IGNORED_LABEL` (-1) everywhere else.
-
-    Example:
-    >>> import tempfile
-    >>> from tf_models.data import WordPieceTokenizer
-    >>> path = tempfile.mkdtemp() + "/vocab.txt"
-    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\neu\\nre\\n##ject\\n##s\\n")
-    >>> features = tagging_features(tf.ragged.constant([["EU", "rejects"]]),
-    ...                             WordPieceTokenizer(path))
-    >>> features["token_ids"].numpy().tolist(), features["word_ids"].numpy().tolist()
-    ([[2, 4, 5, 6, 7, 3]], [[-1, 0, 1, -1, -1, -1]])
-    """
-    if max_sequence_length < 3:
-        raise ValueError(f"max_sequence_length must be at least 3, got {max_sequence_length}.")
-    pieces = tokenizer.tokenize(words.flat_values)  # (words, P)
-    # A word without pieces gets one [UNK]: lay out max(pieces, 1) per word.
-    old_splits = tf.cast(pieces.row_splits, tf.int32)
-    old_length = old_splits[1:] - old_splits[:-1]  # (words,)
-    splits = tf.concat([[0], tf.cumsum(tf.maximum(old_length, 1))], 0)
-    word = _row_ids(splits)  # (pieces,) the word of each piece
-    in_word = tf.range(splits[-1]) - tf.gather(splits, word)  # 0 for a first piece
-    source = tf.where(  # index into the old pieces, or the [UNK] appended to them
-        tf.gather(old_length, word) > 0, tf.gather(old_splits, word) + in_word, old_splits[-1]
-    )
-    piece_ids = tf.gather(
-        tf.concat([tf.cast(pieces.flat_values, tf.int32), [tokenizer.unk_id]], 0), source
-    )
-    sentence_splits = tf.cast(words.row_splits, tf.int32)
-    word_in_sentence = word - tf.gather(sentence_splits, tf.gather(_row_ids(sentence_splits), word))
-    word_ids = tf.where(in_word == 0, word_in_sentence, IGNORED_LABEL)
-
-    # Dense (B, length) arithmetic from here on (ragged ops would make a
-    # graph several times the size): [CLS], the pieces that fit, [SEP].
-    piece_splits = tf.gather(splits, sentence_splits)  # (B + 1,)
-    count = tf.minimum(piece_splits[1:] - piece_splits[:-1], max_sequence_length - 2)[:, None]
-    length = tf.reduce_max(tf.concat([count[:, 0] + 2, [0]], 0))  # the longest row
-    position = tf.range(length)[None, :]  # (1, T)
-    is_piece = (position >= 1) & (position <= count)
-    # Index of the piece at each position, or of a dummy appended at the end.
-    index = tf.where(is_piece, piece_splits[:-1, None] + position - 1, splits[-1])
-
-    def at_pieces(values, default):  # (pieces,) -> (B, T), `default` elsewhere
-        return tf.gather(tf.concat([values, [default]], 0), index)
-
-    token_ids = tf.where(position == 0, tokenizer.cls_id, at_pieces(piece_ids, 0))
-    token_ids = tf.where(position == count + 1, tokenizer.sep_id, token_ids)
-    return {
-        "token_ids": token_ids,
-        "segment_ids": tf.zeros_like(token_ids),
-        "padding_mask": tf.cast(position <= count + 1, tf.int32),
-        "word_ids": at_pieces(word_ids, IGNORED_LABEL),
-    }
-
-
-def tagging_dataset(
-    data,
-    tokenizer,
-    batch_size=32,
-    max_sequence_length=128,
-    shuffle_buffer_size=None,
-    seed=None,
-    drop_remainder=False,
-):
-    """Builds `BertTokenClassifier` batches from tagged sentences.
-
-    Args:
-        data: `TaggingData` (from `load_conll`), or any object with
-            `sentences` (lists of words) and `tags` (lists of tag indices).
-        tokenizer: a `WordPieceTokenizer` with `[CLS]`, `[SEP]`, `[UNK]`.
-        batch_size: global batch size.
-        max_sequence_length: packed length, special tokens included.
-        shuffle_buffer_size: sentences shuffled together (None: no shuffle).
-        seed: shuffle seed.
-        drop_remainder: drop the last short batch.
-
-    Returns:
-        A dataset of `({"token_ids", "segment_ids", "padding_mask"},
-        {"logits": labels})`, int32 `(batch, length)`, padded to the longest
-        in the batch. A word's tag labels its first piece; every other
-        position is labelled `IGNORED_LABEL` (-1).
-
-    Example:
-    >>> import tempfile
-    >>> from tf_models.data import WordPieceTokenizer
-    >>> from tf_models.data.records import TaggingData
-    >>> path = tempfile.mkdtemp() + "/vocab.txt"
-    >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\neu\\nre\\n##jects\\n")
-    >>> data = TaggingData([["EU", "rejects"]], [[1, 0]], ("O", "B-ORG"))
-    >>> _, labels = next(iter(tagging_dataset(data, WordPieceTokenizer(path))))
-    >>> labels["logits"].numpy().tolist()
-    [[-1, 1, 0, -1, -1]]
-    """
-    if len(data.sentences) != len(data.tags) or any(
-        len(words) != len(tags) for words, tags in zip(data.sentences, data.tags)
-    ):
-        raise ValueError("Every sentence needs exactly one tag per word.")
-    words = tf.ragged.constant(data.sentences, dtype=tf.string, ragged_rank=1)
-    tags = tf.ragged.constant(data.tags, dtype=tf.int32, ragged_rank=1)
-    dataset = tf.data.Dataset.from_tensor_slices((words, tags))
-    if shuffle_buffer_size:
-        dataset = dataset.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
-
-    def featurize(words, tags):  # ragged (B, W) strings and ints
-        features = tagging_features(words, tokenizer, max_sequence_length)
-        word_ids = features.pop("word_ids")
-        word_tags = tf.gather(tags.to_tensor(), tf.maximum(word_ids, 0), batch_dims=1)
-        labels = tf.where(word_ids >= 0, word_tags, IGNORED_LABEL)
-        return features, {"logits": labels}
-
-    return (
-        dataset.ragged_batch(batch_size, drop_remainder=drop_remainder)
-        .map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-def word_predictions(predicted_ids, labels, num_words=None, fill=0):
-    """Per-piece predictions back to one tag per word.
-
-    Args:
-        predicted_ids: `(batch, length)` predicted tag ids (the arg-max of
-            the logits).
-        labels: the batch's labels (or `word_ids`): the first piece of each
-            word is where they are not negative.
-        num_words: optional number of words of each sentence; words lost to
-            truncation then get the tag `fill`.
-        fill: the tag of truncated words (the index of `"O"`, say).
-
-    Returns:
-        A list with one list of int tag ids per sentence.
-
-    Example:
-    >>> word_predictions([[0, 3, 2, 2, 0]], [[-1, 1, 0, -1, -1]], num_words=[3])
-    [[3, 2, 0]]
-    """
-    predicted_ids, labels = np.asarray(predicted_ids), np.asarray(labels)
-    words = [row[mask].tolist() for row, mask in zip(predicted_ids, labels >= 0)]
-    if num_words is not None:
-        words = [tags + [fill] * (int(n) - len(tags)) for tags, n in zip(words, num_words)]
-    return words
-
-
-# ------------------------------------------------------ question answering
 
 
 def squad_features(
@@ -266,37 +94,20 @@ def squad_features(
     >>> int(features["start_positions"][0]), int(features["end_positions"][0])
     (5, 6)
     """
-    if max_query_length + 4 > max_sequence_length:
-        raise ValueError(
-            f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
-            f"({max_query_length}) + 3, to leave room for the context."
-        )
-    if doc_stride < 1:
-        raise ValueError(f"doc_stride must be positive, got {doc_stride}.")
+    _check_sizes(max_sequence_length, max_query_length, doc_stride)
     questions = tf.convert_to_tensor(questions, tf.string)
     contexts = tf.convert_to_tensor(contexts, tf.string)
     question_ids = tokenizer.tokenize(questions)[:, :max_query_length]  # (B, Q)
     context_ids, context_begin, context_end = tokenizer.tokenize_with_offsets(contexts)  # (B, N)
     question_length = tf.cast(question_ids.row_lengths(), tf.int32)
     context_length = tf.cast(context_ids.row_lengths(), tf.int32)
-    context_start = tf.cast(context_ids.row_splits[:-1], tf.int32)
-    num_pieces = tf.shape(context_ids.flat_values)[0]
-    # Dense (F, length) arithmetic from here on: ragged ops would make a
-    # graph ten times the size, slow to trace in every tf.data pipeline.
+    example_index, window_start, window_length = _windows(
+        question_length, context_length, max_sequence_length, doc_stride
+    )  # (F,) each
 
-    # === Windows ===
-    window_size = max_sequence_length - question_length - 3  # (B,)
-    step = tf.minimum(window_size, doc_stride)
-    extra = tf.maximum(context_length - window_size, 0)
-    windows = tf.ragged.range(1 + (extra + step - 1) // step)  # (B, W)
-    example_index = tf.cast(_row_ids(windows.row_splits), tf.int32)  # (F,)
-    window_start = windows.flat_values * tf.gather(step, example_index)  # (F,) in pieces
-    window_length = tf.minimum(
-        tf.gather(window_size, example_index),
-        tf.gather(context_length, example_index) - window_start,
-    )
-
-    # === Packing: [CLS] question [SEP] window [SEP] ===
+    # Packing: [CLS] question [SEP] window [SEP], in dense (F, L) arithmetic:
+    # ragged ops would make a graph ten times the size, slow to trace in
+    # every tf.data pipeline.
     query_length = tf.gather(question_length, example_index)[:, None]  # (F, 1)
     window_first = query_length + 2  # position of the window's first piece
     window_end = window_first + window_length[:, None]  # position of the last [SEP]
@@ -304,6 +115,8 @@ def squad_features(
     in_window = (position >= window_first) & (position < window_end)  # (F, L)
     # Index of the context piece at each position among the batch's pieces;
     # `num_pieces` (a dummy appended below) outside the window.
+    num_pieces = tf.shape(context_ids.flat_values)[0]
+    context_start = tf.cast(context_ids.row_splits[:-1], tf.int32)
     window_base = tf.gather(context_start, example_index) + window_start  # (F,)
     piece = tf.where(in_window, window_base[:, None] + position - window_first, num_pieces)
 
@@ -324,36 +137,13 @@ def squad_features(
         "example_index": example_index,
         "token_begin": at_pieces(context_begin.flat_values, -1),
         "token_end": at_pieces(context_end.flat_values, -1),
+        "token_is_max_context": _is_max_context(
+            piece, in_window, position - window_first, window_length, num_pieces
+        ),
     }
 
-    # === Max context (run_squad.py's _check_is_max_context) ===
-    in_window_position = position - window_first
-    score = tf.cast(
-        tf.minimum(in_window_position, window_length[:, None] - 1 - in_window_position), tf.float64
-    ) + 0.01 * tf.cast(window_length, tf.float64)[:, None]  # (F, L)
-    best = tf.math.unsorted_segment_max(score, piece, num_pieces + 1)
-    feature = tf.range(tf.shape(piece)[0])[:, None] + tf.zeros_like(piece)  # (F, L)
-    tied = tf.gather(best, piece) == score
-    first_best = tf.math.unsorted_segment_min(
-        tf.where(tied, feature, tf.int32.max), piece, num_pieces + 1
-    )  # the first window with the best score, for each piece
-    features["token_is_max_context"] = in_window & (tf.gather(first_best, piece) == feature)
-
-    # === Labels ===
     if answer_begin is not None:
-        # The pieces that overlap [answer_begin, answer_end): offsets grow
-        # along the context, so counting finds the first and the last.
-        piece_row = _row_ids(context_ids.row_splits)
-        answer_begin = tf.gather(tf.cast(answer_begin, tf.int64), piece_row)
-        answer_end = tf.gather(tf.cast(answer_end, tf.int64), piece_row)
-
-        def count(condition):  # (pieces,) bool -> (B,) number true per context
-            return tf.math.unsorted_segment_sum(
-                tf.cast(condition, tf.int32), piece_row, tf.shape(contexts)[0]
-            )
-
-        first_piece = count(context_end.flat_values <= answer_begin)
-        last_piece = count(context_begin.flat_values < answer_end) - 1
+        first_piece, last_piece = _answer_pieces(answer_begin, answer_end, context_begin, context_end)
         first_piece = tf.gather(first_piece, example_index) - window_start  # in the window
         last_piece = tf.gather(last_piece, example_index) - window_start
         inside = (first_piece >= 0) & (last_piece < window_length) & (first_piece <= last_piece)
@@ -361,6 +151,106 @@ def squad_features(
         features["start_positions"] = tf.where(inside, first_piece + offset, 0)
         features["end_positions"] = tf.where(inside, last_piece + offset, 0)
     return features
+
+
+def _check_sizes(max_sequence_length, max_query_length, doc_stride):
+    """Raises `ValueError` unless a window can hold a piece of context."""
+    if max_query_length + 4 > max_sequence_length:
+        raise ValueError(
+            f"max_sequence_length ({max_sequence_length}) must exceed max_query_length "
+            f"({max_query_length}) + 3, to leave room for the context."
+        )
+    if doc_stride < 1:
+        raise ValueError(f"doc_stride must be positive, got {doc_stride}.")
+
+
+def _windows(question_length, context_length, max_sequence_length, doc_stride):
+    """`run_squad.py`'s doc spans: the windows over each context of a batch.
+
+    A window holds up to `max_sequence_length - question_length - 3` pieces
+    (room for `[CLS]` and two `[SEP]`); windows start `min(doc_stride,
+    window size)` pieces apart until one reaches the context's end, and
+    every context gets one at least (empty for an empty context).
+
+    Args:
+        question_length: `(B,)` int32, pieces of each question.
+        context_length: `(B,)` int32, pieces of each context.
+        max_sequence_length: packed length.
+        doc_stride: most pieces between window starts.
+
+    Returns:
+        `(example_index, window_start, window_length)`, each `(F,)` int32 for
+        the batch's `F` windows in example order: the example a window
+        covers, its first piece in that context, and its number of pieces.
+    """
+    window_size = max_sequence_length - question_length - 3  # (B,)
+    step = tf.minimum(window_size, doc_stride)
+    extra = tf.maximum(context_length - window_size, 0)
+    windows = tf.ragged.range(1 + (extra + step - 1) // step)  # (B, W)
+    example_index = tf.cast(row_ids(windows.row_splits), tf.int32)  # (F,)
+    window_start = windows.flat_values * tf.gather(step, example_index)  # (F,) in pieces
+    window_length = tf.minimum(
+        tf.gather(window_size, example_index),
+        tf.gather(context_length, example_index) - window_start,
+    )
+    return example_index, window_start, window_length
+
+
+def _is_max_context(piece, in_window, window_position, window_length, num_pieces):
+    """`run_squad.py`'s `_check_is_max_context`, for every position at once.
+
+    A piece seen by several windows has its max context in the one where
+    `min(pieces to its left, pieces to its right) + 0.01 * window length` is
+    largest, the first such window on ties.
+
+    Args:
+        piece: `(F, L)` int32, the index of the context piece at each
+            position among the batch's pieces; `num_pieces` outside the window.
+        in_window: `(F, L)` bool, the positions that hold a context piece.
+        window_position: `(F, L)` int32, each position counted from the
+            window's first piece.
+        window_length: `(F,)` int32, pieces in each window.
+        num_pieces: the number of context pieces in the batch.
+
+    Returns:
+        `(F, L)` bool, true where the piece has its max context in this window.
+    """
+    score = tf.cast(
+        tf.minimum(window_position, window_length[:, None] - 1 - window_position), tf.float64
+    ) + 0.01 * tf.cast(window_length, tf.float64)[:, None]  # (F, L)
+    best = tf.math.unsorted_segment_max(score, piece, num_pieces + 1)
+    feature = tf.range(tf.shape(piece)[0])[:, None] + tf.zeros_like(piece)  # (F, L)
+    tied = tf.gather(best, piece) == score
+    first_best = tf.math.unsorted_segment_min(
+        tf.where(tied, feature, tf.int32.max), piece, num_pieces + 1
+    )  # the first window with the best score, for each piece
+    return in_window & (tf.gather(first_best, piece) == feature)
+
+
+def _answer_pieces(answer_begin, answer_end, context_begin, context_end):
+    """The first and last context piece of each answer: those that overlap
+    its bytes, `[answer_begin, answer_end)`.
+
+    Args:
+        answer_begin: `(B,)` byte offsets of the answers in their contexts.
+        answer_end: `(B,)` the answers' end byte offsets (exclusive).
+        context_begin: ragged `(B, N)` byte offsets of the context pieces.
+        context_end: their end offsets.
+
+    Returns:
+        `(first, last)`, `(B,)` int32 piece indices within each context.
+    """
+    # Offsets grow along the context, so counting finds the first and the last.
+    piece_row = row_ids(context_begin.row_splits)
+    answer_begin = tf.gather(tf.cast(answer_begin, tf.int64), piece_row)
+    answer_end = tf.gather(tf.cast(answer_end, tf.int64), piece_row)
+
+    def count(condition):  # (pieces,) bool -> (B,) number true per context
+        return tf.math.unsorted_segment_sum(
+            tf.cast(condition, tf.int32), piece_row, context_begin.nrows(out_type=tf.int32)
+        )
+
+    return count(context_end.flat_values <= answer_begin), count(context_begin.flat_values < answer_end) - 1
 
 
 SQUAD_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -430,15 +320,6 @@ def squad_dataset(
     >>> inputs["token_ids"].shape, labels["start_logits"].numpy(), labels["end_logits"].numpy()
     (TensorShape([1, 16]), array([5], dtype=int32), array([6], dtype=int32))
     """
-    columns = {
-        "question": tf.constant([example.question for example in examples], tf.string),
-        "context": tf.constant([example.context for example in examples], tf.string),
-        "example": tf.range(len(examples), dtype=tf.int32),
-    }
-    if training:
-        spans = [answer_byte_span(example.context, *example.answers[0]) for example in examples]
-        columns["answer"] = tf.constant(spans, tf.int64, shape=[len(examples), 2])
-
     def featurize(batch):
         answer = batch.get("answer")
         features = squad_features(
@@ -454,19 +335,14 @@ def squad_dataset(
         features["example_index"] = tf.gather(batch["example"], features["example_index"])
         return features
 
-    def split(features):
+    def split(features):  # -> (inputs, targets)
         inputs = {key: features[key] for key in SQUAD_INPUTS}
         if training:
-            targets = {
-                "start_logits": features["start_positions"],
-                "end_logits": features["end_positions"],
-            }
-        else:
-            targets = {key: features[key] for key in SQUAD_METADATA}
-        return inputs, targets
+            return inputs, {"start_logits": features["start_positions"], "end_logits": features["end_positions"]}
+        return inputs, {key: features[key] for key in SQUAD_METADATA}
 
     windows = (
-        tf.data.Dataset.from_tensor_slices(columns)
+        tf.data.Dataset.from_tensor_slices(_squad_columns(examples, training))
         .batch(_FEATURIZE_BATCH)
         .map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
         .unbatch()
@@ -478,6 +354,21 @@ def squad_dataset(
         .map(split, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def _squad_columns(examples, training):
+    """The examples as tensors to slice: `question`, `context`, `example`
+    (the index into `examples`) and, for training, `answer`: the first
+    answer's `(begin, end)` bytes in its context."""
+    columns = {
+        "question": tf.constant([example.question for example in examples], tf.string),
+        "context": tf.constant([example.context for example in examples], tf.string),
+        "example": tf.range(len(examples), dtype=tf.int32),
+    }
+    if training:
+        spans = [answer_byte_span(example.context, *example.answers[0]) for example in examples]
+        columns["answer"] = tf.constant(spans, tf.int64, shape=[len(examples), 2])
+    return columns
 
 
 def squad_best_spans(
@@ -512,31 +403,19 @@ def squad_best_spans(
         offsets of the answer in the example's context (-1 for an example
         without any valid span), and `score`, float32 (-inf without one).
     """
-    start_logits = tf.cast(start_logits, tf.float32)
-    end_logits = tf.cast(end_logits, tf.float32)
     token_begin = tf.cast(metadata["token_begin"], tf.int32)
     token_end = tf.cast(metadata["token_end"], tf.int32)
     is_context = token_begin >= 0
     can_start = is_context & tf.cast(metadata["token_is_max_context"], tf.bool)
+    window_score, start, end = _best_span_of_each_window(
+        tf.cast(start_logits, tf.float32), tf.cast(end_logits, tf.float32), can_start, is_context,
+        n_best_size, max_answer_length,
+    )  # (F,) each
+    span_begin = tf.gather(token_begin, start, batch_dims=1)
+    span_end = tf.gather(token_end, end, batch_dims=1)
+
+    # The best window of each example (the earliest on ties), if it has a span.
     example_index = tf.cast(metadata["example_index"], tf.int32)
-
-    k = tf.minimum(n_best_size, tf.shape(start_logits)[1])
-    start_score, starts = tf.math.top_k(start_logits, k)  # (F, k), likeliest first
-    end_score, ends = tf.math.top_k(end_logits, k)
-    length = ends[:, None, :] - starts[:, :, None] + 1  # (F, k, k)
-    valid = (
-        tf.gather(can_start, starts, batch_dims=1)[:, :, None]
-        & tf.gather(is_context, ends, batch_dims=1)[:, None, :]
-        & (length >= 1)
-        & (length <= max_answer_length)
-    )
-    score = tf.where(valid, start_score[:, :, None] + end_score[:, None, :], -np.inf)
-    score = tf.reshape(score, [tf.shape(score)[0], -1])  # (F, k * k), start-major
-    pair = tf.argmax(score, axis=1, output_type=tf.int32)  # the first of equal best
-    window_score = tf.reduce_max(score, axis=1)  # (F,)
-    span_begin = tf.gather(token_begin, tf.gather(starts, pair // k, batch_dims=1), batch_dims=1)
-    span_end = tf.gather(token_end, tf.gather(ends, pair % k, batch_dims=1), batch_dims=1)
-
     best_score = tf.math.unsorted_segment_max(window_score, example_index, num_examples)
     window = tf.range(tf.shape(window_score)[0])
     is_best = (window_score == tf.gather(best_score, example_index)) & (window_score > -np.inf)
@@ -550,6 +429,40 @@ def squad_best_spans(
         "end": tf.where(found, tf.gather(span_end, best_window), -1),
         "score": tf.where(found, best_score, -np.inf),
     }
+
+
+def _best_span_of_each_window(start_logits, end_logits, can_start, is_context, n_best_size, max_answer_length):
+    """The best-scoring valid span of each window, as `squad_best_spans` says.
+
+    Args:
+        start_logits: `(F, length)` float32 logits of the windows.
+        end_logits: `(F, length)`.
+        can_start: `(F, length)` bool, the context pieces whose max context
+            is this window.
+        is_context: `(F, length)` bool, the context pieces.
+        n_best_size: starts and ends considered per window.
+        max_answer_length: longest answer in pieces.
+
+    Returns:
+        `(score, start, end)`, each `(F,)`: the span's score (-inf for a
+        window without a valid span) and its first and last position.
+    """
+    k = tf.minimum(n_best_size, tf.shape(start_logits)[1])
+    start_score, starts = tf.math.top_k(start_logits, k)  # (F, k), likeliest first
+    end_score, ends = tf.math.top_k(end_logits, k)
+    length = ends[:, None, :] - starts[:, :, None] + 1  # (F, k, k)
+    valid = (
+        tf.gather(can_start, starts, batch_dims=1)[:, :, None]
+        & tf.gather(is_context, ends, batch_dims=1)[:, None, :]
+        & (length >= 1)
+        & (length <= max_answer_length)
+    )
+    score = tf.where(valid, start_score[:, :, None] + end_score[:, None, :], -np.inf)
+    score = tf.reshape(score, [tf.shape(score)[0], -1])  # (F, k * k), start-major
+    pair = tf.argmax(score, axis=1, output_type=tf.int32)  # the first of equal best
+    start = tf.gather(starts, pair // k, batch_dims=1)
+    end = tf.gather(ends, pair % k, batch_dims=1)
+    return tf.reduce_max(score, axis=1), start, end
 
 
 def squad_predictions(
