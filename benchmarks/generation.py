@@ -56,7 +56,7 @@ def compared_methods(args):
     }
 
 
-def keras_hub_search(sampler, next_logits, cache, start_ids, steps, pad_id):
+def keras_hub_search(sampler, next_logits, cache, start_ids, steps, padding_id):
     """Runs a keras-hub sampler over one of our step functions.
 
     keras-hub's samplers fill a fixed-width prompt in place: here the start
@@ -72,7 +72,7 @@ def keras_hub_search(sampler, next_logits, cache, start_ids, steps, pad_id):
 
     def next(prompt, cache, index):
         logits, cache = next_logits(prompt[:, index - 1], index - 1, cache)
-        return _never_pad(logits, pad_id), None, cache
+        return _never_pad(logits, padding_id), None, cache
 
     return sampler(next, token_ids, cache=cache, index=1, mask=given)[:, 1:]
 

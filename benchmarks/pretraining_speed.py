@@ -119,7 +119,7 @@ def measure(case):
 
     # Time 30 steps on a throwaway model to fit this variant's steps to the budget.
     keras.utils.set_random_seed(0)
-    probe = compile_bert_pretrainer(_model(case, tokenizer.vocabulary_size), 1000, peak_rate=1e-3)
+    probe = compile_bert_pretrainer(_model(case, tokenizer.vocabulary_size), 1000, peak_learning_rate=1e-3)
     probe.fit(sample, steps_per_epoch=5, epochs=1, verbose=0)
     started = time.perf_counter()
     probe.fit(sample, steps_per_epoch=30, epochs=1, verbose=0)
@@ -127,7 +127,7 @@ def measure(case):
 
     keras.utils.set_random_seed(0)
     train, evaluation = _datasets(case, tokenizer, documents, held_out)
-    model = compile_bert_pretrainer(_model(case, tokenizer.vocabulary_size), steps, peak_rate=1e-3)
+    model = compile_bert_pretrainer(_model(case, tokenizer.vocabulary_size), steps, peak_learning_rate=1e-3)
     clock = StepClock()
     model.fit(train, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[clock])
     seconds = time.perf_counter() - clock.first_step_done  # the first step traces the graph

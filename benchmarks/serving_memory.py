@@ -42,7 +42,7 @@ def build_modules(folder):
     from tf_models.inference import (FillMask, QuestionAnswerer, SentenceEncoder, TextClassifier, TextGenerator,
                                      TextRegressor, TokenTagger, Translator)
     from tf_models.models import (BertBackbone, BertClassifier, BertPretrainer, BertSpanLabeler,
-                                  BertTokenClassifier, CausalLM, Transformer)
+                                  BertTagger, CausalLM, Transformer)
 
     keras.utils.set_random_seed(0)
     path = Path(folder) / "vocab.txt"
@@ -61,7 +61,7 @@ def build_modules(folder):
                                         characters, max_new_tokens=6, context_length=LENGTH, method="greedy"),
         "classifier": TextClassifier(BertClassifier(backbone(), num_classes=3), tokenizer, ["a", "b", "c"], LENGTH),
         "regressor": TextRegressor(BertClassifier(backbone(), num_classes=1), tokenizer, LENGTH),
-        "tagger": TokenTagger(BertTokenClassifier(backbone(), num_classes=3), tokenizer, ["O", "B", "I"], LENGTH),
+        "tagger": TokenTagger(BertTagger(backbone(), num_classes=3), tokenizer, ["O", "B", "I"], LENGTH),
         "question_answerer": QuestionAnswerer(BertSpanLabeler(backbone()), tokenizer, max_sequence_length=LENGTH,
                                               max_query_length=6, doc_stride=4),
         "fill_mask": FillMask(pretrainer, tokenizer, top_k=3, max_sequence_length=LENGTH),

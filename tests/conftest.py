@@ -69,7 +69,7 @@ def inference_modules(tmp_path_factory):
         BertClassifier,
         BertPretrainer,
         BertSpanLabeler,
-        BertTokenClassifier,
+        BertTagger,
         CausalLM,
         Transformer,
     )
@@ -87,7 +87,7 @@ def inference_modules(tmp_path_factory):
     classifier = BertClassifier(backbone(), num_classes=3)
     characters = train_character_tokenizer(EXPORT_VOCABULARY[7:], tmp_path_factory.mktemp("characters") / "c.json")
     causal_lm = CausalLM.from_preset("test", vocabulary_size=characters.vocabulary_size)
-    tagger = BertTokenClassifier(backbone(), num_classes=3)
+    tagger = BertTagger(backbone(), num_classes=3)
     return {
         "translator": Translator(Transformer.from_preset("test", vocabulary_size=size), tokenizer,
                                  max_length=length, method="beam", beam_width=3, alpha=0.6),

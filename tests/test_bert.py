@@ -22,7 +22,7 @@ def test_bert_the_transformer_and_the_causal_lm_stack_the_same_encoder_class():
     bert = BertBackbone.from_preset("test")
     transformer = Transformer.from_preset("test")
     causal_lm = CausalLM.from_preset("test")
-    layers = bert.encoder_layers + transformer.encoder_layers + causal_lm.transformer_layers
+    layers = bert.encoder_layers + transformer.encoder_layers + causal_lm.encoder_layers
     assert {type(layer) for layer in layers} == {TransformerEncoderLayer}
     assert {type(layer) for layer in transformer.decoder_layers} == {TransformerDecoderLayer}
     assert not issubclass(TransformerDecoderLayer, TransformerEncoderLayer)
@@ -116,7 +116,7 @@ def test_a_pretrainer_without_nsp_trains_on_masked_lm_alone_and_round_trips(tmp_
     inputs = dict(_batch(batch=8, real_lengths=[8] * 8), mask_positions=random_ids(8, 3, 8, low=1))
     assert set(model(inputs)) == {"mlm_logits"} and model.nsp_head is None
     assert not model.backbone.pooler.trainable  # it gets no gradient: nothing reads it
-    compile_bert_pretrainer(model, total_steps=20, peak_rate=1e-2)
+    compile_bert_pretrainer(model, total_steps=20, peak_learning_rate=1e-2)
     labels = {"mlm_logits": random_ids(8, 3, VOCAB, seed=4)}
     losses = model.fit(inputs, labels, sample_weight={"mlm_logits": np.ones((8, 3))}, epochs=20,
                        verbose=0).history["loss"]

@@ -14,7 +14,7 @@ from tf_models.data.pipelines import classification_dataset
 from tf_models.data.question_answering import squad_dataset
 from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, WordPieceTokenizer
-from tf_models.models import BertBackbone, BertClassifier, BertSpanLabeler, BertTokenClassifier
+from tf_models.models import BertBackbone, BertClassifier, BertSpanLabeler, BertTagger
 from tf_models.training import (
     MaskedSparseCategoricalCrossentropy,
     compile_bert_regressor,
@@ -34,7 +34,7 @@ def _batch(batch=3, length=8, real_lengths=(8, 5, 3), seed=0):
 
 def test_output_shapes_and_float32_logits(policy):
     backbone = BertBackbone.from_preset("test")
-    logits = BertTokenClassifier(backbone, num_classes=5)(_batch())["logits"]
+    logits = BertTagger(backbone, num_classes=5)(_batch())["logits"]
     assert logits.dtype == "float32" and tuple(logits.shape) == (3, 8, 5)
     outputs = BertSpanLabeler(backbone)(_batch())
     assert set(outputs) == {"start_logits", "end_logits"}
@@ -54,8 +54,8 @@ def test_span_labeler_scores_each_token_with_one_dense_layer():
 
 def test_configs_and_keras_files_round_trip(tmp_path):
     backbone = BertBackbone.from_preset("test")
-    tagger = BertTokenClassifier(backbone, num_classes=4, dropout=0.2, name="tagger")
-    clone = BertTokenClassifier.from_config(tagger.get_config())
+    tagger = BertTagger(backbone, num_classes=4, dropout=0.2, name="tagger")
+    clone = BertTagger.from_config(tagger.get_config())
     assert (clone.num_classes, clone.dropout, clone.name) == (4, 0.2, "tagger")
     assert clone.backbone.get_config() == backbone.get_config()
     labeler = BertSpanLabeler(backbone, name="labeler")
@@ -74,7 +74,7 @@ def test_models_of_token_outputs_train_everything_but_the_unused_pooler():
     ids = keras.ops.array([[2, 7, 8, 3]])
     features = {"token_ids": ids, "segment_ids": ids * 0, "padding_mask": ids != 0}
     for model, compile_model, labels in (
-        (BertTokenClassifier(BertBackbone.from_preset("test"), num_classes=3), compile_bert_token_classifier,
+        (BertTagger(BertBackbone.from_preset("test"), num_classes=3), compile_bert_token_classifier,
          {"logits": np.array([[-1, 1, 2, -1]])}),
         (BertSpanLabeler(BertBackbone.from_preset("test")), compile_bert_span_labeler,
          {"start_logits": np.array([1]), "end_logits": np.array([2])}),
@@ -134,8 +134,8 @@ def test_token_classifier_learns_toy_tags(tokenizer):
     data = TaggingData(sentences, tags, ("odd", "even"))
     dataset = tagging_dataset(data, tokenizer, batch_size=16, max_sequence_length=16)
     backbone = BertBackbone.from_preset("test", vocabulary_size=tokenizer.vocabulary_size)
-    model = BertTokenClassifier(backbone, num_classes=2, dropout=0.0)
-    compile_bert_token_classifier(model, total_steps=20, peak_rate=5e-3)
+    model = BertTagger(backbone, num_classes=2, dropout=0.0)
+    compile_bert_token_classifier(model, total_steps=20, peak_learning_rate=5e-3)
     (features, labels), = list(dataset)
     # The compiled loss is the mean over first pieces only: the first
     # epoch's loss is that of the initial weights.
@@ -159,7 +159,7 @@ def test_span_labeler_learns_toy_questions(tokenizer):
     dataset = squad_dataset(examples, tokenizer, batch_size=8, max_sequence_length=16, max_query_length=4)
     backbone = BertBackbone.from_preset("test", vocabulary_size=tokenizer.vocabulary_size)
     model = BertSpanLabeler(backbone)
-    compile_bert_span_labeler(model, total_steps=30, peak_rate=5e-3)
+    compile_bert_span_labeler(model, total_steps=30, peak_learning_rate=5e-3)
     (features, labels), = list(dataset)
     # The loss is the mean of the start and end cross-entropies.
     outputs = model(features)

@@ -29,7 +29,7 @@ def test_shapes_and_dtypes_under_each_policy(policy):
     logits = model(_batch())["logits"]
     assert logits.shape == (3, 7, 50)
     assert keras.backend.standardize_dtype(logits.dtype) == "float32"  # softmax and loss stay in float32
-    assert model.transformer_layers[0].compute_dtype == policy.compute_dtype
+    assert model.encoder_layers[0].compute_dtype == policy.compute_dtype
 
 
 def test_training_under_each_policy_gives_a_finite_falling_loss(policy):
@@ -41,7 +41,7 @@ def test_training_under_each_policy_gives_a_finite_falling_loss(policy):
     inputs = _batch(lengths=[7, 7, 5, 3], length=7)
     labels = {"logits": np.roll(inputs["token_ids"], -1, axis=1) * inputs["padding_mask"]}
     model = CausalLM.from_preset("test")
-    compile_causal_lm(model, total_steps=30, peak_rate=1e-2, warmup_steps=3)
+    compile_causal_lm(model, total_steps=30, peak_learning_rate=1e-2, warmup_steps=3)
     assert isinstance(model.optimizer, LossScaleOptimizer) == (policy.name == "mixed_float16")
     losses = model.fit(inputs, labels, batch_size=4, epochs=30, verbose=0).history["loss"]
     assert np.all(np.isfinite(losses))
@@ -50,7 +50,7 @@ def test_training_under_each_policy_gives_a_finite_falling_loss(policy):
 
 def test_the_stack_is_the_shared_encoder_layer_with_a_causal_mask():
     model = CausalLM.from_preset("test")
-    assert {type(layer) for layer in model.transformer_layers} == {TransformerEncoderLayer}
+    assert {type(layer) for layer in model.encoder_layers} == {TransformerEncoderLayer}
     # Changing a later token changes no earlier position's logits; the changed position's do change.
     inputs = _batch([7, 7, 7])
     changed = {**inputs, "token_ids": inputs["token_ids"].copy()}

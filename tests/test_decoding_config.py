@@ -48,7 +48,7 @@ def test_every_search_takes_exactly_its_methods_options():
 
     from tf_models.inference.decoding import SEARCHES
 
-    fixed = {"next_logits", "cache", "start_ids", "end_id", "max_length", "pad_id", "forced_ids"}
+    fixed = {"next_logits", "cache", "start_ids", "end_id", "max_length", "padding_id", "forced_ids"}
     assert list(SEARCHES) == list(METHOD_OPTIONS)
     for method, search in SEARCHES.items():
         assert set(inspect.signature(search).parameters) - fixed == set(METHOD_OPTIONS[method]), method

@@ -89,7 +89,7 @@ def test_the_fast_learner_gives_one_vocabulary_in_every_process(tmp_path):
 
 def test_trained_vocabulary_starts_with_reserved_tokens(wordpiece):
     assert tuple(wordpiece.vocabulary[:7]) == TRANSLATION_RESERVED_TOKENS
-    assert (wordpiece.pad_id, wordpiece.cls_id, wordpiece.mask_id, wordpiece.end_id) == (0, 2, 4, 6)
+    assert (wordpiece.padding_id, wordpiece.cls_id, wordpiece.mask_id, wordpiece.end_id) == (0, 2, 4, 6)
     assert 100 < wordpiece.vocabulary_size <= 400
     assert len(set(wordpiece.vocabulary)) == wordpiece.vocabulary_size
 

@@ -40,6 +40,7 @@ def test_attention_mask_and_scores():
     x = random_floats(2, 4, 16)
     custom = np.tril(np.ones((2, 4, 4), bool))
     out, scores = layer(x, attention_mask=custom, return_attention_scores=True)
+    scores = scores["self_attention"]  # the decoder layer's dict, without cross-attention
     assert tuple(scores.shape) == (2, 2, 4, 4)
     assert np.all(np.asarray(scores)[..., np.triu_indices(4, 1)[0], np.triu_indices(4, 1)[1]] == 0)
     # A later position cannot influence an earlier one under this mask.

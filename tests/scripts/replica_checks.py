@@ -72,7 +72,7 @@ def causal_lm_run(strategy, clip_to=0.01):
     keras.utils.set_random_seed(0)
     with strategy.scope():
         model = CausalLM.from_preset("test", dropout=0.0)
-        compile_causal_lm(model, total_steps=STEPS, peak_rate=1e-2, warmup_steps=1)
+        compile_causal_lm(model, total_steps=STEPS, peak_learning_rate=1e-2, warmup_steps=1)
     # A small global norm, so that every step is clipped.
     model.optimizer.global_clipnorm = clip_to
     losses = model.fit(data.repeat(), steps_per_epoch=1, epochs=STEPS, verbose=0).history["loss"]
@@ -175,7 +175,7 @@ def exact_resume(strategy):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model = CausalLM.from_preset("test", dropout=0.2)
-            compile_causal_lm(model, total_steps=12, peak_rate=1e-2, warmup_steps=2)
+            compile_causal_lm(model, total_steps=12, peak_learning_rate=1e-2, warmup_steps=2)
         fit_resumable(model, make_dataset, steps_per_epoch=4, epochs=3, backup_dir=backup, backup_every=3,
                       callbacks=callbacks, verbose=0)
         return model.get_weights()

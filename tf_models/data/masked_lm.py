@@ -241,7 +241,7 @@ def _masker(tokenizer, max_predictions, masking_rate, mask_token_rate, random_to
     replaces their tokens (BERT's 80/10/10); it returns the features with
     `mask_positions` added, the original ids there and their float32 weights."""
     is_continuation = tf.constant([t.startswith("##") for t in tokenizer.vocabulary]) if whole_word_masking else None
-    special_ids = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id], tf.int32)
+    special_ids = tf.constant([tokenizer.cls_id, tokenizer.sep_id, tokenizer.padding_id], tf.int32)
 
     def mask(features, batch_seed):
         token_ids = features["token_ids"]  # (B, T)

@@ -1,4 +1,4 @@
-"""Token tagging: words with a tag each -> `BertTokenClassifier` inputs, and back.
+"""Token tagging: words with a tag each -> `BertTagger` inputs, and back.
 
 Each word is tagged through its first WordPiece, as in the BERT paper
 (section 5.3); the other pieces, `[CLS]`, `[SEP]` and padding get the label
@@ -116,7 +116,7 @@ def tagging_dataset(
     seed=None,
     drop_remainder=False,
 ):
-    """Builds `BertTokenClassifier` batches from tagged sentences.
+    """Builds `BertTagger` batches from tagged sentences.
 
     Args:
         data: `TaggingData` (from `load_conll`), or any object with

@@ -70,7 +70,7 @@ class _Tokenizer(tf.Module):
         return self.vocabulary[token_id]
 
     # The reserved tokens' ids, `None` when the vocabulary lacks one.
-    pad_id = property(lambda self: self._ids.get(PAD))
+    padding_id = property(lambda self: self._ids.get(PAD))
     unk_id = property(lambda self: self._ids.get(UNK))
     cls_id = property(lambda self: self._ids.get(CLS))
     sep_id = property(lambda self: self._ids.get(SEP))
@@ -561,7 +561,7 @@ def train_sentencepiece_tokenizer(
         vocab_size=vocabulary_size,
         model_type=model_type,
         character_coverage=character_coverage,
-        pad_id=0,
+        pad_id=0,  # SentencePiece's own argument names
         pad_piece=PAD,
         unk_id=1,
         unk_piece=UNK,

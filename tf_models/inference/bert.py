@@ -409,7 +409,7 @@ class SentenceEncoder(ServingModule):
 
 
 class TokenTagger(ServingModule):
-    """Tags every word of sentences with a `BertTokenClassifier`.
+    """Tags every word of sentences with a `BertTagger`.
 
     Words are the whitespace-separated parts of a sentence, as in CoNLL
     files; a word's tag is the one predicted at its first piece, as the
@@ -417,7 +417,7 @@ class TokenTagger(ServingModule):
     tag `""` and the id -1.
 
     Args:
-        model: a trained `BertTokenClassifier`.
+        model: a trained `BertTagger`.
         tokenizer: its `WordPieceTokenizer`.
         label_names: the tag names, in tag-id order.
         max_sequence_length: packed length, special tokens included.
@@ -425,10 +425,10 @@ class TokenTagger(ServingModule):
     Example:
     >>> import tempfile
     >>> from tf_models.data import WordPieceTokenizer
-    >>> from tf_models.models import BertBackbone, BertTokenClassifier
+    >>> from tf_models.models import BertBackbone, BertTagger
     >>> path = tempfile.mkdtemp() + "/vocab.txt"
     >>> _ = open(path, "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\nparis\\nis\\nbig\\n")
-    >>> model = BertTokenClassifier(BertBackbone.from_preset("test", vocabulary_size=7), num_classes=2)
+    >>> model = BertTagger(BertBackbone.from_preset("test", vocabulary_size=7), num_classes=2)
     >>> tagger = TokenTagger(model, WordPieceTokenizer(path), ["O", "B-LOC"])
     >>> outputs = tagger(tf.constant(["Paris is big", "big"]))
     >>> outputs["words"].numpy().tolist(), outputs["word_count"].numpy().tolist()

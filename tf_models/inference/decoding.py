@@ -72,20 +72,20 @@ def uncached_step_function(model, encoder_token_ids, start_id, max_length):
     return next_logits, (prefix,)
 
 
-def _never_pad(logits, pad_id):
+def _never_pad(logits, padding_id):
     """Forbids the padding id: the model was never trained to produce it, and
     in the full model a padding token inside the target would be masked."""
-    return tf.where(tf.range(tf.shape(logits)[-1]) == pad_id, NEG_INF, logits)
+    return tf.where(tf.range(tf.shape(logits)[-1]) == padding_id, NEG_INF, logits)
 
 
-def _forcing(forced_ids, batch, pad_id):
+def _forcing(forced_ids, batch, padding_id):
     """`(forced_ids, forced_lengths)`: the `(batch, F + 1)` forced tokens, a
     padding column added (so position F can be read), and `(batch,)` how
-    many each row has (its tokens before the first `pad_id`)."""
+    many each row has (its tokens before the first `padding_id`)."""
     if forced_ids is None:
         forced_ids = tf.zeros([batch, 0], tf.int32)
-    forced_ids = tf.pad(tf.convert_to_tensor(forced_ids, tf.int32), [[0, 0], [0, 1]], constant_values=pad_id)
-    forced_lengths = tf.argmax(tf.cast(forced_ids == pad_id, tf.int32), axis=1, output_type=tf.int32)
+    forced_ids = tf.pad(tf.convert_to_tensor(forced_ids, tf.int32), [[0, 0], [0, 1]], constant_values=padding_id)
+    forced_lengths = tf.argmax(tf.cast(forced_ids == padding_id, tf.int32), axis=1, output_type=tf.int32)
     return forced_ids, forced_lengths
 
 
@@ -102,17 +102,17 @@ def _force(logits, index, forced_ids, forced_lengths):
     return tf.where(forced_now[:, None], only_it, logits), forced_now
 
 
-def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids):
+def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, padding_id, forced_ids):
     """The loop greedy search and sampling share; `choose` picks a token."""
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
     batch = tf.shape(start_ids)[0]
     limits, bound = _limits(max_length, batch)
-    forced_ids, forced_lengths = _forcing(forced_ids, batch, pad_id)
-    pad = tf.constant(pad_id, tf.int32)
+    forced_ids, forced_lengths = _forcing(forced_ids, batch, padding_id)
+    pad = tf.constant(padding_id, tf.int32)
 
     def step(index, tokens, cache, output, scores, finished):
         logits, cache = next_logits(tokens, index, cache)  # (B, V)
-        logits, forced_now = _force(_never_pad(logits, pad_id), index, forced_ids, forced_lengths)
+        logits, forced_now = _force(_never_pad(logits, padding_id), index, forced_ids, forced_lengths)
         next_tokens = tf.where(finished, pad, choose(logits, index))
         log_probs = tf.gather(tf.nn.log_softmax(logits), next_tokens, batch_dims=1)  # (B,)
         scores += tf.where(finished, 0.0, log_probs)
@@ -140,10 +140,10 @@ def _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, p
     return output, scores
 
 
-def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0, forced_ids=None):
+def greedy_search(next_logits, cache, start_ids, end_id, max_length, padding_id=0, forced_ids=None):
     """At every step, the most likely next token.
 
-    Sequences that produced `end_id` continue with `pad_id`; the loop stops
+    Sequences that produced `end_id` continue with `padding_id`; the loop stops
     when every sequence has ended or reached its limit.
 
     Args:
@@ -153,9 +153,9 @@ def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0, f
         end_id: the token that ends a sequence.
         max_length: most tokens to generate (the end token included), a
             scalar or a `(batch,)` vector.
-        pad_id: the token after the end.
+        padding_id: the token after the end.
         forced_ids: `(batch, F)` int32 tokens that each sequence must begin
-            with, padded with `pad_id` (None: none): how prompts of
+            with, padded with `padding_id` (None: none): how prompts of
             different lengths share a batch. They count towards
             `max_length` and are in the output, but add nothing to the
             score and never end a sequence.
@@ -175,7 +175,7 @@ def greedy_search(next_logits, cache, start_ids, end_id, max_length, pad_id=0, f
     def choose(logits, index):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
-    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids)
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, padding_id, forced_ids)
 
 
 def _filter_logits(logits, top_k=None, top_p=None):
@@ -194,11 +194,11 @@ def _filter_logits(logits, top_k=None, top_p=None):
 
 
 def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, top_k=None, top_p=None,
-           seed=0, pad_id=0, forced_ids=None):
+           seed=0, padding_id=0, forced_ids=None):
     """Draws each next token from the model's distribution.
 
     Args:
-        next_logits, cache, start_ids, end_id, max_length, pad_id,
+        next_logits, cache, start_ids, end_id, max_length, padding_id,
             forced_ids: as in `greedy_search`.
         temperature: logits are divided by it (lower: more conservative).
         top_k: draw among the `top_k` most likely tokens only (None: all).
@@ -231,7 +231,7 @@ def sample(next_logits, cache, start_ids, end_id, max_length, temperature=1.0, t
         drawn = tf.random.stateless_categorical(logits, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
         return drawn if candidates is None else tf.gather(candidates, drawn, batch_dims=1)
 
-    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, pad_id, forced_ids)
+    return _token_by_token(next_logits, cache, start_ids, end_id, max_length, choose, padding_id, forced_ids)
 
 
 def length_penalty(length, alpha):
@@ -253,10 +253,10 @@ class BeamState(NamedTuple):
     PER_EXAMPLE = ("alive_ids", "alive_scores", "finished_ids", "finished_scores")
 
     @classmethod
-    def start(cls, batch, width, length, pad_id, cache):
+    def start(cls, batch, width, length, padding_id, cache):
         """Before the first step: nothing finished, and only the first beam
         live (the others are copies of it)."""
-        empty_ids = tf.fill([batch, width, length], tf.constant(pad_id, tf.int32))
+        empty_ids = tf.fill([batch, width, length], tf.constant(padding_id, tf.int32))
         first_live = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, width - 1], NEG_INF)], axis=1)
         return cls(index=tf.constant(0), alive_ids=empty_ids, alive_scores=first_live, finished_ids=empty_ids,
                    finished_scores=tf.fill([batch, width], NEG_INF), cache=cache)
@@ -303,7 +303,7 @@ def _top(scores, ids, k):
     return scores, tf.gather(ids, best, batch_dims=1), best
 
 
-def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, pad_id=0,
+def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4, alpha=0.6, padding_id=0,
                 forced_ids=None):
     """Keeps the `beam_width` best prefixes; returns the best finished one.
 
@@ -325,7 +325,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
             `(batch,)`.
         beam_width: beams per example (1 with alpha 0 is greedy search).
         alpha: length penalty exponent, >= 0 (0: raw log-probability).
-        pad_id: the token after the end.
+        padding_id: the token after the end.
         forced_ids: `(batch, F)` tokens every beam of an example begins
             with, as in `greedy_search`; the length penalty counts only
             the tokens after them.
@@ -348,7 +348,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
     batch = tf.shape(start_ids)[0]
     limits, bound = _limits(max_length, batch)
-    forced_ids, forced_lengths = _forcing(forced_ids, batch, pad_id)
+    forced_ids, forced_lengths = _forcing(forced_ids, batch, padding_id)
     width = beam_width
 
     def penalized(log_probs, length):  # length: tokens after the forced ones
@@ -358,7 +358,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         index = state.index
         last = tf.where(index == 0, tf.repeat(start_ids, width), tf.reshape(state.alive_ids[:, :, index - 1], [-1]))
         logits, cache = next_logits(last, index, state.cache)  # (B * W, V)
-        logits, forced_now = _force(_never_pad(logits, pad_id), index, tf.repeat(forced_ids, width, axis=0),
+        logits, forced_now = _force(_never_pad(logits, padding_id), index, tf.repeat(forced_ids, width, axis=0),
                                     tf.repeat(forced_lengths, width))
         forced_now = tf.reshape(forced_now, [batch, width])[:, :1]  # (B, 1): the same for every beam
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, width, tf.shape(logits)[-1]])
@@ -383,7 +383,7 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         done = (state.finished_scores[:, -1] >= best_alive) | (state.index >= limits)
         return tf.logical_and(state.index < bound, tf.logical_not(tf.reduce_all(done)))
 
-    start = BeamState.start(batch, width, bound, pad_id, cache)
+    start = BeamState.start(batch, width, bound, padding_id, cache)
     # One loop variable (the whole state): tf.while_loop would unpack a bare namedtuple.
     (final,) = tf.while_loop(lambda state: not_done(state), lambda state: (step(state),), (start,))
     return final.best(penalized(final.alive_scores[:, 0], limits - forced_lengths))
@@ -442,7 +442,7 @@ def generate(model, inputs, max_length, end_id=None, method="greedy", **options)
     forced_lengths = tf.reduce_sum(tf.cast(forced_ids != pad, tf.int32), axis=1)  # (B,)
     end_id = -1 if end_id is None else end_id  # no token is -1: only the limit stops
     token_ids, scores = SEARCHES[method](next_logits, cache, start_ids, end_id, forced_lengths + limits,
-                                         **decoding.options, pad_id=pad, forced_ids=forced_ids)
+                                         **decoding.options, padding_id=pad, forced_ids=forced_ids)
     # Each row's continuation begins after its own forced prompt tokens.
     token_ids = tf.pad(token_ids, [[0, 0], [0, bound]], constant_values=pad)
     columns = forced_lengths[:, None] + tf.range(bound)[None, :]  # (B, bound)

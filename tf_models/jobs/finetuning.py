@@ -107,7 +107,7 @@ class Finetuning(JobTemplate):
 
     def make_model(self, tokenizer, total_steps):
         model = self.task.model(self.backbone, self.train_examples)
-        self.task.compile(model, total_steps, peak_rate=self.job.peak_learning_rate, **compile_options(self.job))
+        self.task.compile(model, total_steps, peak_learning_rate=self.job.peak_learning_rate, **compile_options(self.job))
         return model
 
     def describe(self, model, batches):

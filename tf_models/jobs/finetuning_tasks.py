@@ -9,7 +9,7 @@ subclass here and one line in `FINETUNING_TASKS` (`jobs/configs.py`).
 * `Classify` ("classifier"): a label per text or text pair (`BertClassifier`).
 * `Regress` ("regressor"): a real score per text or text pair, e.g. STS-B
   similarity (`BertClassifier` with one output).
-* `Tag` ("tagger"): a tag per word, CoNLL files (`BertTokenClassifier`).
+* `Tag` ("tagger"): a tag per word, CoNLL files (`BertTagger`).
 * `AnswerQuestions` ("question_answerer"): an answer span in a context,
   SQuAD (`BertSpanLabeler`).
 """
@@ -23,7 +23,7 @@ from tf_models.data.pipelines import classification_dataset
 from tf_models.data.question_answering import squad_dataset, squad_predictions
 from tf_models.data.tagging import tagging_dataset, word_predictions
 from tf_models.inference import QuestionAnswerer, TextClassifier, TextRegressor, TokenTagger
-from tf_models.models import BertClassifier, BertSpanLabeler, BertTokenClassifier
+from tf_models.models import BertClassifier, BertSpanLabeler, BertTagger
 from tf_models.training import (
     compile_bert_classifier,
     compile_bert_regressor,
@@ -87,7 +87,7 @@ class FinetuningTask:
         raise NotImplementedError
 
     def compile(self, model, total_steps, **options):
-        """Compiles `model` for `total_steps` (options: `peak_rate`, `compile` arguments)."""
+        """Compiles `model` for `total_steps` (options: `peak_learning_rate`, `compile` arguments)."""
         raise NotImplementedError
 
     def evaluate(self, model, tokenizer, train, test, job):
@@ -284,7 +284,7 @@ class Tag(FinetuningTask):
         return tagging_dataset(examples, tokenizer, **self._batches(job, training))
 
     def model(self, backbone, train):
-        return BertTokenClassifier(backbone, train.num_classes)
+        return BertTagger(backbone, train.num_classes)
 
     def compile(self, model, total_steps, **options):
         return compile_bert_token_classifier(model, total_steps, **options)

@@ -63,7 +63,7 @@ class LanguageModel(JobTemplate):
             raise ValueError(f"sequence_length {job.sequence_length} exceeds the preset's context "
                              f"{model.max_sequence_length}.")
         # The schedule ends at --steps, which the epochs may round up.
-        compile_causal_lm(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
+        compile_causal_lm(model, job.steps, peak_learning_rate=job.peak_learning_rate, **compile_options(job))
         return model
 
     def describe(self, model, batches):

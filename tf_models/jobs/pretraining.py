@@ -69,7 +69,7 @@ class Pretraining(JobTemplate):
         )
         model = BertPretrainer(backbone, next_sentence_prediction=job.next_sentence_prediction)
         # The schedule ends at --steps, which the epochs may round up.
-        compile_bert_pretrainer(model, job.steps, peak_rate=job.peak_learning_rate, **compile_options(job))
+        compile_bert_pretrainer(model, job.steps, peak_learning_rate=job.peak_learning_rate, **compile_options(job))
         return model
 
     def describe(self, model, batches):

@@ -157,13 +157,14 @@ class TransformerEncoderLayer(keras.layers.Layer):
                 `MultiHeadAttention`), for step-by-step generation.
             cache_update_index: position of the first token of `inputs`;
                 required with `self_attention_cache`.
-            return_attention_scores: also return the self-attention
-                probabilities, `(batch, num_heads, length, length)`.
+            return_attention_scores: also return a dict with the
+                `"self_attention"` probabilities, `(batch, num_heads, length,
+                length)` (the decoder layer's dict adds `"cross_attention"`).
             training: whether dropout is active.
 
         Returns:
-            `(batch, length, hidden_dim)`; then the scores if asked for; then,
-            with a cache, the updated cache.
+            `(batch, length, hidden_dim)`; then the scores dict if asked for;
+            then, with a cache, the updated cache.
         """
         norm_first, drop = self.normalize_first, self.dropout_layer
         x = inputs  # (B, T, D)
@@ -183,7 +184,7 @@ class TransformerEncoderLayer(keras.layers.Layer):
 
         h = self.feed_forward(sublayer_input(x, self.feed_forward_norm, norm_first))
         x = sublayer_output(x, h, self.feed_forward_norm, drop, norm_first, training)
-        outputs = (x,) + ((scores,) if return_attention_scores else ()) + tuple(cache)
+        outputs = (x,) + (({"self_attention": scores},) if return_attention_scores else ()) + tuple(cache)
         return outputs[0] if len(outputs) == 1 else outputs
 
     def get_config(self):

@@ -6,7 +6,7 @@ from tf_models.models.bert import (
     BertClassifier,
     BertPretrainer,
     BertSpanLabeler,
-    BertTokenClassifier,
+    BertTagger,
     MaskedLMHead,
     bert_initializer,
 )
@@ -30,7 +30,7 @@ __all__ = [
     "BertConfig",
     "BertPretrainer",
     "BertSpanLabeler",
-    "BertTokenClassifier",
+    "BertTagger",
     "CausalLM",
     "CausalLMConfig",
     "MaskedLMHead",

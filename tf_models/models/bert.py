@@ -373,7 +373,7 @@ class BertClassifier(_BertTask):
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
-class BertTokenClassifier(_BertTask):
+class BertTagger(_BertTask):
     """BERT for token tagging (named entities, parts of speech): dropout and
     a dense layer on every token's output.
 
@@ -394,7 +394,7 @@ class BertTokenClassifier(_BertTask):
         **kwargs: `keras.Model` arguments such as `name`.
 
     Example:
-    >>> model = BertTokenClassifier(BertBackbone.from_preset("test"), num_classes=5)
+    >>> model = BertTagger(BertBackbone.from_preset("test"), num_classes=5)
     >>> ids = keras.ops.array([[2, 7, 8, 3]])
     >>> model({"token_ids": ids, "segment_ids": ids * 0,
     ...        "padding_mask": ids != 0})["logits"].shape

@@ -7,6 +7,7 @@ from keras import ops
 
 from tf_models.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerEncoderLayer
 from tf_models.models.configs import CausalLMConfig, config_values
+from tf_models.models.transformer import output_logits
 
 
 def gpt_initializer():
@@ -23,13 +24,6 @@ def embed(token_embedding, position_embedding, dropout, token_ids, start_index=0
     x = token_embedding(token_ids)  # (B, T, D)
     x = x + position_embedding(x, start_index=start_index)
     return dropout(x, training=training)
-
-
-def output_logits(final_norm, token_embedding, hidden):
-    """Final norm (pre-norm only), then the projection tied to the token
-    embedding: `(B, T, D) -> (B, T, V)` float32."""
-    hidden = final_norm(hidden) if final_norm else hidden
-    return token_embedding(hidden, reverse=True)
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -117,7 +111,7 @@ class CausalLM(keras.Model):
         x = embed(token_embedding, position_embedding, embedding_dropout, token_ids)  # (B, T, D)
         for layer in layers:
             x = layer(x, padding_mask=padding_mask, use_causal_mask=True)
-        logits = output_logits(final_norm, token_embedding, x)  # (B, T, V)
+        logits = output_logits(final_norm, token_embedding, None, x)  # (B, T, V)
         super().__init__(
             inputs={"token_ids": token_ids, "padding_mask": padding_mask},
             outputs={"logits": logits},
@@ -141,14 +135,14 @@ class CausalLM(keras.Model):
         self.token_embedding = token_embedding
         self.position_embedding = position_embedding
         self.embedding_dropout = embedding_dropout
-        self.transformer_layers = layers
+        self.encoder_layers = layers
         self.final_norm = final_norm
 
     def empty_caches(self, rows, max_length, dtype="float32"):
         """Zeroed key/value caches for `decode_step`: a tuple of `(rows, 2,
         max_length, num_heads, head_dim)`, one per layer."""
         shape = (rows, 2, max_length, self.num_heads, self.hidden_dim // self.num_heads)
-        return tuple(ops.zeros(shape, dtype) for _ in self.transformer_layers)
+        return tuple(ops.zeros(shape, dtype) for _ in self.encoder_layers)
 
     def decode_step(self, tokens, index, caches):
         """One generation step: the logits of the token after `tokens`.
@@ -230,7 +224,7 @@ class CausalLM(keras.Model):
         lengths = ops.sum(ops.cast(prompt_ids != pad, "int32"), axis=1)
         shortest = ops.maximum(ops.min(lengths, initial=width), 1)  # an empty batch's: width
         rows = ops.repeat(prompt_ids, repeat, axis=0)
-        caches = self.empty_caches(ops.shape(rows)[0], width + max_length, self.transformer_layers[0].compute_dtype)
+        caches = self.empty_caches(ops.shape(rows)[0], width + max_length, self.encoder_layers[0].compute_dtype)
         _, caches = self.prefill(rows[:, : shortest - 1], caches)
         offset = shortest - 1
 
@@ -244,10 +238,10 @@ class CausalLM(keras.Model):
         x = embed(self.token_embedding, self.position_embedding, self.embedding_dropout, token_ids,
                   start_index=index)  # (rows, T, D)
         updated = []
-        for layer, cache in zip(self.transformer_layers, caches):
+        for layer, cache in zip(self.encoder_layers, caches):
             x, cache = layer(x, use_causal_mask=True, self_attention_cache=cache, cache_update_index=index)
             updated.append(cache)
-        logits = output_logits(self.final_norm, self.token_embedding, x)  # (rows, T, V)
+        logits = output_logits(self.final_norm, self.token_embedding, None, x)  # (rows, T, V)
         return ops.cast(logits, "float32"), tuple(updated)
 
     @classmethod

@@ -26,12 +26,13 @@ def run_encoder(embedding, layers, final_norm, token_ids, padding_mask):
     return final_norm(x) if final_norm else x
 
 
-def output_logits(final_norm, embedding, projection, hidden):
-    """The decoder's end: final norm (pre-norm only), then the tied or separate
-    output projection: `(B, T, D) -> (B, T, V)` float32."""
+def output_logits(final_norm, token_embedding, projection, hidden):
+    """A decoder's end (the Transformer's and the CausalLM's): final norm
+    (pre-norm only), then the output projection, tied to `token_embedding`
+    when `projection` is None: `(B, T, D) -> (B, T, V)` float32."""
     hidden = final_norm(hidden) if final_norm else hidden
     if projection is None:
-        return embedding.token_embedding(hidden, reverse=True)
+        return token_embedding(hidden, reverse=True)
     return projection(hidden)
 
 
@@ -168,7 +169,7 @@ class Transformer(keras.Model):
                 decoder_padding_mask=decoder_mask,
                 encoder_padding_mask=encoder_mask,
             )
-        logits = output_logits(decoder_norm, decoder_embedding, output_projection, y)  # (B, T, V)
+        logits = output_logits(decoder_norm, decoder_embedding.token_embedding, output_projection, y)  # (B, T, V)
 
         super().__init__(
             inputs={
@@ -310,7 +311,8 @@ class Transformer(keras.Model):
                 cache_update_index=index,
             )
             updated.append(self_cache)
-        logits = output_logits(self.decoder_final_norm, self.decoder_embedding, self.output_projection, x)
+        logits = output_logits(self.decoder_final_norm, self.decoder_embedding.token_embedding,
+                               self.output_projection, x)
         return ops.cast(logits[:, 0], "float32"), tuple(updated)  # (rows, V)
 
     @classmethod

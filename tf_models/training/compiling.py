@@ -57,8 +57,15 @@ def compile_transformer(
     return model
 
 
+def warmup_then_decay(peak_learning_rate, total_steps, warmup_steps=None):
+    """BERT's schedule: linear warm-up over `warmup_steps` (default: 10% of
+    `total_steps`), then linear decay to 0 at `total_steps`."""
+    warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
+    return WarmupPolynomialDecay(peak_learning_rate, total_steps, warmup_steps)
+
+
 def compile_bert_pretrainer(
-    model, total_steps, peak_rate=1e-4, warmup_steps=None, **compile_kwargs
+    model, total_steps, peak_learning_rate=1e-4, warmup_steps=None, **compile_kwargs
 ):
     """AdamW with warm-up and linear decay; loss = MLM (+ NSP when the model
     has that head), with masked-LM accuracy (over real predictions) and NSP
@@ -67,11 +74,10 @@ def compile_bert_pretrainer(
     Args:
         model: a `BertPretrainer`.
         total_steps: steps of the run (for the decay).
-        peak_rate: peak learning rate (1e-4 in BERT).
+        peak_learning_rate: peak learning rate (1e-4 in BERT).
         warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
     # MLM labels are padded with id 0 and weighted by `mlm_weights`.
     loss = {"mlm_logits": MaskedSparseCategoricalCrossentropy(padding_id=0)}
     metrics = {"mlm_logits": [MaskedAccuracy(padding_id=0, name="accuracy")]}
@@ -79,7 +85,7 @@ def compile_bert_pretrainer(
         loss["nsp_logits"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics["nsp_logits"] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     model.compile(
-        optimizer=loss_scaled(bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps))),
+        optimizer=loss_scaled(bert_optimizer(warmup_then_decay(peak_learning_rate, total_steps, warmup_steps))),
         loss=loss,
         metrics=metrics,
         **compile_kwargs,
@@ -87,20 +93,19 @@ def compile_bert_pretrainer(
     return model
 
 
-def compile_causal_lm(model, total_steps, peak_rate=1e-3, warmup_steps=None, **compile_kwargs):
+def compile_causal_lm(model, total_steps, peak_learning_rate=1e-3, warmup_steps=None, **compile_kwargs):
     """AdamW with warm-up and linear decay; next-token cross-entropy over
     real tokens (labels 0, padding, count for nothing), with token accuracy.
 
     Args:
         model: a `CausalLM`.
         total_steps: steps of the run (for the decay).
-        peak_rate: peak learning rate (GPT-2 small used 2.5e-4 with larger batches).
+        peak_learning_rate: peak learning rate (GPT-2 small used 2.5e-4 with larger batches).
         warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    warmup_steps = total_steps // 10 if warmup_steps is None else warmup_steps
     model.compile(
-        optimizer=loss_scaled(bert_optimizer(WarmupPolynomialDecay(peak_rate, total_steps, warmup_steps))),
+        optimizer=loss_scaled(bert_optimizer(warmup_then_decay(peak_learning_rate, total_steps, warmup_steps))),
         loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=0)},
         metrics={"logits": [MaskedAccuracy(padding_id=0, name="accuracy")]},
         **compile_kwargs,
@@ -109,7 +114,7 @@ def compile_causal_lm(model, total_steps, peak_rate=1e-3, warmup_steps=None, **c
 
 
 def compile_bert_classifier(
-    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+    model, total_steps, peak_learning_rate=5e-5, warmup_steps=None, **compile_kwargs
 ):
     """Fine-tuning settings of the BERT paper: AdamW, warm-up over the first
     10% of steps then linear decay, cross-entropy and accuracy.
@@ -117,11 +122,11 @@ def compile_bert_classifier(
     Args:
         model: a `BertClassifier`.
         total_steps: steps of the run.
-        peak_rate: 2e-5 to 5e-5 in the paper.
-        warmup_fraction: share of steps spent warming up.
+        peak_learning_rate: 2e-5 to 5e-5 in the paper.
+        warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    schedule = warmup_then_decay(peak_learning_rate, total_steps, warmup_steps)
     model.compile(
         optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
@@ -132,7 +137,7 @@ def compile_bert_classifier(
 
 
 def compile_bert_regressor(
-    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+    model, total_steps, peak_learning_rate=5e-5, warmup_steps=None, **compile_kwargs
 ):
     """Fine-tuning a `BertClassifier` with `num_classes=1` on real-valued
     labels (STS-B's similarity scores): the paper's AdamW schedule and
@@ -141,11 +146,11 @@ def compile_bert_regressor(
     Args:
         model: a `BertClassifier` with one output.
         total_steps: steps of the run.
-        peak_rate: peak learning rate.
-        warmup_fraction: share of steps spent warming up.
+        peak_learning_rate: peak learning rate.
+        warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    schedule = warmup_then_decay(peak_learning_rate, total_steps, warmup_steps)
     model.compile(
         optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": keras.losses.MeanSquaredError()},
@@ -156,7 +161,7 @@ def compile_bert_regressor(
 
 
 def compile_bert_token_classifier(
-    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+    model, total_steps, peak_learning_rate=5e-5, warmup_steps=None, **compile_kwargs
 ):
     """Fine-tuning settings for token tagging (BERT paper, section 5.3):
     AdamW, warm-up then linear decay, cross-entropy over the first piece
@@ -168,13 +173,13 @@ def compile_bert_token_classifier(
     positions. This is explicit in the labels, not taken from a Keras mask.
 
     Args:
-        model: a `BertTokenClassifier`.
+        model: a `BertTagger`.
         total_steps: steps of the run.
-        peak_rate: peak learning rate.
-        warmup_fraction: share of steps spent warming up.
+        peak_learning_rate: peak learning rate.
+        warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    schedule = warmup_then_decay(peak_learning_rate, total_steps, warmup_steps)
     model.compile(
         optimizer=loss_scaled(bert_optimizer(schedule)),
         loss={"logits": MaskedSparseCategoricalCrossentropy(padding_id=IGNORED_LABEL)},
@@ -185,7 +190,7 @@ def compile_bert_token_classifier(
 
 
 def compile_bert_span_labeler(
-    model, total_steps, peak_rate=5e-5, warmup_fraction=0.1, **compile_kwargs
+    model, total_steps, peak_learning_rate=5e-5, warmup_steps=None, **compile_kwargs
 ):
     """Fine-tuning settings for SQuAD (BERT paper, section 4.2): AdamW,
     warm-up then linear decay; the loss is the mean of the start and end
@@ -194,11 +199,11 @@ def compile_bert_span_labeler(
     Args:
         model: a `BertSpanLabeler`.
         total_steps: steps of the run.
-        peak_rate: 5e-5 in the paper's SQuAD v1.1 runs.
-        warmup_fraction: share of steps spent warming up.
+        peak_learning_rate: 5e-5 in the paper's SQuAD v1.1 runs.
+        warmup_steps: defaults to 10% of `total_steps`.
         **compile_kwargs: more `Model.compile` arguments.
     """
-    schedule = WarmupPolynomialDecay(peak_rate, total_steps, int(total_steps * warmup_fraction))
+    schedule = warmup_then_decay(peak_learning_rate, total_steps, warmup_steps)
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
         optimizer=loss_scaled(bert_optimizer(schedule)),

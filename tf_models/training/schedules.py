@@ -51,14 +51,14 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
 class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
     """BERT's schedule: linear warm-up, then polynomial decay to `end_rate`.
 
-        warm-up:  lr = peak_rate * step / warmup_steps
-        decay:    lr = (peak_rate - end_rate) * (1 - progress)^power + end_rate
+        warm-up:  lr = peak_learning_rate * step / warmup_steps
+        decay:    lr = (peak_learning_rate - end_rate) * (1 - progress)^power + end_rate
 
     where `progress` runs from 0 after warm-up to 1 at `total_steps`. With
     `power=1` (BERT's default) the decay is linear.
 
     Args:
-        peak_rate: learning rate at the end of warm-up (1e-4 for BERT
+        peak_learning_rate: learning rate at the end of warm-up (1e-4 for BERT
             pretraining, 2e-5 to 5e-5 for fine-tuning).
         total_steps: steps of the whole run, warm-up included.
         warmup_steps: steps of linear warm-up (10,000 in BERT; often 10% of
@@ -72,12 +72,12 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
     [5e-05, 0.0001, 5e-05, 0.0]
     """
 
-    def __init__(self, peak_rate, total_steps, warmup_steps=0, end_rate=0.0, power=1.0):
+    def __init__(self, peak_learning_rate, total_steps, warmup_steps=0, end_rate=0.0, power=1.0):
         if not 0 <= warmup_steps <= total_steps:
             raise ValueError(
                 f"Need 0 <= warmup_steps <= total_steps, got {warmup_steps} and {total_steps}."
             )
-        self.peak_rate = peak_rate
+        self.peak_learning_rate = peak_learning_rate
         self.total_steps = total_steps
         self.warmup_steps = warmup_steps
         self.end_rate = end_rate
@@ -86,16 +86,16 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         step = ops.cast(step, "float32")
         warmup = float(self.warmup_steps)
-        warming = self.peak_rate * step / max(warmup, 1.0)
+        warming = self.peak_learning_rate * step / max(warmup, 1.0)
         progress = ops.clip(
             (step - warmup) / max(self.total_steps - warmup, 1.0), 0.0, 1.0
         )
-        decaying = (self.peak_rate - self.end_rate) * (1.0 - progress) ** self.power + self.end_rate
+        decaying = (self.peak_learning_rate - self.end_rate) * (1.0 - progress) ** self.power + self.end_rate
         return ops.where(step < warmup, warming, decaying)
 
     def get_config(self):
         return {
-            "peak_rate": self.peak_rate,
+            "peak_learning_rate": self.peak_learning_rate,
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup_steps,
             "end_rate": self.end_rate,
