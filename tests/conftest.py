@@ -8,8 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-
-POLICIES = ["float32", "mixed_float16", "mixed_bfloat16"]
+from helpers import POLICIES  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
