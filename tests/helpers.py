@@ -63,6 +63,7 @@ def run_layer_test(layer_class, init_kwargs, inputs, call_kwargs=None, train=Tru
         The float32 layer's outputs for `inputs`, for the test's own checks.
 
     Example:
+    >>> from tf_models.layers import FeedForward
     >>> outputs = run_layer_test(FeedForward, {"intermediate_dim": 8}, random_floats(2, 3, 4))
     >>> tuple(outputs.shape)
     (2, 3, 4)

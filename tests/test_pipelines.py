@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
+from helpers import wordpiece_tokenizer
 
 from tf_models.data.pipelines import (
     _choose_predictions,
@@ -21,7 +22,7 @@ from tf_models.data.pipelines import (
     with_known_length,
 )
 from tf_models.data.records import ClassificationData, CorpusError, RegressionData
-from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS, WordPieceTokenizer
+from tf_models.data.tokenizers import TRANSLATION_RESERVED_TOKENS
 from tf_models.models import BertBackbone, BertClassifier, BertPretrainer, Transformer
 
 NUM_DOCUMENTS, SENTENCES, WORDS = 12, 6, (3, 9)
@@ -45,12 +46,12 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def tokenizer(corpus, tmp_path_factory):
+    """Replaces conftest.py's `tokenizer`: this one's words come from the
+    `corpus` fixture, one token per word of it."""
     _, words = corpus
     # A few continuation pieces so whole-word masking has multi-piece words.
     vocabulary = list(TRANSLATION_RESERVED_TOKENS) + words + ["big", "##ger", "##gest", "a", "b"]
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(vocabulary) + "\n")
-    return WordPieceTokenizer(path)
+    return wordpiece_tokenizer(vocabulary, tmp_path_factory.mktemp("vocab"))
 
 
 STRING = tf.TensorSpec([], tf.string)

@@ -15,19 +15,14 @@ from tf_models.data.tagging_and_squad import (
     tagging_features,
     word_predictions,
 )
-from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, WordPieceTokenizer
+from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.training.evaluation import squad_scores
 
 WORDS = [f"w{i}" for i in range(80)]
+# The tokens of the `tokenizer` fixture (conftest.py), which is uncased: it
+# lower-cases and strips accents, so "Café Müller" is "cafe muller".
 VOCABULARY = list(BERT_RESERVED_TOKENS) + WORDS + [
     "who", "is", "where", "?", ".", ",", "cafe", "muller", "ar", "##ger", "##s", "new", "york"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(VOCABULARY) + "\n")
-    return WordPieceTokenizer(path)  # uncased: lower-cases and strips accents
 
 
 def token(tokenizer, token_id):
