@@ -8,16 +8,15 @@ same sources with the same model to exactly `--output-tokens` tokens (the
 end id is one the model never produces), so they do the same number of
 steps.
 
-    python benchmarks/decoding.py                    # the table in README.md
-    python benchmarks/decoding.py --preset base --sentences 32
+    python -m benchmarks.decoding                    # the table in README.md
+    python -m benchmarks.decoding --preset base --sentences 32
 
-Prints a Markdown table of sentences per second and speed-ups.
+Prints a Markdown table of sentences per second (from the median of
+`--repeats` passes) and speed-ups.
 """
 
 import argparse
-import json
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -25,22 +24,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks.common import timed, write_results  # noqa: E402
 from tf_models.inference import generate, uncached_greedy_decode  # noqa: E402
 from tf_models.models import Transformer  # noqa: E402
 
 START, NEVER = 1, -1  # no token id is -1, so every sequence runs to the limit
-
-
-def _timed(function, batches, repeats):
-    """Best wall time over `repeats` passes (the first call traces: not timed)."""
-    function(batches[0])
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for batch in batches:
-            function(batch)[0].numpy()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main(argv=None):
@@ -81,9 +69,11 @@ def main(argv=None):
             batches = [sources[i : i + 1] for i in range(args.baseline_sentences)]
         else:
             batches = [sources]
-        seconds = _timed(function, batches, args.repeats)
-        rows.append({"decoder": name, "sentences": sum(len(b) for b in batches), "seconds": seconds,
-                     "sentences_per_second": sum(len(b) for b in batches) / seconds})
+        # One pass decodes every batch; the warm-up pass traces the function.
+        timing = timed(lambda: [function(batch)[0].numpy() for batch in batches], args.repeats)
+        sentences = sum(len(b) for b in batches)
+        rows.append({"decoder": name, "sentences": sentences, **timing.fields("seconds"),
+                     "sentences_per_second": sentences / timing.median})
     baseline = rows[-1]["sentences_per_second"]
     print(f"\n{args.preset} Transformer ({model.count_params():,} parameters), source {args.source_length} tokens, "
           f"{length} output tokens, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}\n")
@@ -94,8 +84,7 @@ def main(argv=None):
         print(f"| {row['decoder']} | {row['sentences']} | {row['seconds']:.2f} | "
               f"{row['sentences_per_second']:.2f} | {row['speedup']:.1f}x |")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"settings": vars(args), "rows": rows}, f, indent=2)
+        write_results(args.json, "decoding", args, rows)
 
 
 if __name__ == "__main__":

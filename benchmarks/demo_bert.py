@@ -26,6 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.common import write_results  # noqa: E402
+
 # What the summary reports for each seed, by name.
 NUMBERS = ("mlm_accuracy", "baseline_most_frequent_token_accuracy", "pretrained_accuracy", "random_accuracy",
            "baseline_majority_class_accuracy", "baseline_tfidf_logistic_regression_accuracy",
@@ -79,7 +81,7 @@ def main(argv=None):
               + f", exported {runs[-1]['exported']}", file=sys.stderr, flush=True)
         table = summarize(runs)
         if args.json:
-            Path(args.json).write_text(json.dumps({"runs": runs, "summary": table}, indent=1) + "\n")
+            write_results(args.json, "demo_bert", args, runs, summary=table)
     print("| number | mean | range |\n|---|---:|---|")
     for name in NUMBERS:
         row = table[name]

@@ -16,7 +16,7 @@ Two comparisons, each with greedy search, top-k sampling and beam search:
 Every sequence generates exactly `--new-tokens` tokens (no end token), so
 every loop runs the same number of steps. Each function runs as one
 `tf.function` (not XLA), traced by a first call that is not timed; the
-time is the best of `--repeats` calls.
+time is the median of `--repeats` calls.
 
     python -m benchmarks.generation                      # the table in benchmarks/README.md
     python -m benchmarks.generation --models causal_lm --preset test --new-tokens 4   # seconds
@@ -26,9 +26,7 @@ Prints a Markdown table of generated tokens per second and ratios
 """
 
 import argparse
-import json
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -36,6 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks.common import timed, write_results  # noqa: E402
 from tf_models.inference.decoding import _never_pad, generate  # noqa: E402
 from tf_models.models import CausalLM, Transformer  # noqa: E402
 
@@ -141,15 +140,10 @@ def transformer_functions(model, args):
     return loop_functions(model, args, inputs_of, beams_in_step=True)
 
 
-def timed(function, inputs, repeats):
-    """`(best seconds, outputs)`; the first call traces and is not timed."""
+def run_and_time(function, inputs, repeats):
+    """`(Timing, outputs)`: the first call traces, and gives the outputs."""
     outputs = function(inputs).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function(inputs).numpy()
-        best = min(best, time.perf_counter() - started)
-    return best, outputs
+    return timed(lambda: function(inputs).numpy(), repeats, warmup=0), outputs
 
 
 def measure(model_name, args):
@@ -166,20 +160,22 @@ def measure(model_name, args):
         model = Transformer.from_preset(args.preset, vocabulary_size=args.vocabulary_size)
         functions = transformer_functions(model, args)
     inputs = tf.constant(rng.integers(7, args.vocabulary_size, (args.batch, args.prompt_length)), tf.int32)
-    results = {key: timed(function, inputs, args.repeats) for key, function in functions.items()}
+    results = {key: run_and_time(function, inputs, args.repeats) for key, function in functions.items()}
+    tokens = args.batch * args.new_tokens
     rows = []
     for method in METHODS:
-        ours_seconds, ours_ids = results["tf_models", method]
+        ours, ours_ids = results["tf_models", method]
         row = {
             "model": model_name, "preset": args.preset, "parameters": model.count_params(), "method": method,
             "batch": args.batch, "prompt_length": args.prompt_length, "new_tokens": args.new_tokens,
-            "tf_models_tokens_per_second": args.batch * args.new_tokens / ours_seconds,
+            **ours.fields("tf_models_seconds"), "tf_models_tokens_per_second": tokens / ours.median,
         }
         for library in ("keras_hub_sampler", "keras_hub_gpt2"):
             if (library, method) in results:
-                seconds, ids = results[library, method]
-                row[f"{library}_tokens_per_second"] = args.batch * args.new_tokens / seconds
-                row[f"{library}_ratio"] = seconds / ours_seconds
+                theirs, ids = results[library, method]
+                row.update(theirs.fields(f"{library}_seconds"))
+                row[f"{library}_tokens_per_second"] = tokens / theirs.median
+                row[f"{library}_ratio"] = theirs.median / ours.median
                 if library == "keras_hub_sampler":
                     row["same_tokens"] = bool(np.array_equal(ids, ours_ids)) if method != "sample" else None
         if model_name == "causal_lm" and not args.skip_gpt2:
@@ -230,8 +226,7 @@ def main(argv=None):
     rows = [row for model_name in args.models for row in measure(model_name, args)]
     print(markdown_table(rows))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        write_results(args.json, "generation", args, rows)
     return rows
 
 

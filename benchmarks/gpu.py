@@ -27,7 +27,6 @@ so a slow machine still leaves a partial result.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,6 +34,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks import throughput  # noqa: E402
+from benchmarks.common import write_results  # noqa: E402
 
 H200_DENSE_BF16_TFLOPS = 989.0
 
@@ -147,6 +147,7 @@ def main(argv=None):
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
     started = time.perf_counter()
+    # The rows pair the comparison's measurements; the rest are sections of their own.
     report = {
         "devices": [d.name for d in tf.config.list_physical_devices()],
         "gpu": [tf.config.experimental.get_device_details(g).get("device_name", "")
@@ -155,6 +156,14 @@ def main(argv=None):
         "comparison": [],
         "skipped": [],
     }
+
+    def save():
+        """Writes what is measured so far (so a slow machine still leaves a result); returns the rows."""
+        rows = throughput.pair_rows(report["comparison"])
+        if args.json:
+            write_results(args.json, "gpu", args, rows, **report)
+        return rows
+
     for case in [*pretraining_cases(args), *comparison_cases(args)]:
         if time.perf_counter() - started > args.budget_seconds:
             report["skipped"].append(case)
@@ -166,21 +175,16 @@ def main(argv=None):
         print(f"[{time.perf_counter() - started:5.0f} s] {case['part']} {case['library']} {case['model']} "
               f"{case['size']} T={case['sequence_length']} xla={case['jit_compile']}: "
               f"{result['tokens_per_second']:,.0f} tokens/s", file=sys.stderr, flush=True)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(report, f, indent=1)
+        save()
 
-    report["rows"] = throughput.pair_rows(report["comparison"])
+    rows = save()
     print(pretraining_table(report["pretraining"]))
     print()
-    print(throughput.markdown_table(report["rows"]))
+    print(throughput.markdown_table(rows))
     if report["skipped"]:
         print(f"\n{len(report['skipped'])} measurements skipped: over --budget-seconds")
     print(f"\n{time.perf_counter() - started:.0f} s in all on {report['gpu'] or report['devices']}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
-    return report
+    return dict(report, rows=rows)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ Each row trains BERT pretraining steps (masked LM at `--masked` positions of
 `--length` tokens, tied output projection, plus next sentence) under the
 `mixed_bfloat16` policy, jit-compiled (the JAX backend's default), AdamW,
 on one random batch. Sequences per second come from the median step time
-after `--warmup` steps; each step's losses are fetched, so a step is done
-when it is timed.
+after `--warmup` steps (`benchmarks.common.timed`); each step's losses are
+fetched, so a step is done when it is timed.
 
 FLOPs per token, forward and backward (a multiply-add is 2 FLOPs, the
 backward pass twice the forward):
@@ -46,6 +46,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import throughput  # noqa: E402  (its helpers need no TensorFlow)
+from benchmarks.common import timed, write_results  # noqa: E402
 
 H200_DENSE_BF16_TFLOPS = 989.0
 LIBRARIES = throughput.LIBRARIES
@@ -59,19 +60,15 @@ def _gpus():
 
 def matmul_tflops(size, repeats=20):
     """The bf16 matmul rate this device reaches, in TFLOP/s: a square
-    `size` product, jitted, best of `repeats`."""
+    `size` product, jitted, the fastest of `repeats` (a peak, so not the median)."""
     import jax
     import jax.numpy as jnp
 
     a = jnp.ones((size, size), jnp.bfloat16)
     product = jax.jit(lambda x: x @ x)
-    product(a).block_until_ready()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        product(a).block_until_ready()
-        best = min(best, time.perf_counter() - started)
-    return 2 * size**3 / best / 1e12
+    # The warm-up call compiles; `block_until_ready` waits for the product.
+    timing = timed(lambda: product(a).block_until_ready(), repeats)
+    return 2 * size**3 / timing.min / 1e12
 
 
 def bert_shape(size, vocabulary_size):
@@ -130,16 +127,17 @@ def measure(library, size, args):
               for name in ("mlm_logits", "nsp_logits")},
     )
     features, labels = _batch(shape, args.batch_size, args.length, args.masked, np.random.default_rng(0))
+    losses = []
+
+    def step():
+        # The losses come back as Python numbers: the step is done when the clock stops.
+        losses.append(model.train_on_batch(features, labels, return_dict=True)["loss"])
+
     started = time.perf_counter()
-    model.train_on_batch(features, labels)  # compiles
+    step()  # compiles
     compile_seconds = time.perf_counter() - started
-    times = []
-    for step in range(args.warmup + args.steps):
-        started = time.perf_counter()
-        losses = model.train_on_batch(features, labels, return_dict=True)  # fetched: the step is done
-        if step >= args.warmup:
-            times.append(time.perf_counter() - started)
-    step_seconds = float(np.median(times))
+    timing = timed(step, args.steps, warmup=args.warmup)
+    step_seconds = timing.median
     tokens_per_second = args.batch_size * args.length / step_seconds
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     per_token = flops_per_token(shape, parameters, args.length, args.masked)
@@ -147,10 +145,10 @@ def measure(library, size, args):
     return {
         "library": library, "size": size, "batch_size": args.batch_size, "length": args.length,
         "masked": args.masked, "parameters": parameters, "compile_seconds": round(compile_seconds, 1),
-        "step_ms": 1000 * step_seconds, "sequences_per_second": args.batch_size / step_seconds,
+        **timing.fields("step_seconds"), "sequences_per_second": args.batch_size / step_seconds,
         "flops_per_token": per_token, "achieved_tflops": achieved,
         "mfu": achieved / args.peak_tflops, "mfu_of_measured_matmul": achieved / args.matmul_tflops,
-        "loss": float(losses["loss"]), "finite": bool(np.isfinite(float(losses["loss"]))),
+        "loss": float(losses[-1]), "finite": bool(np.isfinite(float(losses[-1]))),
     }
 
 
@@ -195,26 +193,28 @@ def main(argv=None):
     started = time.perf_counter()
     import jax
 
-    results = {"device": str(jax.devices()[0]), "gpus": [str(g) for g in gpus], "smoke": args.smoke,
-               "keras": keras.__version__, "jax": jax.__version__, "rows": []}
+    rows = []
+    # Besides the shared header: the devices and the JAX version (the header's
+    # TensorFlow version is not what ran here).
+    sections = {"device": str(jax.devices()[0]), "gpus": [str(g) for g in gpus], "jax": jax.__version__}
 
     def write():
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump(results, f, indent=2)
+            # The matmul rate rides on `args` for `measure`, but it is measured, not asked for.
+            settings = {k: v for k, v in vars(args).items() if k != "matmul_tflops"}
+            write_results(args.json, "gpu_jax", settings, rows, **sections)
 
-    args.matmul_tflops = results["matmul_tflops"] = matmul_tflops(256 if args.smoke else 8192)
-    results["peak_tflops"] = args.peak_tflops
+    args.matmul_tflops = sections["matmul_tflops"] = matmul_tflops(256 if args.smoke else 8192)
     write()
     for size in args.sizes:
         for library in LIBRARIES:
             if time.perf_counter() - started > args.budget_seconds:
-                results["stopped"] = f"budget of {args.budget_seconds:g} s reached"
+                sections["stopped"] = f"budget of {args.budget_seconds:g} s reached"
                 break
-            results["rows"].append(measure(library, size, args))
+            rows.append(measure(library, size, args))
             write()
-            print(json.dumps(results["rows"][-1]), flush=True)
-    print(table(results["rows"], args))
+            print(json.dumps(rows[-1]), flush=True)
+    print(table(rows, args))
     write()
     return 0
 

@@ -12,7 +12,7 @@ and against keras-hub's `TransformerEncoder`, without and with XLA:
 * `keras-hub`: `keras_hub.layers.TransformerEncoder` with the same sizes.
 
     python -m benchmarks.layers                       # the table in README.md
-    python -m benchmarks.layers --batch 16 --length 128
+    python -m benchmarks.layers --batch 16 --length 128 --json layers.json
 
 Prints a Markdown table of milliseconds per step (median of `--steps`).
 """
@@ -20,18 +20,17 @@ Prints a Markdown table of milliseconds per step (median of `--steps`).
 import argparse
 import contextlib
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 import tf_models.layers.attention as attention_module  # noqa: E402
 import tf_models.layers.transformer_encoder as encoder_module  # noqa: E402
+from benchmarks.common import timed, write_results  # noqa: E402
 from tf_models.layers import TransformerEncoderLayer  # noqa: E402
 from tf_models.layers.attention import _MASKED_SCORE  # noqa: E402
 
@@ -78,20 +77,17 @@ def build(variant, hidden_dim, num_heads, dropout, x, padding_mask):
     return layer, lambda: layer(x, padding_mask=padding_mask, training=True)
 
 
-def step_milliseconds(layer, run, jit_compile, steps):
+def step_seconds(layer, run, jit_compile, steps):
+    """The `Timing` of one training step (gradients of a sum of squares)."""
+
     @tf.function(jit_compile=jit_compile)
     def train_step():
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.square(run()))
         return tape.gradient(loss, layer.trainable_variables)
 
-    train_step()  # traces (and compiles)
-    times = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        [g.numpy() for g in train_step()]
-        times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times))
+    # The warm-up step traces (and compiles); `.numpy()` waits for the gradients.
+    return timed(lambda: [g.numpy() for g in train_step()], repeats=steps)
 
 
 VARIANTS = ("tf_models", "keras Dropout", "softmax written out", "keras-hub")
@@ -108,7 +104,8 @@ def main(argv=None):
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--num-heads", type=int, default=4)
     parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps (the median is reported)")
+    parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(0)
@@ -118,12 +115,17 @@ def main(argv=None):
           f"{args.num_heads} heads, dropout {args.dropout}: ms per training step\n")
     print("| layer | without XLA | with XLA |")
     print("|---|---:|---:|")
+    rows = []
     for variant in VARIANTS:
-        timings = []
         for jit_compile in (False, True):
             layer, run = build(variant, args.hidden_dim, args.num_heads, args.dropout, x, padding_mask)
-            timings.append(step_milliseconds(layer, run, jit_compile, args.steps))
-        print(f"| {variant} | {timings[0]:,.0f} | {timings[1]:,.0f} |", flush=True)
+            timing = step_seconds(layer, run, jit_compile, args.steps)
+            rows.append({"variant": variant, "jit_compile": jit_compile, **timing.fields("step_seconds")})
+        without, with_xla = (1000 * row["step_seconds"] for row in rows[-2:])
+        print(f"| {variant} | {without:,.0f} | {with_xla:,.0f} |", flush=True)
+    if args.json:
+        write_results(args.json, "layers", args, rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ stay float32).
 
 For each model, the same weights and batch under `--policy`: the loss with
 each projection (their relative difference), and the training step time
-with each (`fit` on one repeated batch, median of `--steps` steps after a
-warm-up), in the same process.
+with each (`train_on_batch` on one batch, the median of `--steps` steps
+after `--warmup`), in the same process.
 
     python -m benchmarks.logits_dtype --json benchmarks/results/logits_dtype_cpu.json
 """
@@ -13,7 +13,6 @@ warm-up), in the same process.
 import argparse
 import json
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -21,6 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
+from benchmarks.common import timed, write_results  # noqa: E402
 from tf_models.layers import TokenEmbedding  # noqa: E402
 from tf_models.models import BertBackbone, BertPretrainer, Transformer  # noqa: E402
 from tf_models.training import compile_bert_pretrainer, compile_transformer  # noqa: E402
@@ -33,17 +33,6 @@ def _float32_call(self, inputs, reverse=False):
     if not reverse:
         return _COMPUTE_DTYPE_CALL(self, inputs)
     return ops.matmul(ops.cast(inputs, "float32"), ops.transpose(ops.cast(self.embeddings, "float32")))
-
-
-class _StepTimes(keras.callbacks.Callback):
-    def on_train_batch_begin(self, batch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self.started)
-
-    def on_train_begin(self, logs=None):
-        self.times = []
 
 
 def _transformer(args, rng):
@@ -69,21 +58,22 @@ def _bert(args, rng):
     return model, (features, labels)
 
 
-def _measure(build, args):
-    rows = {}
+def _measure(name, build, args):
+    """One row: the loss and the step time of model `name` with each projection."""
+    row = {"model": name}
     for projection, call in (("float32", _float32_call), ("compute_dtype", _COMPUTE_DTYPE_CALL)):
         TokenEmbedding.call = call
         keras.utils.set_random_seed(0)
         model, (x, y) = build(args, np.random.default_rng(0))
-        loss = float(model.evaluate(x, y, batch_size=args.batch_size, verbose=0, return_dict=True)["loss"])
-        timer = _StepTimes()
-        model.fit(x, y, batch_size=args.batch_size, epochs=args.steps + args.warmup, verbose=0, callbacks=[timer])
-        rows[projection] = {"loss": loss, "step_ms": 1000 * float(np.median(timer.times[args.warmup:]))}
+        row[f"{projection}_loss"] = float(model.evaluate(x, y, batch_size=args.batch_size, verbose=0,
+                                                         return_dict=True)["loss"])
+        # `train_on_batch` returns the loss as a number: the step is done when the clock stops.
+        timing = timed(lambda: model.train_on_batch(x, y), args.steps, warmup=args.warmup)
+        row.update(timing.fields(f"{projection}_step_seconds"))
     TokenEmbedding.call = _COMPUTE_DTYPE_CALL
-    rows["loss_relative_difference"] = abs(rows["compute_dtype"]["loss"] - rows["float32"]["loss"]) / abs(
-        rows["float32"]["loss"])
-    rows["speedup"] = rows["float32"]["step_ms"] / rows["compute_dtype"]["step_ms"]
-    return rows
+    row["loss_relative_difference"] = abs(row["compute_dtype_loss"] - row["float32_loss"]) / abs(row["float32_loss"])
+    row["speedup"] = row["float32_step_seconds"] / row["compute_dtype_step_seconds"]
+    return row
 
 
 def main(argv=None):
@@ -94,21 +84,18 @@ def main(argv=None):
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--length", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps (the median is reported)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (the first traces)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     keras.config.set_dtype_policy(args.policy)
-    results = {"policy": args.policy, "batch_size": args.batch_size, "length": args.length,
-               "vocabulary_size": args.vocabulary_size,
-               f"transformer_{args.transformer_preset}": _measure(_transformer, args),
-               f"bert_{args.bert_preset}": _measure(_bert, args)}
+    rows = [_measure(f"transformer_{args.transformer_preset}", _transformer, args),
+            _measure(f"bert_{args.bert_preset}", _bert, args)]
     keras.config.set_dtype_policy("float32")
-    print(json.dumps(results, indent=2))
+    print(json.dumps(rows, indent=2))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+        write_results(args.json, "logits_dtype", args, rows)
+    return rows
 
 
 if __name__ == "__main__":

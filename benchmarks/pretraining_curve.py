@@ -44,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.common import write_results  # noqa: E402
 from tf_models import jobs  # noqa: E402
 from tf_models.jobs.common import run_tokenizer  # noqa: E402
 from tf_models.jobs.corpora import review_documents  # noqa: E402
@@ -84,17 +85,18 @@ def summarize(values):
 
 def fine_tune(args, work, finished, start, budget, seed, rate):
     """One `finetune-bert` run; returns its results (test and validation
-    scores, baselines). `finished` ({folder: results}) holds the runs done
-    so far: the sweep's seed-0 run at the chosen rate is also a curve run."""
+    scores, baselines). `finished` ({(start, budget, seed, rate): results})
+    holds the runs done so far: the sweep's seed-0 run at the chosen rate is
+    also a curve run."""
     folder = str(work / f"finetuning/{start}_{budget}_{seed}_{rate:g}")
-    if folder not in finished:
-        finished[folder] = jobs.FinetuningJob(
+    if (start, budget, seed, rate) not in finished:
+        finished[start, budget, seed, rate] = jobs.FinetuningJob(
             output_dir=folder, source=args.task, init=str(work / "pretraining"), random_weights=start == "random",
             max_train_examples=budget, seed=seed, max_sequence_length=args.max_sequence_length,
             batch_size=args.batch_size, epochs=3, min_steps=args.min_steps, peak_learning_rate=rate, verbose=0,
             backup_every=10**9,
         ).run()
-    return finished[folder]
+    return finished[start, budget, seed, rate]
 
 
 def plot(curve, majority, task, path):
@@ -171,11 +173,15 @@ def main(argv=None):
     work = Path(args.output_dir or f"runs/pretraining_curve_{args.task}")
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    results, finished = {"settings": vars(args)}, {}
+    results, finished = {}, {}
 
     def save():
+        """Every fine-tuning run so far is a row; the summaries are sections."""
         results["minutes"] = (time.time() - started) / 60
-        (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        rows = [{"start": start, "labels": budget, "seed": seed, "peak_learning_rate": rate,
+                 "accuracy": run["accuracy"], "validation_accuracy": run["validation"]["accuracy"]}
+                for (start, budget, seed, rate), run in finished.items()]
+        write_results(work / "results.json", "pretraining_curve", args, rows, **results)
 
     pretraining_started = time.time()
     if args.reuse_pretraining and (work / "pretraining" / "results.json").exists():

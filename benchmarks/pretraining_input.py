@@ -11,8 +11,8 @@ not timed, as it happens once per run.
     python -m benchmarks.pretraining_input --json benchmarks/results/pretraining_input_cpu.json
 
 Prints one JSON object: sequences per second over `--batches` batches after
-`--warmup` (best of `--repeats` passes), and whether two pipelines with the
-same seed gave the same batches.
+`--warmup` (the median of `--repeats` passes), and whether two pipelines with
+the same seed gave the same batches.
 """
 
 import argparse
@@ -26,19 +26,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks.common import timed, write_results  # noqa: E402
 from tf_models.data.masked_lm import bert_pretraining_dataset  # noqa: E402
 from tf_models.data.sources import jane_austen  # noqa: E402
 from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, train_wordpiece_tokenizer  # noqa: E402
-
-
-def _rate(dataset, batches, warmup, batch_size):
-    iterator = iter(dataset)
-    for _ in range(warmup):
-        next(iterator)
-    started = time.perf_counter()
-    for _ in range(batches):
-        next(iterator)
-    return batches * batch_size / (time.perf_counter() - started)
 
 
 def _first_batches(dataset, count=3):
@@ -74,25 +65,34 @@ def main(argv=None):
         ).repeat()
 
     started = time.perf_counter()
-    dataset = pipeline()
+    dataset = pipeline()  # built once, as a training run does
     setup_seconds = time.perf_counter() - started
-    rates = [_rate(dataset, args.batches, args.warmup, args.batch_size) for _ in range(args.repeats)]
-    results = {
+    iterator = iter(dataset)
+    for _ in range(args.warmup):  # the first batches start the pipeline's threads and fill its buffers
+        next(iterator)
+
+    def read_batches():
+        # A rate over a whole pass, not per batch: the passes cross epochs,
+        # where the next epoch's pairs are cut.
+        for _ in range(args.batches):
+            next(iterator)
+
+    per_batch = timed(read_batches, args.repeats, warmup=0).per(args.batches)
+    row = {
         "documents": len(documents),
         "sentences": len(sentences),
         "length": args.length,
         "batch_size": args.batch_size,
         "whole_word_masking": args.whole_word_masking,
         "setup_seconds": round(setup_seconds, 2),
-        "sequences_per_second": round(max(rates)),
+        **per_batch.fields("batch_seconds"),
+        "sequences_per_second": round(args.batch_size / per_batch.median),
         "same_batches_for_the_same_seed": _same(_first_batches(pipeline()), _first_batches(pipeline())),
-        "cpu_count": os.cpu_count(),
     }
-    print(json.dumps(results, indent=2))
+    print(json.dumps(row, indent=2))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+        write_results(args.json, "pretraining_input", args, [row])
+    return row
 
 
 if __name__ == "__main__":

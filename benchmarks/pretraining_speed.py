@@ -40,6 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.common import write_results  # noqa: E402
+
 # name -> what differs from `packed`.
 VARIANTS = {
     "bert_pairs": {"next_sentence_prediction": True},
@@ -191,7 +193,7 @@ def main(argv=None):
         print(f"{variant}: {r['text_tokens_per_second']:,.0f} text tokens/s, {r['steps']} steps, "
               f"held-out MLM accuracy {r['mlm_accuracy']:.1%}", file=sys.stderr, flush=True)
         if args.json:
-            Path(args.json).write_text(json.dumps({"minutes": args.minutes, "results": results}, indent=1) + "\n")
+            write_results(args.json, "pretraining_speed", args, results)
     print(markdown_table(results))
     return results
 

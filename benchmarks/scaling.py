@@ -28,6 +28,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks import throughput  # noqa: E402
+from benchmarks.common import write_results  # noqa: E402
 
 
 def attention_share(sizes, length):
@@ -97,6 +98,22 @@ def markdown_table(results, key):
     return "\n".join(lines)
 
 
+def save(path, args, by_length, by_batch):
+    """Writes both sweeps as the rows of one results file, each row naming its sweep."""
+    rows = [dict(r, sweep="length") for r in by_length] + [dict(r, sweep="batch") for r in by_batch]
+    write_results(path, "scaling", args, rows)
+
+
+def load(path):
+    """`(by_length, by_batch)` from a file `save` wrote, or from one written
+    before `benchmarks.common` (two lists, `by_length` and `by_batch`)."""
+    with open(path) as f:
+        saved = json.load(f)
+    if "rows" not in saved:
+        return saved["by_length"], saved["by_batch"]
+    return tuple([r for r in saved["rows"] if r["sweep"] == sweep] for sweep in ("length", "batch"))
+
+
 def plot(by_length, by_batch, path, title):
     """Log-log time and memory against length and batch, saved as a PNG."""
     import matplotlib
@@ -155,9 +172,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.replot:
-        with open(args.json) as f:
-            saved = json.load(f)
-        by_length, by_batch = saved["by_length"], saved["by_batch"]
+        by_length, by_batch = load(args.json)
     else:
         by_length = sweep(args, args.lengths, [args.batch] * len(args.lengths))
         by_batch = sweep(args, [args.length] * len(args.batches), args.batches)
@@ -171,8 +186,7 @@ def main(argv=None):
     title = f"tf_models BERT-{args.size} + masked-LM head, one training step" + (" (XLA)" if args.jit_compile else "")
     plot(by_length, by_batch, args.plot, title)
     if args.json and not args.replot:
-        with open(args.json, "w") as f:
-            json.dump({"by_length": by_length, "by_batch": by_batch}, f, indent=1)
+        save(args.json, args, by_length, by_batch)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.common import write_results  # noqa: E402
+
 EXPORTS = ("translator", "text_generator", "classifier", "regressor", "tagger", "question_answerer", "fill_mask",
            "sentence_encoder")
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]", "the", "cat", "sat", "on", "mat",
@@ -142,7 +144,7 @@ def main(argv=None):
             print(f"| {name} | {megabytes:g} MB | {row['peak_mib_above_idle']:.0f} MiB | {row['seconds']:.2f} s | "
                   f"{settings or 'no caps'} |", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+        write_results(args.json, "serving_memory", args, rows)
 
 
 if __name__ == "__main__":

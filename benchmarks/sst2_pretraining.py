@@ -6,8 +6,8 @@ Pretraining reads SST-2's own training sentences with their labels dropped
 models are then fine-tuned with identical settings; the one from random
 weights learns its vocabulary from the same text.
 
-    python benchmarks/sst2_pretraining.py --data-dir ../shared/data/sst2
-    python benchmarks/sst2_pretraining.py --preset mini --steps 5000 --epochs 3
+    python -m benchmarks.sst2_pretraining --data-dir ../shared/data/sst2
+    python -m benchmarks.sst2_pretraining --preset mini --steps 5000 --epochs 3
 
 Writes the runs and `results.json` under --output-dir and prints the dev
 accuracies. About 30 minutes on a 2-core CPU with the defaults.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from benchmarks.common import write_results  # noqa: E402
 from tf_models import jobs  # noqa: E402
 from tf_models.data import sst2  # noqa: E402
 
@@ -53,10 +54,10 @@ def main():
     scratch = jobs.FinetuningJob(output_dir=str(work / "scratch"), preset=args.preset,
                                  vocabulary_size=args.vocabulary_size, **common).run()
 
-    results = {"settings": vars(args), "pretraining": pretraining,
-               "dev_accuracy": {"pretrained": pretrained["accuracy"], "from_scratch": scratch["accuracy"]}}
-    (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results["dev_accuracy"]))
+    rows = [{"start": "pretrained", "dev_accuracy": pretrained["accuracy"]},
+            {"start": "from_scratch", "dev_accuracy": scratch["accuracy"]}]
+    write_results(work / "results.json", "sst2_pretraining", args, rows, pretraining=pretraining)
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ width) with dropout 0.1. Each measurement runs in its own process, so that
 the peak memory is that of one model: the growth of the process' peak
 resident memory (CPU) or the allocator's peak (GPU) from just before the
 model is built to the end of the last step. Throughput is the median over
-`--repeats` timed blocks of `--steps` steps, after `--warmup` steps (the
-first of which traces, and compiles with XLA).
+`--repeats` timed blocks of `--steps` steps (`benchmarks.common.timed`),
+after `--warmup` steps (the first of which traces, and compiles with XLA).
 
     python -m benchmarks.throughput                    # the CPU table in README.md
     python -m benchmarks.throughput --models bert --sizes tiny --lengths 128
@@ -40,6 +40,8 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # The MLM-only model leaves the pooler unused, in both libraries alike.
 warnings.filterwarnings("ignore", message="Gradients do not exist")
+
+from benchmarks.common import timed, write_results  # noqa: E402
 
 LIBRARIES = ("tf_models", "keras_hub")
 MODELS = ("bert", "transformer")
@@ -229,13 +231,13 @@ def measure(case, own_process=False):
             peak resident memory is this model's (on CPU).
 
     Returns:
-        `case` plus `parameters`, `step_seconds` (median), `tokens_per_second`,
-        `first_step_seconds` (trace + compile), `peak_memory_mb` (`None` on
-        a CPU unless `own_process`) and `loss`.
+        `case` plus `parameters`, `step_seconds` (the median over the
+        blocks, with `step_seconds_min` and `step_seconds_max`),
+        `tokens_per_second`, `first_step_seconds` (trace + compile),
+        `peak_memory_mb` (`None` on a CPU unless `own_process`) and `loss`.
     """
     import keras
     import keras_hub  # noqa: F401  (both libraries imported before the baseline)
-    import numpy as np
     import tensorflow as tf
 
     import tf_models.models  # noqa: F401
@@ -263,18 +265,19 @@ def measure(case, own_process=False):
     optimizer = keras.optimizers.Adam(1e-4)
     train_step = make_train_step(model, optimizer, case["jit_compile"])
 
+    losses = []
+
+    def steps(count):
+        for _ in range(count):
+            loss = train_step(inputs, labels)
+        losses.append(float(loss))  # waits for the last step
+
     started = time.perf_counter()
-    loss = float(train_step(inputs, labels))
+    steps(1)  # the first step traces (and compiles with XLA): timed on its own
     first_step = time.perf_counter() - started
     for _ in range(case["warmup"] - 1):
-        loss = float(train_step(inputs, labels))
-    block_seconds = []
-    for _ in range(case["repeats"]):
-        started = time.perf_counter()
-        for _ in range(case["steps"]):
-            result = train_step(inputs, labels)
-        loss = float(result)  # waits for the last step
-        block_seconds.append((time.perf_counter() - started) / case["steps"])
+        steps(1)
+    timing = timed(lambda: steps(case["steps"]), case["repeats"], warmup=0).per(case["steps"])
 
     if on_gpu:
         peak_memory = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20 - memory_before
@@ -282,16 +285,15 @@ def measure(case, own_process=False):
         peak_memory = _resident_mb("VmHWM") - memory_before
     else:
         peak_memory = None  # a process' peak resident memory never goes down
-    step_seconds = float(np.median(block_seconds))
     return dict(
         case,
         parameters=int(model.count_params()),
-        step_seconds=step_seconds,
-        tokens_per_second=batch_size * length / step_seconds,
-        sequences_per_second=batch_size / step_seconds,
+        **timing.fields("step_seconds"),
+        tokens_per_second=batch_size * length / timing.median,
+        sequences_per_second=batch_size / timing.median,
         first_step_seconds=first_step,
         peak_memory_mb=peak_memory,
-        loss=loss,
+        loss=losses[-1],
         device="GPU" if on_gpu else "CPU",
     )
 
@@ -448,8 +450,7 @@ def main(argv=None):
     table = markdown_table(rows)
     print(table)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"measurements": results, "rows": rows}, f, indent=1)
+        write_results(args.json, "throughput", args, rows, measurements=results)
     if args.update_readme:
         update_readme(args.update_readme, "throughput", table)
 

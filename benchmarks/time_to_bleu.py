@@ -38,6 +38,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.common import read_rows, write_results
+
 # name -> (kind, the command's own flags)
 CONFIGS = {
     "tiny, warmup 2000": ("run", ["--preset", "tiny", "--warmup-steps", "2000", "--average-last", "1"]),
@@ -171,7 +173,7 @@ def _previous_rows(path):
     if not Path(path).exists():
         return []
     rows = []
-    for row in json.loads(Path(path).read_text()):
+    for row in read_rows(path):
         row = {**row, "config": OLD_NAMES.get(row["config"], row["config"])}
         row.setdefault("averaged", 1)
         if row["config"] in CONFIGS:
@@ -217,7 +219,7 @@ def main(argv=None):
         weights = f"mean of last {r['averaged']}" if r["averaged"] > 1 else "last"
         print(f"| {r['config']} | {r['epochs']} | {weights} | {r['train_minutes']:.1f} | {r['bleu']:.1f} "
               f"| {r['copy_source_bleu']:.1f} |")
-    Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(args.json, "time_to_bleu", args, rows)
     plot(rows, args.plot)
     return rows
 

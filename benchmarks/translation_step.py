@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.common import write_results
+
 SETUPS = {"bucketed": (False, False), "padded to bounds": (True, False), "padded + XLA": (True, True)}
 POLICIES = ("float32", "mixed_bfloat16")
 
@@ -91,7 +93,7 @@ def main(argv=None):
         r["speedup"] = r["target_tokens_per_second"] / base
         print(f"| {r['setup']} | {r['policy']} | {r['step_ms']:.0f} | {r['target_tokens_per_second']:,.0f} "
               f"| {r['speedup']:.2f}x |")
-    Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(args.json, "translation_step", args, rows)
     return rows
 
 

@@ -8,8 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-
-POLICIES = ["float32", "mixed_float16", "mixed_bfloat16"]
+from helpers import POLICIES, wordpiece_tokenizer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +25,16 @@ def policy(request):
     """Runs a test under each dtype policy, set globally as a user would."""
     keras.config.set_dtype_policy(request.param)
     return keras.mixed_precision.Policy(request.param)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(request, tmp_path_factory):
+    """An (uncased) WordPiece tokenizer over the test module's `VOCABULARY`:
+    each module lists the tokens its assertions count on."""
+    vocabulary = getattr(request.module, "VOCABULARY", None)
+    if vocabulary is None:
+        pytest.fail(f"{request.module.__name__} uses the `tokenizer` fixture but defines no VOCABULARY list")
+    return wordpiece_tokenizer(vocabulary, tmp_path_factory.mktemp("vocab"))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +61,6 @@ def with_debian_cache(debian_cache, monkeypatch):
 def inference_modules(tmp_path_factory):
     from helpers import EXPORT_MAX_LENGTH, EXPORT_VOCABULARY
 
-    from tf_models.data import WordPieceTokenizer
     from tf_models.data.tokenizers import train_character_tokenizer
     from tf_models.inference import (
         FillMask,
@@ -75,9 +83,7 @@ def inference_modules(tmp_path_factory):
     )
 
     keras.utils.set_random_seed(99)
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(EXPORT_VOCABULARY) + "\n")
-    tokenizer = WordPieceTokenizer(path)
+    tokenizer = wordpiece_tokenizer(EXPORT_VOCABULARY, tmp_path_factory.mktemp("vocab"))
     size, length = len(EXPORT_VOCABULARY), EXPORT_MAX_LENGTH
     pretrainer = BertPretrainer(BertBackbone.from_preset("test", vocabulary_size=size, max_sequence_length=length))
 

@@ -11,8 +11,43 @@ from pathlib import Path
 import pytest
 
 from benchmarks import generation, scaling, throughput
+from benchmarks.common import HEADER, read_rows, timed, write_results
 
 ROOT = Path(__file__).parent.parent
+
+
+def test_the_timer_skips_the_warm_up_and_reports_the_median_and_range():
+    ticks = iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])  # repeats of 3 s, 1 s and 2 s
+    calls = []
+    timing = timed(lambda: calls.append(1), repeats=3, warmup=2, clock=lambda: next(ticks))
+    assert len(calls) == 5  # two warm-up calls, untimed
+    assert (timing.median, timing.min, timing.max, timing.repeats) == (2.0, 1.0, 3.0, 3)
+    assert timing.per(4).fields("step_seconds") == {"step_seconds": 0.5, "step_seconds_min": 0.25,
+                                                    "step_seconds_max": 0.75}
+
+
+def test_results_files_share_one_layout_and_old_ones_stay_readable(tmp_path):
+    results = write_results(tmp_path / "r.json", "example", {"repeats": 3}, [{"seconds": 1.5}], summary={"n": 1})
+    assert json.loads((tmp_path / "r.json").read_text()) == results
+    assert list(results) == [*HEADER, "summary"] and results["benchmark"] == "example"
+    assert results["machine"]["cores"] == os.cpu_count() and results["machine"]["keras"]
+    assert read_rows(tmp_path / "r.json") == [{"seconds": 1.5}]
+    (tmp_path / "old.json").write_text(json.dumps([{"seconds": 2.0}]))  # a bare list, as some were
+    assert read_rows(tmp_path / "old.json") == [{"seconds": 2.0}]
+    with pytest.raises(ValueError, match="header"):
+        write_results(tmp_path / "r.json", "example", {}, [], machine="mine")
+
+
+def test_the_committed_results_that_scripts_read_back_stay_readable(tmp_path):
+    from benchmarks import time_to_bleu
+
+    results = ROOT / "benchmarks" / "results"
+    # time_to_bleu keeps its earlier rows; scaling --replot plots a saved file.
+    assert len(time_to_bleu._previous_rows(results / "time_to_bleu_cpu.json")) == 18
+    scaling.save(tmp_path / "scaling.json", {"size": "tiny"}, *scaling.load(results / "scaling_cpu.json"))
+    for by_length, by_batch in (scaling.load(results / "scaling_cpu.json"), scaling.load(tmp_path / "scaling.json")):
+        assert [r["sequence_length"] for r in by_length] == [64, 128, 256, 512, 1024]
+        assert [r["batch_size"] for r in by_batch] == [1, 2, 4, 8, 16, 32]
 
 
 def test_gpu_script_smoke_runs_every_part_on_cpu(tmp_path):
@@ -25,6 +60,7 @@ def test_gpu_script_smoke_runs_every_part_on_cpu(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "gpu.json").read_text())
+    assert report["benchmark"] == "gpu" and report["settings"]["smoke"]
     assert {r["library"] for r in report["pretraining"]} == {"tf_models", "keras_hub"}
     for r in report["pretraining"]:
         assert r["dtype_policy"] == "mixed_bfloat16" and r["jit_compile"]
@@ -54,6 +90,7 @@ def test_a_measurement_in_its_own_process():
             "warmup": 1, "steps": 1, "repeats": 1}
     result = throughput.measure_in_child(case)
     assert result["tokens_per_second"] == pytest.approx(32 / result["step_seconds"])
+    assert result["step_seconds_min"] <= result["step_seconds"] <= result["step_seconds_max"]
     assert result["peak_memory_mb"] > 0 and result["device"] == "CPU"
 
 
@@ -108,10 +145,11 @@ def test_keras_hub_samplers_on_our_step_give_our_greedy_and_beam_tokens():
 def test_pretraining_input_benchmark_times_a_reproducible_pipeline(tmp_path):
     from benchmarks import pretraining_input
 
-    results = pretraining_input.main(["--batches", "5", "--warmup", "1", "--repeats", "1", "--length", "64",
-                                      "--vocabulary-size", "500", "--json", str(tmp_path / "r.json")])
-    assert results["sequences_per_second"] > 0 and results["same_batches_for_the_same_seed"]
-    assert json.loads((tmp_path / "r.json").read_text()) == results
+    row = pretraining_input.main(["--batches", "5", "--warmup", "1", "--repeats", "2", "--length", "64",
+                                  "--vocabulary-size", "500", "--json", str(tmp_path / "r.json")])
+    assert row["sequences_per_second"] > 0 and row["same_batches_for_the_same_seed"]
+    assert row["batch_seconds_min"] <= row["batch_seconds"] <= row["batch_seconds_max"]
+    assert read_rows(tmp_path / "r.json") == [row]
 
 
 def _gpu_jax(*arguments):
@@ -128,6 +166,7 @@ def test_jax_gpu_benchmark_smoke_runs_both_libraries_without_tensorflow(tmp_path
     done = _gpu_jax("--smoke", "--json", str(tmp_path / "gpu.json"))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "gpu.json").read_text())
+    assert results["benchmark"] == "gpu_jax" and results["jax"]
     ours, theirs = results["rows"]
     assert (ours["library"], theirs["library"]) == ("tf_models", "keras_hub")
     assert ours["parameters"] == theirs["parameters"]  # the same architecture
@@ -168,10 +207,14 @@ def test_time_to_bleu_reads_runs_curves_and_the_rows_saved_before(tmp_path):
            "Epoch 2/2\n454/454 - 93s - 205ms/step - accuracy: 0.4600 - loss: 4.3682 - val_loss: 4.0395\n")
     assert time_to_bleu.epoch_seconds(log) == [104, 93]
     saved = tmp_path / "rows.json"
-    saved.write_text(json.dumps([{"config": "warmup 1000", "epochs": 4, "train_minutes": 7.0, "bleu": 30.5,
-                                  "copy_source_bleu": 0.5}, {"config": "gone", "epochs": 1}]))
-    assert time_to_bleu._previous_rows(saved) == [{"config": "tiny, warmup 1000", "epochs": 4, "train_minutes": 7.0,
-                                                  "bleu": 30.5, "copy_source_bleu": 0.5, "averaged": 1}]
+    old_rows = [{"config": "warmup 1000", "epochs": 4, "train_minutes": 7.0, "bleu": 30.5, "copy_source_bleu": 0.5},
+                {"config": "gone", "epochs": 1}]
+    expected = [{"config": "tiny, warmup 1000", "epochs": 4, "train_minutes": 7.0, "bleu": 30.5,
+                 "copy_source_bleu": 0.5, "averaged": 1}]
+    saved.write_text(json.dumps(old_rows))  # the layout before benchmarks.common: a bare list
+    assert time_to_bleu._previous_rows(saved) == expected
+    write_results(saved, "time_to_bleu", {}, old_rows)
+    assert time_to_bleu._previous_rows(saved) == expected
 
 
 def test_pretraining_speed_times_and_scores_both_libraries_on_packed_text(tmp_path):

@@ -13,7 +13,7 @@ from tf_models.data.records import SquadExample, TaggingData
 from tf_models.data.pipelines import classification_dataset
 from tf_models.data.question_answering import squad_dataset
 from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset
-from tf_models.data.tokenizers import BERT_RESERVED_TOKENS, WordPieceTokenizer
+from tf_models.data.tokenizers import BERT_RESERVED_TOKENS
 from tf_models.models import BertBackbone, BertClassifier, BertSpanLabeler, BertTagger
 from tf_models.training import (
     MaskedSparseCategoricalCrossentropy,
@@ -108,14 +108,8 @@ def test_tagging_loss_ignores_labels_of_minus_one():
 # --- short fits through the pipelines ----------------------------------------
 
 WORDS = [f"w{i}" for i in range(20)]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
-    vocabulary = list(BERT_RESERVED_TOKENS) + WORDS + ["##s", "where", "?"]
-    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-    path.write_text("\n".join(vocabulary) + "\n")
-    return WordPieceTokenizer(path)
+# The tokens of the `tokenizer` fixture (conftest.py).
+VOCABULARY = list(BERT_RESERVED_TOKENS) + WORDS + ["##s", "where", "?"]
 
 
 def _fit(model, features, labels, epochs):

@@ -291,18 +291,18 @@ def _tagged_sentences(rng, count):
 
 
 def test_finetune_tagger_from_a_google_checkpoint(tmp_path, capsys):
+    from helpers import wordpiece_tokenizer
+
     from tf_models.checkpoints import save_google_checkpoint
-    from tf_models.data import WordPieceTokenizer
     from tf_models.models import BertBackbone
 
     rng = random.Random(2)
     (tmp_path / "train.conll").write_text("-DOCSTART- X O\n\n" + _tagged_sentences(rng, 60))
     (tmp_path / "test.conll").write_text(_tagged_sentences(rng, 10))
-    vocabulary = tmp_path / "vocab.txt"
-    vocabulary.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *ENGLISH_TO_GERMAN]) + "\n")
+    tokenizer = wordpiece_tokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *ENGLISH_TO_GERMAN], tmp_path)
     google = tmp_path / "uncased_L-2_H-16_A-2"
     backbone = BertBackbone.from_preset("test", vocabulary_size=5 + len(ENGLISH_TO_GERMAN), max_sequence_length=32)
-    save_google_checkpoint(backbone, google, WordPieceTokenizer(vocabulary))
+    save_google_checkpoint(backbone, google, tokenizer)
     run, saved = tmp_path / "tagger", tmp_path / "saved_models"
     output = _main(capsys, "finetune-bert", "--task", "tagger", "--source", "files", "--init", google,
                    "--train-file", tmp_path / "train.conll", "--test-file", tmp_path / "test.conll",

@@ -2,7 +2,8 @@ import math
 
 import keras
 import numpy as np
-from helpers import random_ids
+import pytest
+from helpers import random_ids, run_layer_test
 
 from tf_models.layers import (
     BertEmbedding,
@@ -60,18 +61,11 @@ def test_bert_embedding_is_layer_norm_of_three_sums():
     np.testing.assert_allclose(out, (total - mean) / np.sqrt(var + 1e-12), atol=1e-4)
 
 
-def test_bert_embedding_dtype(policy):
-    layer = BertEmbedding(vocabulary_size=20, hidden_dim=8, max_sequence_length=10)
-    ids = random_ids(2, 5, 20)
-    assert layer(ids, ids * 0).dtype == policy.compute_dtype
-
-
-def test_config_round_trips():
-    for layer in (
-        TokenEmbedding(10, 4),
-        TransformerEmbedding(10, 4, dropout=0.2),
-        BertEmbedding(10, 4, max_sequence_length=16, num_segments=3, dropout=0.1),
-    ):
-        clone = type(layer).from_config(layer.get_config())
-        assert clone.get_config() == layer.get_config()
-        assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+@pytest.mark.parametrize("layer_class, init_kwargs, inputs", [
+    (TokenEmbedding, {"vocabulary_size": 10, "hidden_dim": 4}, random_ids(2, 5, 10)),
+    (TransformerEmbedding, {"vocabulary_size": 10, "hidden_dim": 4, "dropout": 0.2}, random_ids(2, 5, 10)),
+    (BertEmbedding, {"vocabulary_size": 10, "hidden_dim": 4, "max_sequence_length": 16, "num_segments": 3,
+                     "dropout": 0.1}, (random_ids(2, 5, 10), random_ids(2, 5, 3, low=0))),
+])
+def test_layer_contract(layer_class, init_kwargs, inputs):
+    assert tuple(run_layer_test(layer_class, init_kwargs, inputs).shape) == (2, 5, 4)

@@ -1,5 +1,5 @@
 import numpy as np
-from helpers import random_floats
+from helpers import random_floats, run_layer_test
 
 from tf_models.layers import FeedForward, get_activation
 
@@ -20,7 +20,6 @@ def test_gelu_variants_differ_slightly():
     assert 0 < np.abs(exact - approximate).max() < 1e-3
 
 
-def test_dtype_and_config(policy):
-    layer = FeedForward(intermediate_dim=8, activation="gelu_approximate")
-    assert layer(random_floats(2, 3, 4)).dtype == policy.compute_dtype
-    assert FeedForward.from_config(layer.get_config()).get_config() == layer.get_config()
+def test_layer_contract():
+    init_kwargs = {"intermediate_dim": 8, "activation": "gelu_approximate"}
+    assert tuple(run_layer_test(FeedForward, init_kwargs, random_floats(2, 3, 4)).shape) == (2, 3, 4)

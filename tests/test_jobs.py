@@ -7,23 +7,19 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import wordpiece_tokenizer
 
 from tf_models import jobs
 from tf_models.jobs.corpora import review_documents
 from tf_models.jobs.finetuning_tasks import classification_baselines
 from tf_models.jobs.pretraining import evaluate_pretrainer, most_frequent_token, token_counts
-from tf_models.data import WordPieceTokenizer, classification_data
+from tf_models.data import classification_data
 from tf_models.inference import DecodingConfig
 from tf_models.models import BertBackbone, BertPretrainer
 from tf_models.training.averaging import average_weights
 
+# The tokens of the `tokenizer` fixture (conftest.py).
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", ",", "."]
-
-
-@pytest.fixture
-def tokenizer(tmp_path):
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
-    return WordPieceTokenizer(tmp_path / "vocab.txt")
 
 
 def test_most_frequent_token_skips_special_tokens(tokenizer):
@@ -173,8 +169,7 @@ def test_pretraining_data_masks_what_the_masking_rate_asks(tmp_path, masking_rat
     from tf_models.jobs.pretraining import _pretraining_data
 
     words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
-    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
-    tokenizer = WordPieceTokenizer(tmp_path / "vocab.txt")
+    tokenizer = wordpiece_tokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words], tmp_path)
     documents = [[" ".join(words[(i + j) % 8] for j in range(40))] for i in range(8)]
     job = jobs.PretrainingJob(masking_rate=masking_rate, next_sentence_prediction=False, batch_size=2)
     features, labels, weights = next(iter(_pretraining_data(job, documents, tokenizer, seed=0, training=True)))

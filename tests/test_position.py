@@ -2,6 +2,8 @@ import math
 
 import keras
 import numpy as np
+import pytest
+from helpers import random_floats, run_layer_test
 
 from tf_models.layers import PositionEmbedding, SinusoidalPositionEncoding, sinusoidal_position_encoding
 
@@ -58,6 +60,11 @@ def test_learned_position_embedding_slices_its_table():
     np.testing.assert_array_equal(out, np.asarray(layer.embeddings)[3:7])
 
 
-def test_config_round_trips():
-    for layer in (SinusoidalPositionEncoding(max_wavelength=500.0), PositionEmbedding(12)):
-        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+# The sinusoid has no weights, so no training step.
+@pytest.mark.parametrize("layer_class, init_kwargs, train", [
+    (SinusoidalPositionEncoding, {"max_wavelength": 500.0}, False),
+    (PositionEmbedding, {"max_sequence_length": 12}, True),
+])
+def test_layer_contract(layer_class, init_kwargs, train):
+    encoding = run_layer_test(layer_class, init_kwargs, random_floats(2, 6, 8), train=train)
+    assert tuple(encoding.shape) == (6, 8)  # one row per position, broadcast over the batch

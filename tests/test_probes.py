@@ -5,18 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_models.data import WordPieceTokenizer
 from tf_models.inference import FillMask
 from tf_models.inference.probes import fill_mask_words, linear_probe_accuracy, masked_word_accuracy, word_token_ids
 from tf_models.models import BertBackbone, BertPretrainer
 
+# The tokens of the `tokenizer` fixture (conftest.py).
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "tea", "is", "good", "bad", ".", "##s", "42"]
-
-
-@pytest.fixture
-def tokenizer(tmp_path):
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
-    return WordPieceTokenizer(tmp_path / "vocab.txt")
 
 
 @pytest.fixture

@@ -38,6 +38,8 @@ HARD_INPUTS = [
 ]
 
 
+# Learned from CORPUS, unlike conftest.py's `tokenizer` (a given word list):
+# this module tests the learners themselves.
 @pytest.fixture(scope="module")
 def wordpiece(tmp_path_factory):
     texts = tf.data.Dataset.from_tensor_slices(CORPUS)

@@ -1,7 +1,7 @@
 import keras_hub
 import numpy as np
 import pytest
-from helpers import copy_keras_hub_decoder, max_abs_diff, random_floats
+from helpers import copy_keras_hub_decoder, max_abs_diff, random_floats, run_layer_test
 
 from tf_models.layers import TransformerDecoderLayer
 
@@ -79,13 +79,8 @@ def test_returns_both_attention_maps():
     assert np.all(np.asarray(scores["self_attention"])[:, :, 0, 1:] == 0)
 
 
-def test_dtypes_under_policy(policy):
-    layer = TransformerDecoderLayer(num_heads=2, intermediate_dim=32)
-    target, source = _inputs()
-    out = layer(target, source)
-    assert out.dtype == policy.compute_dtype and tuple(out.shape) == (2, 6, 16)
-
-
-def test_config_round_trip():
-    layer = TransformerDecoderLayer(num_heads=2, intermediate_dim=8, dropout=0.1, normalize_first=True)
-    assert TransformerDecoderLayer.from_config(layer.get_config()).get_config() == layer.get_config()
+def test_layer_contract():
+    init_kwargs = {"num_heads": 2, "intermediate_dim": 8, "dropout": 0.1, "normalize_first": True}
+    source_padding = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], "int32")
+    output = run_layer_test(TransformerDecoderLayer, init_kwargs, _inputs(), {"encoder_padding_mask": source_padding})
+    assert tuple(output.shape) == (2, 6, 16)

@@ -1,7 +1,7 @@
 import keras_hub
 import numpy as np
 import pytest
-from helpers import copy_keras_hub_encoder, max_abs_diff, random_floats
+from helpers import copy_keras_hub_encoder, max_abs_diff, random_floats, run_layer_test
 
 from tf_models.layers import TransformerEncoderLayer
 
@@ -56,16 +56,9 @@ def test_dropout_is_active_only_in_training():
     assert max_abs_diff(layer(x, training=True), layer(x)) > 1e-3
 
 
-def test_dtypes_under_policy(policy):
-    layer = TransformerEncoderLayer(num_heads=2, intermediate_dim=32)
-    out = layer(random_floats(2, 4, 16), padding_mask=np.ones((2, 4)))
-    assert out.dtype == policy.compute_dtype and tuple(out.shape) == (2, 4, 16)
-    assert all(w.dtype == "float32" for w in layer.weights)
-
-
-def test_config_round_trip():
-    layer = TransformerEncoderLayer(
-        num_heads=2, intermediate_dim=8, dropout=0.1, activation="gelu_approximate",
-        layer_norm_epsilon=1e-12, normalize_first=True, kernel_initializer="he_normal",
-    )
-    assert TransformerEncoderLayer.from_config(layer.get_config()).get_config() == layer.get_config()
+def test_layer_contract():
+    init_kwargs = {"num_heads": 2, "intermediate_dim": 8, "dropout": 0.1, "activation": "gelu_approximate",
+                   "layer_norm_epsilon": 1e-12, "normalize_first": True, "kernel_initializer": "he_normal"}
+    padding = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], "int32")
+    output = run_layer_test(TransformerEncoderLayer, init_kwargs, random_floats(2, 4, 16), {"padding_mask": padding})
+    assert tuple(output.shape) == (2, 4, 16)
