@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines).
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: demo test notebooks install install-dev install-gpu clean
+.PHONY: demo test lab notebooks install install-dev install-gpu install-lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +27,22 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The notebook tools: JupyterLab and a kernel, without the test-only packages.
+$(VENV)/.installed-lab: $(VENV)/.installed requirements-lab.txt
+	$(BIN)/pip install --quiet -r requirements-lab.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-gpu: $(VENV)/.installed-gpu
+install-lab: $(VENV)/.installed-lab
 
 demo: install $(if $(filter 1,$(GPU)),install-gpu)
 	$(BIN)/python -m tf_models demo
+
+# Opens the notebooks in JupyterLab (the kernel is this .venv's Python).
+lab: install-lab
+	$(BIN)/jupyter lab notebooks
 
 # Two test processes: most test time is single-threaded graph tracing, so two
 # use both cores. The notebooks run in the same two processes, with
