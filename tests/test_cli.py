@@ -442,7 +442,8 @@ def _cli_error(argv, capsys):
     (["train-translation", "--source", "multi30k", "--data-dir", "/nope"], r"/nope: missing .* of Multi30k"),
     (["train-translation", "--source", "ding_de_en", "--source-language", "fr"], "use languages de and en"),
     (["finetune-bert", "--task", "summarize"], "Unknown task 'summarize'; expected one of classifier"),
-    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "Unknown source 'sst2' for tagged words; expected one of: files"),
+    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "--task tagger reads CoNLL files"),
+    (["finetune-bert", "--task", "regressor", "--source", "files"], "source=files needs --train-file FILE and"),
     (["train-lm", "--source", "files", "--document-files", "/nope/book.txt"], "/nope/book.txt: cannot read"),
 ])
 def test_bad_data_and_flags_stop_in_one_line_and_leave_no_run_folder(tmp_path, capsys, flags, expected):

@@ -101,6 +101,13 @@ def test_run_folders_of_older_versions_are_refused_with_one_clear_error(tmp_path
         jobs.load_job(tmp_path)
 
 
+def test_a_model_file_this_version_cannot_read_asks_to_run_the_job_again(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"job": "LanguageModelJob"}))
+    (tmp_path / "causal_lm.keras").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="causal_lm.keras cannot be read by this version.*run the job again"):
+        jobs.load_job(tmp_path).inference_modules()
+
+
 def test_one_registry_names_each_job_its_command_template_and_exports():
     assert [job.command for job in jobs.JOBS] == ["train-translation", "pretrain-bert", "finetune-bert", "train-lm"]
     tasks = [task for job in jobs.JOBS for task in job.serving]

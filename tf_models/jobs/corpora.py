@@ -15,7 +15,7 @@ Example:
 >>> read_corpus("labelled_texts", LanguageModelJob(source="jane_austen"))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: Unknown source 'jane_austen' for labelled texts; expected one of: fine_food_reviews, ...
+ValueError: Unknown source 'jane_austen': --task classifier reads labelled texts; sources: fine_food_reviews, ...
 """
 
 import random
@@ -69,8 +69,14 @@ def _published(name, splits, downloads=False):
     return read
 
 
+def _train_and_test_files(job):
+    if not (job.train_file and job.test_file):
+        raise ValueError("source=files needs --train-file FILE and --test-file FILE.")
+
+
 def _tsv_files(loader, keep_label_names):
     def read(job):
+        _train_and_test_files(job)
         columns = dict(text_columns=job.text_columns, label_column=job.label_column)
         train = loader(job.train_file, **columns)
         test_columns = dict(columns, label_names=train.label_names) if keep_label_names else columns
@@ -80,9 +86,15 @@ def _tsv_files(loader, keep_label_names):
 
 
 def _conll_files(job):
+    _train_and_test_files(job)
     columns = dict(word_column=job.word_column, tag_column=job.tag_column)
     train = load_conll(job.train_file, **columns)
     return {"train": train, "test": load_conll(job.test_file, label_names=train.label_names, **columns)}
+
+
+def _squad_files(job):
+    _train_and_test_files(job)
+    return {"train": load_squad(job.train_file), "test": load_squad(job.test_file)}
 
 
 _LABELLED = {"train": "train", "validation": "validation", "test": "test"}
@@ -118,8 +130,21 @@ CORPORA = {
     "tagged_words": {"files": _conll_files},
     "questions": {
         "squad": _published("squad", {"train": "train", "test": "dev"}, downloads=True),
-        "files": lambda job: {"train": load_squad(job.train_file), "test": load_squad(job.test_file)},
+        "files": _squad_files,
     },
+}
+
+
+# What each kind of corpus is, for the error that names a wrong --source.
+_KIND_ADVICE = {
+    "pairs": "translation reads sentence pairs",
+    "documents": "pretraining and the language model read documents",
+    "labelled_texts": "--task classifier reads labelled texts",
+    "scored_texts": "--task regressor reads scored texts or pairs (e.g. --source files --text-columns sentence1 "
+                    "sentence2 --label-column score)",
+    "tagged_words": "--task tagger reads CoNLL files (--source files --train-file F --test-file F)",
+    "questions": "--task question_answerer reads SQuAD v1.1 (--source squad, or --source files --train-file F "
+                 "--test-file F)",
 }
 
 
@@ -138,7 +163,7 @@ def read_corpus(kind, job):
     name = "tfds:" if job.source.startswith("tfds:") and "tfds:" in corpora else job.source
     if name not in corpora:
         names = ", ".join(n + "NAME" if n == "tfds:" else n for n in corpora)
-        raise ValueError(f"Unknown source {job.source!r} for {kind.replace('_', ' ')}; expected one of: {names}.")
+        raise ValueError(f"Unknown source {job.source!r}: {_KIND_ADVICE[kind]}; sources: {names}.")
     return corpora[name](job)
 
 

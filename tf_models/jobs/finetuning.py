@@ -91,13 +91,13 @@ class Finetuning(JobTemplate):
                                                          max_sequence_length=max(job.max_sequence_length, 2))
                 self.origin = "from scratch"
         save_tokenizer(tokenizer, self.output_dir)
-        if job.max_sequence_length > self.backbone.max_sequence_length:
-            raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
-                             f"{self.backbone.max_sequence_length} positions.")
         return tokenizer
 
     def make_batches(self, tokenizer):
         job = self.job
+        if job.max_sequence_length > self.backbone.max_sequence_length:
+            raise ValueError(f"--max-sequence-length {job.max_sequence_length} exceeds the backbone's "
+                             f"{self.backbone.max_sequence_length} positions.")
 
         def train_data():
             return self.task.dataset(job, self.train_examples, tokenizer, training=True)

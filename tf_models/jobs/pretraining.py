@@ -59,6 +59,7 @@ class Pretraining(JobTemplate):
         def train_data():
             return _pretraining_data(job, self.documents, tokenizer, job.seed, training=True)
 
+        self.held_out_data = _pretraining_data(job, self.held_out, tokenizer, job.seed + 1, training=False)
         steps_per_epoch = max(job.steps // 4, 1)  # four progress reports
         return Batches(train_data, steps_per_epoch, epochs=-(-job.steps // steps_per_epoch))
 
@@ -83,8 +84,13 @@ class Pretraining(JobTemplate):
 
     def evaluate(self, model, tokenizer):
         frequent = most_frequent_token(self._sentences(), tokenizer)
-        held_out = _pretraining_data(self.job, self.held_out, tokenizer, self.job.seed + 1, training=False)
-        return evaluate_pretrainer(model, held_out, frequent, tokenizer)
+        return evaluate_pretrainer(model, self.held_out_data, frequent, tokenizer)
+
+    def evaluate_again(self):
+        self.load_data()
+        tokenizer = self.tokenizer()
+        self.make_batches(tokenizer)
+        return self.evaluate(self.trained_model(), tokenizer)
 
     def inference_modules(self, decoding=None):
         """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.

@@ -87,7 +87,8 @@ class JobTemplate:
             self.load_data()
         with stage(*self.tokenizer_stage):
             tokenizer = self.make_tokenizer()
-        batches = self.make_batches(tokenizer)
+        with stage("pipeline"):
+            batches = self.make_batches(tokenizer)
         with self.strategy.scope():
             model = self.make_model(tokenizer, batches.steps)
         print(self.describe(model, batches))
@@ -114,7 +115,8 @@ class JobTemplate:
         raise NotImplementedError
 
     def make_batches(self, tokenizer):
-        """The `Batches` to train on."""
+        """The `Batches` to train on (and anything else built from the data
+        that could fail: better before training than after)."""
         raise NotImplementedError
 
     def make_model(self, tokenizer, total_steps):
@@ -148,8 +150,13 @@ class JobTemplate:
         return run_tokenizer(self.job.output_dir)
 
     def trained_model(self):
-        """The finished run's model."""
-        return keras.saving.load_model(Path(self.job.output_dir) / self.model_file)
+        """The finished run's model, for scoring and serving (no optimizer)."""
+        path = Path(self.job.output_dir) / self.model_file
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path} cannot be read by this version of tf_models ({error}): run the job "
+                             "again.") from error
 
     def evaluate_again(self):
         """Scores the finished run again on its test data."""

@@ -100,6 +100,8 @@ class Translation(JobTemplate):
         return f"Transformer '{self.job.preset}': {model.count_params():,} parameters"
 
     def callbacks(self):
+        """The epoch snapshots of checkpoint averaging; a fresh run first
+        removes another run's."""
         snapshots = self.output_dir / SNAPSHOTS
         if not is_resuming(self.job):
             shutil.rmtree(snapshots, ignore_errors=True)  # a fresh run: none of another run's epochs
