@@ -41,13 +41,13 @@ class LanguageModel(JobTemplate):
                                                   reserved_tokens=("[PAD]", "[UNK]", END))
         else:
             raise ValueError(f"tokens must be characters or wordpiece, got {job.tokens!r}.")
-        self.stream = token_stream(self.documents, tokenizer, tokenizer.end_id)
-        print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(self.stream):,} in the "
-              f"training text")
         return tokenizer
 
     def make_batches(self, tokenizer):
         job = self.job
+        self.stream = token_stream(self.documents, tokenizer, tokenizer.end_id)
+        print(f"{job.tokens}: {tokenizer.vocabulary_size} tokens in the vocabulary, {len(self.stream):,} in the "
+              f"training text")
 
         def train_data():
             return language_model_dataset(self.stream, job.sequence_length, job.batch_size, seed=job.seed)
@@ -71,12 +71,6 @@ class LanguageModel(JobTemplate):
 
     def evaluate(self, model, tokenizer):
         return evaluate_language_model(model, tokenizer, self.stream, self.held_out, self.job)
-
-    def evaluate_again(self):
-        self.load_data()
-        tokenizer = self.tokenizer()
-        self.stream = token_stream(self.documents, tokenizer, tokenizer.end_id)
-        return self.evaluate(self.trained_model(), tokenizer)
 
     def tokenizer(self):
         run = Path(self.job.output_dir)

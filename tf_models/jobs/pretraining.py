@@ -86,12 +86,6 @@ class Pretraining(JobTemplate):
         frequent = most_frequent_token(self._sentences(), tokenizer)
         return evaluate_pretrainer(model, self.held_out_data, frequent, tokenizer)
 
-    def evaluate_again(self):
-        self.load_data()
-        tokenizer = self.tokenizer()
-        self.make_batches(tokenizer)
-        return self.evaluate(self.trained_model(), tokenizer)
-
     def inference_modules(self, decoding=None):
         """`{"fill_mask": FillMask, "sentence_encoder": SentenceEncoder}`.
 

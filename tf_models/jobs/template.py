@@ -159,9 +159,12 @@ class JobTemplate:
                              "again.") from error
 
     def evaluate_again(self):
-        """Scores the finished run again on its test data."""
+        """Scores the finished run again on its test data: the slots of
+        `run` without training."""
         self.load_data()
-        return self.evaluate(self.trained_model(), self.tokenizer())
+        tokenizer = self.tokenizer()
+        self.make_batches(tokenizer)
+        return self.evaluate(self.trained_model(), tokenizer)
 
     def inference_modules(self, decoding=None):
         """`{export name: tf.Module}` of the finished run (`decoding`: a
