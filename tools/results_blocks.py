@@ -104,7 +104,11 @@ def demo_table(lang):
              f"TF-IDF + 逻辑回归 {percent(classification['baseline_tfidf_logistic_regression_accuracy'])}；"
              f"多数类 {percent(classification['baseline_majority_class_accuracy'])}"),
         ]
-        minutes = f"\n全程 {summary['minutes']:.1f} 分钟。"
+        chosen = classification["exported"]
+        other = "random" if chosen == "pretrained" else "pretrained"
+        minutes = (f"\n导出的分类器：{'预训练' if chosen == 'pretrained' else '随机'}起点（验证集准确率 "
+                   f"{percent(classification[f'{chosen}_validation_accuracy'])}，另一个起点 "
+                   f"{percent(classification[f'{other}_validation_accuracy'])}）。全程 {summary['minutes']:.1f} 分钟。")
     else:
         header = "| task | result | baselines |\n|---|---|---|\n"
         rows = [
@@ -119,7 +123,8 @@ def demo_table(lang):
              f"{percent(classification['baseline_tfidf_logistic_regression_accuracy'])}; "
              f"majority class {percent(classification['baseline_majority_class_accuracy'])}"),
         ]
-        minutes = f"\nThe whole job: {summary['minutes']:.1f} minutes."
+        minutes = (f"\nExported classifier: from {classification['exported']} weights "
+                   f"({classification['exported_because']}). The whole job: {summary['minutes']:.1f} minutes.")
     table = header + "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows)
     return f"{table}{minutes}\n{provenance('demo_cpu.json', lang)}"
 
@@ -257,9 +262,29 @@ def presets(lang):
             + "".join(lines) + "\n" + where)
 
 
+def results_files(lang):
+    """Every results file with the date and machine it records, or what
+    provenance.json says of it."""
+    known = read("provenance.json")
+    lines = []
+    for path in sorted(RESULTS.glob("*.json")):
+        if path.name == "provenance.json":
+            continue
+        results = read(path.name)
+        if isinstance(results, dict) and "date" in results and "machine" in results:
+            machine = results["machine"]
+            lines.append(f"| `{path.name}` | {results['date'][:10]} | {machine['cpu']}, {machine['cores']} cores "
+                         "| the file |\n")
+        else:
+            entry = known[path.name]
+            lines.append(f"| `{path.name}` | {entry['date']} | {entry['machine']} "
+                         f"| `provenance.json` (commit {entry['commit']}) |\n")
+    return ("| file | date | machine | recorded in |\n|---|---|---|---|\n" + "".join(lines))
+
+
 BLOCKS = {function.__name__: function for function in (
     demo_summary, demo_table, demo_samples, demo_split, demo_bert_seeds, multi30k, translation_step,
-    serving_memory, throughput, pretraining_input, presets)}
+    serving_memory, throughput, pretraining_input, presets, results_files)}
 
 
 # --------------------------------------------------------------------- pages
