@@ -147,6 +147,24 @@ def demo_split(lang):
             f"{provenance('demo_cpu.json', lang)}")
 
 
+def demo_reproduced(lang):
+    """Whether the main job's BERT numbers are those benchmarks.demo_bert
+    measured for the same seed in other processes."""
+    summary = read("demo_cpu.json")["summary"]
+    numbers = {**summary["pretraining"], **summary["classification"]}
+    (run,) = [run for run in rows("demo_bert_cpu.json") if run["seed"] == 0]
+    shared = [name for name in run if name in numbers and isinstance(run[name], float)]
+    differ = [name for name in shared if run[name] != numbers[name]]
+    if differ:
+        text = (f"This run's BERT numbers differ from seed 0 of `benchmarks.demo_bert` in {', '.join(differ)}: "
+                "the two were not made by the same code, or a run is not reproducible.")
+    else:
+        text = (f"This run's BERT numbers ({len(shared)} of them, masked LM to validation accuracies) are exactly "
+                "those of seed 0 of `benchmarks.demo_bert`, measured in other processes: the same command gives "
+                "the same run.")
+    return f"{text}\n{provenance('demo_cpu.json', lang)}\n{provenance('demo_bert_cpu.json', lang)}"
+
+
 def demo_bert_seeds(lang):
     """The main job's BERT part over three seeds (benchmarks.demo_bert)."""
     results = read("demo_bert_cpu.json")
@@ -283,7 +301,7 @@ def results_files(lang):
 
 
 BLOCKS = {function.__name__: function for function in (
-    demo_summary, demo_table, demo_samples, demo_split, demo_bert_seeds, multi30k, translation_step,
+    demo_summary, demo_table, demo_samples, demo_reproduced, demo_split, demo_bert_seeds, multi30k, translation_step,
     serving_memory, throughput, pretraining_input, presets, results_files)}
 
 
