@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11 and make):
 #   make demo   create .venv, install, run the main job (GPU=1: with CUDA)
 #   make test   create .venv, install with the test tools, run every test
+#   make lab    install JupyterLab into .venv and open the notebooks
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -49,8 +50,10 @@ lab: install-lab
 # TF_MODELS_QUICK=1 (small settings), on copies (nbmake writes nothing back).
 # Whole files go to one process (loadfile), so a file's module and session
 # fixtures (the seven exports of test_export.py) are built once.
+# tests/test_docs.py also builds docs/ with `mkdocs build --strict` and checks
+# the pages' numbers against benchmarks/results (tools/results_blocks.py).
 # `make test TEST_PATHS=tests/test_cli.py` runs some of them.
-TEST_PATHS ?= tests tf_models notebooks
+TEST_PATHS ?= tests tf_models tools notebooks
 # The tests run on the CPU even where a GPU is (CUDA_VISIBLE_DEVICES=): their
 # numbers and the refusals of GPU settings without a GPU are the CPU's.
 # Then the layer tests again under the JAX backend (the layers and models are

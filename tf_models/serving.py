@@ -5,7 +5,7 @@ TF Serving's REST API takes either the row format, `{"instances": [...]}`
 `{"inputs": {...}}` (answered with `{"outputs": ...}`); a failed request
 is answered with an HTTP error status and `{"error": "..."}`.
 
-Example (with a server started as in the README):
+Example (with a server started as in docs/serving.md):
 
     client = RestClient("http://localhost:8501")
     client.predict("translator", instances=["Guten Morgen."])
