@@ -136,9 +136,12 @@ def plot_attention_heads(attention, tokens, query_tokens=None, example=0, layers
     indices = [i % len(all_layers) for i in indices]  # -1 is the last layer
     maps, query_tokens, key_tokens = _cut([all_layers[i] for i in indices], example, tokens, query_tokens)
     rows, heads = maps.shape[:2]
-    side = 0.8 + 0.22 * max(len(key_tokens), len(query_tokens), 6)  # inches per panel
-    fig, axes = plt.subplots(rows, heads, figsize=(side * heads + 1.0, side * rows + 0.6),
-                             squeeze=False, constrained_layout=True)
+    # Inches: a fifth of an inch per token, plus room for the rotated key
+    # labels under each row, the query labels and the colour bar.
+    label = 0.08 * max(map(len, key_tokens + query_tokens))
+    width = heads * (0.3 + 0.2 * max(len(key_tokens), 4)) + label + 1.4
+    height = rows * (0.5 + 0.2 * max(len(query_tokens), 2) + label) + 0.5
+    fig, axes = plt.subplots(rows, heads, figsize=(width, height), squeeze=False, constrained_layout=True)
     top = float(maps.max()) or 1.0
     for row, layer in enumerate(indices):
         for head in range(heads):
