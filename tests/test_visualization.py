@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 # Row 0 is full, row 1 ends in padding (id 0), so masked keys show up.
 SOURCE = np.array([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]])
 TARGET = np.array([[1, 9, 10, 11], [1, 12, 0, 0]])
-DROPOUT = 0.3  # dropout on: the maps must come from a pass without it
+DROPOUT = 0.3  # the maps must come from a pass without it: test_the_maps_are_those_of_the_forward_pass
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,7 @@ def test_every_layer_and_head_with_its_masks(models):
         assert len(maps) == 2  # the test presets' layers
         for layer in maps:
             assert layer.dtype == np.float32 and layer.shape == (2, 2, queries.shape[1], key_mask.shape[1])
-            # Each query's weights over the keys it may see sum to 1 (so no
-            # dropout); padding keys get exactly 0.
+            # Each query's weights over the keys it may see sum to 1; padding keys get exactly 0.
             np.testing.assert_allclose(layer.sum(-1), 1.0, atol=1e-5)
             assert np.all(layer.transpose(0, 3, 1, 2)[~key_mask] == 0)
             if causal_mask:
@@ -65,8 +64,8 @@ def test_every_layer_and_head_with_its_masks(models):
 
 
 def test_the_maps_are_those_of_the_forward_pass(models):
-    """Run the Transformer's layers by hand with `return_attention_scores`:
-    their logits equal the model's, and their scores the maps."""
+    """Run the Transformer's layers by hand with `return_attention_scores`
+    (no dropout): their logits equal the model's, and their scores the maps."""
     model = models["transformer"]
     maps = attention_maps(model, {"encoder_token_ids": SOURCE, "decoder_token_ids": TARGET})
     source_mask, target_mask = padding_mask_from_ids(SOURCE), padding_mask_from_ids(TARGET)
