@@ -8,11 +8,22 @@ from keras import ops
 from tf_models.layers import BertEmbedding, Dropout, TransformerEncoderLayer, get_activation
 from tf_models.layers.activations import serialize_initializer
 from tf_models.models.configs import BertConfig, config_values
+from tf_models.models.transformer import run_stack
 
 
 def bert_initializer():
     """BERT initialises every weight matrix from N(0, 0.02), truncated."""
     return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+def run_bert_encoder(embedding, layers, token_ids, segment_ids, padding_mask, attention_scores=None):
+    """BERT's embeddings, then its stack: `(B, T) -> (B, T, H)`.
+
+    The functional graph and `BertBackbone.attention_scores` call this
+    (`attention_scores` as in `run_stack`).
+    """
+    x = embedding(token_ids, segment_ids)  # (B, T, H)
+    return run_stack(layers, x, padding_mask=padding_mask, attention_scores=attention_scores)
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -104,9 +115,7 @@ class BertBackbone(keras.Model):
         segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
         padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
 
-        x = embedding(token_ids, segment_ids)  # (B, T, H)
-        for layer in encoder_layers:
-            x = layer(x, padding_mask=padding_mask)
+        x = run_bert_encoder(embedding, encoder_layers, token_ids, segment_ids, padding_mask)  # (B, T, H)
         pooled = pooler(x[:, 0, :])  # [CLS] is always the first token: (B, H)
 
         super().__init__(
@@ -136,6 +145,37 @@ class BertBackbone(keras.Model):
         self.token_embedding = embedding.token_embedding
         self.encoder_layers = encoder_layers
         self.pooler = pooler
+
+    def attention_scores(self, inputs):
+        """Every layer's attention probabilities for `inputs`, from the
+        forward pass itself (`run_bert_encoder`), dropout off.
+
+        Args:
+            inputs: the backbone's input dict (`token_ids`, `segment_ids`,
+                `padding_mask`); other keys (a pretrainer's
+                `mask_positions`) are ignored.
+
+        Returns:
+            `{"encoder": [...]}`: one `(batch, num_heads, length, length)`
+            tensor per layer, in the compute dtype.
+            `tf_models.visualization.attention_maps` returns them as
+            float32 arrays, also for the task models built on a backbone.
+
+        Example:
+        >>> backbone = BertBackbone.from_preset("test")
+        >>> ids = keras.ops.array([[2, 7, 8, 3, 0]])
+        >>> scores = backbone.attention_scores({"token_ids": ids, "segment_ids": ids * 0,
+        ...                                     "padding_mask": ids != 0})
+        >>> [tuple(layer.shape) for layer in scores["encoder"]]
+        [(1, 2, 5, 5), (1, 2, 5, 5)]
+        """
+        def ints(name):  # the dtype of the graph's inputs
+            return ops.cast(ops.convert_to_tensor(inputs[name]), "int32")
+
+        scores = []
+        run_bert_encoder(self.embedding, self.encoder_layers, ints("token_ids"), ints("segment_ids"),
+                         ints("padding_mask"), attention_scores=scores)
+        return {"encoder": [layer_scores["self_attention"] for layer_scores in scores]}
 
     @classmethod
     def from_preset(cls, name, **overrides):

@@ -7,7 +7,7 @@ from keras import ops
 
 from tf_models.layers import Dropout, PositionEmbedding, TokenEmbedding, TransformerEncoderLayer
 from tf_models.models.configs import CausalLMConfig, config_values
-from tf_models.models.transformer import output_logits
+from tf_models.models.transformer import output_logits, run_stack
 
 
 def gpt_initializer():
@@ -24,6 +24,19 @@ def embed(token_embedding, position_embedding, dropout, token_ids, start_index=0
     x = token_embedding(token_ids)  # (B, T, D)
     x = x + position_embedding(x, start_index=start_index)
     return dropout(x, training=training)
+
+
+def run_causal_stack(token_embedding, position_embedding, dropout, layers, token_ids, padding_mask,
+                     attention_scores=None):
+    """A full pass through the embeddings and the causal stack, before the
+    final norm: `(B, T) -> (B, T, D)`.
+
+    The functional graph and `CausalLM.attention_scores` call this
+    (`attention_scores` as in `run_stack`); `CausalLM.decode_step` runs the
+    same layers with a key/value cache.
+    """
+    x = embed(token_embedding, position_embedding, dropout, token_ids)  # (B, T, D)
+    return run_stack(layers, x, padding_mask=padding_mask, use_causal_mask=True, attention_scores=attention_scores)
 
 
 @keras.saving.register_keras_serializable(package="tf_models")
@@ -108,9 +121,8 @@ class CausalLM(keras.Model):
         # === Functional graph ===
         token_ids = keras.Input((None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
-        x = embed(token_embedding, position_embedding, embedding_dropout, token_ids)  # (B, T, D)
-        for layer in layers:
-            x = layer(x, padding_mask=padding_mask, use_causal_mask=True)
+        x = run_causal_stack(token_embedding, position_embedding, embedding_dropout, layers, token_ids,
+                             padding_mask)  # (B, T, D)
         logits = output_logits(final_norm, token_embedding, None, x)  # (B, T, V)
         super().__init__(
             inputs={"token_ids": token_ids, "padding_mask": padding_mask},
@@ -137,6 +149,35 @@ class CausalLM(keras.Model):
         self.embedding_dropout = embedding_dropout
         self.encoder_layers = layers
         self.final_norm = final_norm
+
+    def attention_scores(self, inputs):
+        """Every layer's attention probabilities for `inputs`, from the
+        forward pass itself (`run_causal_stack`), dropout off.
+
+        Args:
+            inputs: the model's input dict (`token_ids`, `padding_mask`).
+
+        Returns:
+            `{"encoder": [...]}`: one `(batch, num_heads, length, length)`
+            tensor per layer, in the compute dtype, causal (zero above the
+            diagonal). The key is `"encoder"` because the stack is
+            `encoder_layers`, the shared encoder layer with a causal mask.
+            `tf_models.visualization.attention_maps` returns them as
+            float32 arrays.
+
+        Example:
+        >>> model = CausalLM.from_preset("test")
+        >>> ids = keras.ops.array([[5, 6, 7, 0]])
+        >>> scores = model.attention_scores({"token_ids": ids, "padding_mask": ids != 0})
+        >>> [tuple(layer.shape) for layer in scores["encoder"]]
+        [(1, 2, 4, 4), (1, 2, 4, 4)]
+        """
+        scores = []
+        run_causal_stack(self.token_embedding, self.position_embedding, self.embedding_dropout,
+                         self.encoder_layers, ops.convert_to_tensor(inputs["token_ids"], "int32"),
+                         ops.cast(ops.convert_to_tensor(inputs["padding_mask"]), "int32"),  # the graph's input dtype
+                         attention_scores=scores)
+        return {"encoder": [layer_scores["self_attention"] for layer_scores in scores]}
 
     def empty_caches(self, rows, max_length, dtype="float32"):
         """Zeroed key/value caches for `decode_step`: a tuple of `(rows, 2,

@@ -14,16 +14,59 @@ from tf_models.layers import (
 from tf_models.models.configs import TransformerConfig, config_values
 
 
-def run_encoder(embedding, layers, final_norm, token_ids, padding_mask):
+def run_stack(layers, x, *args, attention_scores=None, **kwargs):
+    """`x` through `layers` in order, each called as `layer(x, *args, **kwargs)`.
+
+    Every stack of the three models runs through here, in the functional
+    graph and in `attention_scores()`, so the attention read out is the one
+    of the forward pass (same masks, same order).
+
+    Args:
+        layers: encoder or decoder layers.
+        x: `(batch, length, hidden_dim)`.
+        *args: further positional inputs of every layer (a decoder's
+            `encoder_sequence`).
+        attention_scores: a list, or `None`; a list receives each layer's
+            dict of attention probabilities (`"self_attention"`, and
+            `"cross_attention"` in a decoder layer), in stack order.
+        **kwargs: keyword inputs of every layer (its masks).
+
+    Returns:
+        The last layer's output, `(batch, length, hidden_dim)`.
+    """
+    for layer in layers:
+        if attention_scores is None:
+            x = layer(x, *args, **kwargs)
+        else:
+            x, scores = layer(x, *args, return_attention_scores=True, **kwargs)
+            attention_scores.append(scores)
+    return x
+
+
+def run_encoder(embedding, layers, final_norm, token_ids, padding_mask, attention_scores=None):
     """The encoder stack: embedding, layers, then the final norm (pre-norm only).
 
-    The functional graph and `Transformer.encode` both call this, so
-    decoding can never drift from training.
+    The functional graph, `Transformer.encode` and
+    `Transformer.attention_scores` call this, so decoding and inspection
+    can never drift from training (`attention_scores` as in `run_stack`).
     """
     x = embedding(token_ids)  # (B, S, D)
-    for layer in layers:
-        x = layer(x, padding_mask=padding_mask)
+    x = run_stack(layers, x, padding_mask=padding_mask, attention_scores=attention_scores)
     return final_norm(x) if final_norm else x
+
+
+def run_decoder(embedding, layers, token_ids, padding_mask, encoder_output, encoder_padding_mask,
+                attention_scores=None):
+    """The decoder stack of a full (teacher-forced) pass: embedding, then
+    layers, before the final norm: `(B, T) -> (B, T, D)`.
+
+    The functional graph and `Transformer.attention_scores` call this
+    (`attention_scores` as in `run_stack`); `Transformer.decode_step` runs
+    the same layers one cached position at a time.
+    """
+    y = embedding(token_ids)  # (B, T, D)
+    return run_stack(layers, y, encoder_output, decoder_padding_mask=padding_mask,
+                     encoder_padding_mask=encoder_padding_mask, attention_scores=attention_scores)
 
 
 def output_logits(final_norm, token_embedding, projection, hidden):
@@ -161,14 +204,8 @@ class Transformer(keras.Model):
 
         encoder_output = run_encoder(encoder_embedding, encoder_layers, encoder_norm, encoder_token_ids,
                                      encoder_mask)  # (B, S, D)
-        y = decoder_embedding(decoder_token_ids)  # (B, T, D)
-        for layer in decoder_layers:
-            y = layer(
-                y,
-                encoder_output,
-                decoder_padding_mask=decoder_mask,
-                encoder_padding_mask=encoder_mask,
-            )
+        y = run_decoder(decoder_embedding, decoder_layers, decoder_token_ids, decoder_mask, encoder_output,
+                        encoder_mask)  # (B, T, D)
         logits = output_logits(decoder_norm, decoder_embedding.token_embedding, output_projection, y)  # (B, T, V)
 
         super().__init__(
@@ -204,11 +241,13 @@ class Transformer(keras.Model):
         self.decoder_final_norm = decoder_norm
         self.output_projection = output_projection
 
-    def encode(self, encoder_token_ids):
+    def encode(self, encoder_token_ids, attention_scores=None):
         """Runs the encoder once, for decoding.
 
         Args:
             encoder_token_ids: `(batch, source_length)` int32.
+            attention_scores: a list to receive each encoder layer's
+                attention (see `run_stack`), or `None`.
 
         Returns:
             `(encoder_output, encoder_padding_mask)`: `(batch, source_length,
@@ -216,8 +255,43 @@ class Transformer(keras.Model):
         """
         mask = padding_mask_from_ids(encoder_token_ids, self.padding_id)
         output = run_encoder(self.encoder_embedding, self.encoder_layers, self.encoder_final_norm,
-                             encoder_token_ids, mask)
+                             encoder_token_ids, mask, attention_scores)
         return output, mask
+
+    def attention_scores(self, inputs):
+        """Every layer's attention probabilities for `inputs`, from the
+        forward pass itself (`run_encoder`, `run_decoder`), dropout off.
+
+        Args:
+            inputs: the model's input dict (`encoder_token_ids`,
+                `decoder_token_ids`).
+
+        Returns:
+            A dict of lists, one `(batch, num_heads, queries, keys)` tensor
+            per layer, in the compute dtype: `"encoder"` (source to source),
+            `"decoder_self"` (target to target, causal) and `"decoder_cross"`
+            (target to source). `tf_models.visualization.attention_maps`
+            returns them as float32 arrays.
+
+        Example:
+        >>> model = Transformer.from_preset("test")
+        >>> ids = keras.ops.array([[5, 6, 7, 0]])
+        >>> scores = model.attention_scores({"encoder_token_ids": ids, "decoder_token_ids": ids[:, :3]})
+        >>> {name: tuple(maps[-1].shape) for name, maps in scores.items()}
+        {'encoder': (1, 2, 4, 4), 'decoder_self': (1, 2, 3, 3), 'decoder_cross': (1, 2, 3, 4)}
+        """
+        encoder, decoder = [], []
+        encoder_output, encoder_mask = self.encode(ops.convert_to_tensor(inputs["encoder_token_ids"], "int32"),
+                                                   encoder)
+        decoder_ids = ops.convert_to_tensor(inputs["decoder_token_ids"], "int32")
+        run_decoder(self.decoder_embedding, self.decoder_layers, decoder_ids,
+                    padding_mask_from_ids(decoder_ids, self.padding_id), encoder_output, encoder_mask,
+                    attention_scores=decoder)
+        return {
+            "encoder": [scores["self_attention"] for scores in encoder],
+            "decoder_self": [scores["self_attention"] for scores in decoder],
+            "decoder_cross": [scores["cross_attention"] for scores in decoder],
+        }
 
     def cross_attention_caches(self, encoder_output):
         """Each decoder layer's cross-attention keys and values, computed once
