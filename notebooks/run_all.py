@@ -6,10 +6,11 @@
 Each notebook runs top to bottom in a fresh kernel in this folder, without
 `TF_MODELS_QUICK` (so with its full settings), and is written back with its
 outputs and a `tf_models` entry in its metadata: the mode, the date, the
-machine and the seconds it took. A cell that fails stops that notebook and
-leaves the committed file as it was. `make test` executes copies in quick
-mode and never rewrites these files; `tests/test_notebooks.py` checks that
-the committed outputs came from a full run without errors.
+machine (CPU model, cores, memory) and the seconds it took. A cell that
+fails stops that notebook and leaves the committed file as it was. `make
+test` executes copies in quick mode and never rewrites these files;
+`tests/test_notebooks.py` checks that the committed outputs came from a
+full run without errors.
 """
 
 import datetime
@@ -25,10 +26,25 @@ from nbclient import NotebookClient
 FOLDER = Path(__file__).resolve().parent
 
 
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's name, with "AMX" where it has Intel's matrix units (bfloat16
+    matmuls run on them, so timings depend on it), e.g. "Intel(R) Xeon(R)
+    Processor with AMX"; from `/proc/cpuinfo` (Linux), else what `platform` knows."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    flags = {flag for line in lines if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+    name = names[0] if names else platform.processor() or platform.machine()
+    return f"{name} with AMX" if "amx_bf16" in flags else name
+
+
 def machine():
-    """A short description of this computer, e.g. "2 CPU cores, 23 GiB, x86_64"."""
+    """A short description of this computer, e.g.
+    "Intel(R) Xeon(R) Processor with AMX, 2 CPU cores, 24 GiB, x86_64, no GPU used"."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} CPU cores, {memory:.0f} GiB, {platform.machine()}, no GPU used"
+    return f"{cpu_model()}, {os.cpu_count()} CPU cores, {memory:.0f} GiB, {platform.machine()}, no GPU used"
 
 
 def run(path, timeout=1800):

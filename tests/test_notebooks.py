@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from notebook_outputs import unexpected_stderr
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -32,6 +33,23 @@ def test_committed_outputs_come_from_a_full_run_without_errors(path):
             text = "".join(output.get("text", ""))
             assert "Traceback" not in text and "TF_MODELS_QUICK" not in text
     assert any(cell.get("outputs") for cell in code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_committed_outputs_write_nothing_to_stderr_beyond_the_allowlist(path):
+    """No start-up noise or repeated library warnings in what a reader sees
+    (tests/notebook_outputs.py lists the lines a lesson may keep)."""
+    unexpected = unexpected_stderr(json.loads(path.read_text()))
+    if unexpected:
+        pytest.fail(f"{path.name} wrote to stderr:\n" + "\n".join(unexpected), pytrace=False)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_committed_run_names_its_cpu(path):
+    """Every committed number has its machine: the CPU model, not just the
+    number of cores (notebooks/run_all.py writes it)."""
+    machine = json.loads(path.read_text())["metadata"].get("tf_models", {}).get("machine", "")
+    assert re.match(r"[^\d\W].*, \d+ CPU cores, ", machine), f"{path.name}: {machine!r}; run `make notebooks`"
 
 
 ROOT = Path(__file__).parent.parent

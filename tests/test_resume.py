@@ -107,3 +107,22 @@ def test_under_mixed_float16_an_overflowing_step_is_skipped_not_a_divergence(tmp
                             verbose=0)
     assert np.isfinite(history.history["loss"]).all() and float(optimizer.dynamic_scale) < 2.0**40
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_a_fit_warns_nothing(tmp_path):
+    """The stream is shuffled by its pipeline, so fit's `shuffle` stays off
+    (Keras warns on every fit of a dataset otherwise), and its epochs match
+    the batches the stream yields (no "ran out of data")."""
+    import warnings
+
+    import keras
+
+    from tf_models.training import fit_resumable
+
+    model = _model()
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", DeprecationWarning)  # TensorFlow's, about numpy 2
+        warnings.simplefilter("always", UserWarning)  # Keras' (shown in notebooks and terminals)
+        fit_resumable(model, _data, steps_per_epoch=4, epochs=2, backup_dir=tmp_path, verbose=0)
+    assert [str(w.message) for w in caught if issubclass(w.category, UserWarning)] == []

@@ -257,6 +257,9 @@ def _fit_from(model, stream, state, steps_per_epoch, epochs, backup_every, callb
             initial_epoch=epoch,
             epochs=epoch + 1 if batch else epochs,
             callbacks=callbacks,
+            # The stream is shuffled already (`make_dataset`'s seeded order); fit's
+            # own `shuffle` is for arrays, and Keras warns when it is left on.
+            shuffle=False,
             **fit_kwargs,
         )
         if model.stop_training:  # EarlyStopping
