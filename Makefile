@@ -5,7 +5,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines).
+# Hold back TensorFlow's C++ log lines below errors. TensorFlow 2.21 writes its
+# start-up lines (oneDNN, "Could not find cuda drivers") before this setting
+# applies; the CLI and the notebooks import TensorFlow through
+# tf_models.startup.import_tensorflow, which holds those back too.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: demo test lab notebooks install install-dev install-gpu install-lab clean

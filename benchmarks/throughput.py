@@ -371,7 +371,8 @@ def format_or_na(value, form):
 
 
 def markdown_table(rows):
-    """The README table: throughput and memory of both, with ratios."""
+    """The table of benchmarks/README.md (`tools.results_blocks` writes it
+    there from the results file): throughput and memory of both, with ratios."""
     lines = [
         "| model | size | length | batch | XLA | parameters | tf_models tokens/s | keras-hub tokens/s "
         "| speed ratio | tf_models MiB | keras-hub MiB | memory ratio |",
@@ -386,17 +387,6 @@ def markdown_table(rows):
             f"| {format_or_na(r['keras_hub_peak_memory_mb'], ',.0f')} | {format_or_na(r['memory_ratio'], '.2f')} |"
         )
     return "\n".join(lines)
-
-
-def update_readme(path, marker, text):
-    """Replaces the block between `<!-- marker:begin -->` and `<!-- marker:end -->`."""
-    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-    with open(path) as f:
-        readme = f.read()
-    head, rest = readme.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    with open(path, "w") as f:
-        f.write(f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 def parse_args(argv=None):
@@ -420,7 +410,6 @@ def parse_args(argv=None):
     parser.add_argument("--smoke", action="store_true",
                         help="the `test` preset, length 16, one step: checks that everything runs")
     parser.add_argument("--json", help="write every measurement and the paired rows here")
-    parser.add_argument("--update-readme", help="replace the throughput table in this Markdown file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.jit_compile = [flag == "yes" for flag in args.jit_compile]
@@ -451,8 +440,6 @@ def main(argv=None):
     print(table)
     if args.json:
         write_results(args.json, "throughput", args, rows, measurements=results)
-    if args.update_readme:
-        update_readme(args.update_readme, "throughput", table)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The README, README.zh-CN.md and docs/: numbers from the results files,
-links that resolve, and a site that builds.
+"""The README, README.zh-CN.md, docs/ and benchmarks/README.md: numbers from
+the results files, links that resolve, and a site that builds.
 
 Together about 5 seconds (the MkDocs build is most of it).
 """
 
+import inspect
 import re
 import subprocess
 import sys
@@ -21,6 +22,33 @@ def test_every_results_block_is_what_the_results_files_say():
     stale = results_blocks.stale_pages()
     assert not stale, (f"{', '.join(str(page.relative_to(ROOT)) for page in stale)}: a results block differs "
                        "from its file; run `python -m tools.results_blocks`")
+
+
+# What a measured number looks like: a ratio to two decimals, a percentage to
+# one, a memory, a time per step or a throughput. Outside a results block such
+# a number was typed by hand and goes stale; settings and goals ("1.2x", "15%")
+# have no such precision.
+MEASURED = re.compile(r"\b\d+\.\d\dx\b|\b\d+\.\d%|\d[\d,.]*\s?(?:MiB|GiB|ms|tokens/s|sequences/s|sentences/s)\b"
+                      r"|BLEU:? \d+\.\d|\d+\.\d+ BLEU")
+PROSE_PAGES = [*results_blocks.pages(), ROOT / "notebooks" / "README.md", ROOT / "saved_models" / "README.md"]
+
+
+def test_benchmarks_readme_quotes_the_results_files_through_blocks():
+    readme = ROOT / "benchmarks" / "README.md"
+    assert readme in results_blocks.pages()  # so --check and the test above read it
+    quoted = set(re.findall(r"<!-- results: ([a-z0-9_]+) -->", readme.read_text()))
+    # Each results file is read by a block of that page (demo_cpu.json: the README's).
+    files = {path.name for path in results_blocks.RESULTS.glob("*_cpu.json")} - {"demo_cpu.json"}
+    read = {name for name in files if any(name in inspect.getsource(results_blocks.BLOCKS[block]) for block in quoted)}
+    assert read == files, f"results files no block of benchmarks/README.md reads: {sorted(files - read)}"
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_measured_numbers_appear_only_inside_results_blocks(page):
+    text = results_blocks.BLOCK.sub("", page.read_text())
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)  # commands and printed output
+    typed = [match.group(0) for match in MEASURED.finditer(text)]
+    assert not typed, f"{page.relative_to(ROOT)}: numbers typed by hand, not from a results file: {typed}"
 
 
 def test_the_front_doors_share_their_generated_blocks():

@@ -1,12 +1,12 @@
-"""`python -m tf_models ...`: see `tf_models.cli`."""
+"""`python -m tf_models ...`: see `tf_models.cli`.
 
-import os
+TensorFlow is imported once a command runs, through
+`tf_models.startup.import_tensorflow`, which quiets its C++ start-up lines
+and sets `TF_CPP_MIN_LOG_LEVEL=3` unless the environment sets it.
+"""
+
 import sys
 
-# Quiet TensorFlow's C++ start-up messages (CUDA probing on CPU machines)
-# before TensorFlow is imported; a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from tf_models.cli import main  # noqa: E402
+from tf_models.cli import main
 
 sys.exit(main())

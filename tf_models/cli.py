@@ -187,6 +187,13 @@ def main(argv=None):
 
 def _run_command(command, args):
     """Runs one parsed command (`args` without the command's name)."""
+    from tf_models.startup import import_tensorflow
+
+    # Every command imports TensorFlow; importing it here first, through
+    # import_tensorflow, keeps its C++ start-up lines (oneDNN, "Could not
+    # find cuda drivers", absl's banner) off the terminal, which
+    # TF_CPP_MIN_LOG_LEVEL alone no longer does in TensorFlow 2.21.
+    import_tensorflow()
     from tf_models.jobs.query import query, run_decoding
 
     if command in JOB_COMMANDS:

@@ -166,6 +166,23 @@ def demo_warnings(summary, chosen):
     return [f"{message} ({value:.3f} vs {baseline:.3f})" for value, baseline, message in checks if value <= baseline]
 
 
+def summary_value(name, value):
+    """A summary number as the README and docs quote it: BLEU to one
+    decimal, accuracies as percents to one decimal (one rounding everywhere).
+
+    Example:
+    >>> summary_value("baseline_copy_source_bleu", 4.7735), summary_value("mlm_accuracy", 0.12083)
+    ('4.8', '12.1%')
+    """
+    if not isinstance(value, float):
+        return str(value)
+    if name.endswith("bleu"):
+        return f"{value:.1f}"
+    if name.endswith("accuracy"):
+        return f"{100 * value:.1f}%"
+    return f"{value:.3f}"
+
+
 def print_summary(summary):
     """The summary as lines of `name: value`, baselines indented under their result."""
     for section, numbers in summary.items():
@@ -173,8 +190,7 @@ def print_summary(summary):
             continue
         print(f"{section}:")
         for name, value in numbers.items():
-            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-            print(f"  {'  ' if name.startswith('baseline') else ''}{name}: {shown}")
+            print(f"  {'  ' if name.startswith('baseline') else ''}{name}: {summary_value(name, value)}")
     print_warnings(summary["warnings"])
 
 
