@@ -60,7 +60,8 @@ def test_notebook_ends_with_exercises_that_its_solution_file_answers(notebook):
     assert [int(number) for number, _ in headings] == list(range(1, len(names) + 1)), headings
     assert text.count("*Hint:*") == len(names) and text.count("*A correct solution shows:*") == len(names)
     module = ast.parse(path.read_text())
-    listed = next(node for node in module.body if isinstance(node, ast.Assign) and node.targets[0].id == "EXERCISES")
+    listed = next(node for node in module.body if isinstance(node, ast.Assign)
+                  and getattr(node.targets[0], "id", None) == "EXERCISES")
     assert [element.id for element in listed.value.elts] == names, "EXERCISES lists every exercise, in order"
 
 
