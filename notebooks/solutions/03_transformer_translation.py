@@ -117,8 +117,8 @@ def trained_translator():
     # Quick: a handful of steps, eagerly (tracing the step would take longer than they do).
     compile_transformer(model, warmup_steps=5 if QUICK else 400, run_eagerly=QUICK)
     data = translation_dataset(train, tokenizer, batch_size=32 if QUICK else 64, max_length=24, seed=0)
-    if QUICK:  # three "epochs" of two batches: a loss curve to read
-        history = model.fit(data.repeat(), steps_per_epoch=2, epochs=3, verbose=0)
+    if QUICK:  # two "epochs" of two batches: a loss curve to read
+        history = model.fit(data.repeat(), steps_per_epoch=2, epochs=2, verbose=0)
     else:
         history = model.fit(data, epochs=4, verbose=2)
     return model, tokenizer, test, history.history["loss"]

@@ -71,7 +71,7 @@ def pretrained_backbone_config_and_weights():
     (the notebook's `PretrainingJob`, shorter): its backbone's config and weights."""
     _, _, documents, tokenizer = task()
     keras.utils.set_random_seed(0)
-    steps = 4 if QUICK else 600
+    steps = 2 if QUICK else 600
     backbone = BertBackbone.from_preset("test" if QUICK else "tiny", vocabulary_size=tokenizer.vocabulary_size,
                                         max_sequence_length=LENGTH)
     pretrainer = BertPretrainer(backbone, next_sentence_prediction=False)
@@ -98,7 +98,7 @@ def fine_tune(backbone, train, test, frozen=False):
     if frozen:  # only the head (the pooler and the classifier) learns
         for layer in backbone.layers:
             layer.trainable = layer.name == "pooler"
-    steps = 4 if QUICK else 600
+    steps = 3 if QUICK else 600
     compile_bert_classifier(model, total_steps=steps, peak_learning_rate=1e-3 if QUICK else 1e-4,
                             run_eagerly=QUICK)
     data = classification_dataset(train, tokenizer, batch_size=16, max_sequence_length=LENGTH,
