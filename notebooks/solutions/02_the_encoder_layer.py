@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/02_the_encoder_layer.py                    # about 2 minutes on 2 cores
+    python notebooks/solutions/02_the_encoder_layer.py
     TF_MODELS_QUICK=1 python notebooks/solutions/02_the_encoder_layer.py  # tiny settings, as `make test`
 
 Quick mode trains on a few hundred sequences for a few steps, eagerly

@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/03_transformer_translation.py                    # about 5 minutes on 2 cores
+    python notebooks/solutions/03_transformer_translation.py
     TF_MODELS_QUICK=1 python notebooks/solutions/03_transformer_translation.py  # tiny settings, as `make test`
 
 Exercise 3 trains a translator: in full mode the `tiny` preset on 10,000

@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/04_bert_pretraining.py                    # about 10 minutes on 2 cores
+    python notebooks/solutions/04_bert_pretraining.py
     TF_MODELS_QUICK=1 python notebooks/solutions/04_bert_pretraining.py  # tiny settings, as `make test`
 
 In full mode the text is the notebook's (Jane Austen's novels, fetched with

@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/05_bert_finetuning.py                    # about 15 minutes on 2 cores
+    python notebooks/solutions/05_bert_finetuning.py
     TF_MODELS_QUICK=1 python notebooks/solutions/05_bert_finetuning.py  # tiny settings, as `make test`
 
 In full mode the data are the notebook's (Debian's package descriptions and
@@ -127,8 +127,7 @@ def exercise_1_the_head_by_hand():
     difference = np.abs(logits - np.asarray(model(inputs)["logits"])).max()
     print("max difference from the model's logits:", difference)
     assert difference < 1e-5
-    # The head reads [CLS] only: changing another token changes the logits only through attention.
-    print("head parameters:", sum(w.size for w in (kernel, bias)), "of", model.count_params())
+    print(f"the classifier layer: {kernel.size + bias.size} weights of the model's {model.count_params():,}")
 
 
 def exercise_2_label_budget():

@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/06_one_block_three_models.py                    # about 3 minutes on 2 cores
+    python notebooks/solutions/06_one_block_three_models.py
     TF_MODELS_QUICK=1 python notebooks/solutions/06_one_block_three_models.py  # tiny settings, as `make test`
 
 Quick mode trains exercise 2's model for a few steps, eagerly (tracing a
@@ -19,7 +19,6 @@ import numpy as np
 
 from tf_models.layers import PositionEmbedding, TokenEmbedding, TransformerDecoderLayer, TransformerEncoderLayer
 from tf_models.models import BERT_PRESETS, CAUSAL_LM_PRESETS, BertBackbone, CausalLM, Transformer
-from tf_models.training import compile_causal_lm
 
 QUICK = os.environ.get("TF_MODELS_QUICK") == "1"
 

@@ -2,7 +2,7 @@
 
 One function per exercise; each asserts what a correct solution shows.
 
-    python notebooks/solutions/08_scaling_up.py                    # about a minute on 2 cores
+    python notebooks/solutions/08_scaling_up.py
     TF_MODELS_QUICK=1 python notebooks/solutions/08_scaling_up.py  # tiny settings, as `make test`
 
 Each exercise that sets a dtype policy sets float32 back when it ends. In
