@@ -102,14 +102,31 @@ def exercise_2_post_norm_vs_pre_norm():
     print("lower final loss:", min(results, key=lambda name: results[name][-1]))
 
 
+def best_guess_from_the_bag(sequences):
+    """The accuracy of the best reversal a model blind to positions can make.
+
+    At position i it knows its own token and the bag of all tokens, not
+    where they are: the mirror token is any of the other LENGTH - 1, so its
+    best answer is their most frequent token, right with probability
+    (that token's count) / (LENGTH - 1).
+    """
+    total = 0.0
+    for sequence in sequences:
+        for i in range(LENGTH):
+            others = np.delete(sequence, i)
+            total += np.bincount(others).max() / len(others)
+    return total / (len(sequences) * LENGTH)
+
+
 def exercise_3_no_positions():
     """Exercise 3 (medium): train the reversal task without position
     information. The model cannot tell the positions apart, so it cannot
     know which token is the mirror of which."""
     model, _, accuracy_without = train_reversal(positions=False)
     _, _, accuracy_with = train_reversal(positions=True)
+    bound = best_guess_from_the_bag(reversal_data(128 if QUICK else 512, seed=1)[0])  # the held-out sequences
     print(f"held-out accuracy: with positions {accuracy_with:.1%}, without {accuracy_without:.1%} "
-          f"(a random token: {1 / (VOCAB - 1):.1%})")
+          f"(a random token: {1 / (VOCAB - 1):.1%}; the best guess from the bag of tokens: {bound:.1%})")
 
     # Whatever it learned, the model without positions is permutation-equivariant:
     # shuffling a sequence shuffles its predictions the same way.
@@ -118,9 +135,9 @@ def exercise_3_no_positions():
     shuffled_first = model.predict(sequences[:, order], verbose=0)
     shuffled_after = model.predict(sequences, verbose=0)[:, order]
     assert np.allclose(shuffled_first, shuffled_after, atol=1e-4)
-    # So at a position it can only guess from the sequence's bag of tokens:
-    # no amount of training gets it far beyond one chance in LENGTH.
-    assert accuracy_without < 0.3
+    # So it can only guess from the sequence's bag of tokens, and no amount of
+    # training takes it past the best such guess (up to the noise of a finite test).
+    assert accuracy_without < bound + 0.05
     if not QUICK:
         assert accuracy_with > 0.9 > accuracy_without + 0.5
 
