@@ -323,7 +323,11 @@ def beam_search(next_logits, cache, start_ids, end_id, max_length, beam_width=4,
         end_id: the token that ends a sequence.
         max_length: most tokens to generate (end included), scalar or
             `(batch,)`.
-        beam_width: beams per example (1 with alpha 0 is greedy search).
+        beam_width: beams per example. 1 with alpha 0 follows greedy
+            search's prefix, but keeps a hypothesis that ends with
+            `end_id` as the second-best token of a step, and returns it
+            when it beats what the beam goes on to (then a start of
+            greedy's output, ended early).
         alpha: length penalty exponent, >= 0 (0: raw log-probability).
         padding_id: the token after the end.
         forced_ids: `(batch, F)` tokens every beam of an example begins
