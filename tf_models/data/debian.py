@@ -238,7 +238,7 @@ _NAME_CATALOGUES = re.compile(r"timezones|iso_|countries|languages", re.IGNORECA
 # Keyboard accelerators: GTK's "_Open", LibreOffice's "~Open", Qt's "&Open";
 # Chinese (and Japanese, Korean) catalogues put the letter in brackets after
 # the word, "打开(_O)", sometimes full-width "打开（_O）".
-_ACCELERATOR = re.compile(r"\s*[(（][_~&][A-Za-z0-9][)）]|[_~&](?=\w)")
+_ACCELERATOR = re.compile(r"\s*[(（][_~&][^\s)）][)）]|[_~&](?=\w)")
 # What marks a message as a template or markup rather than a sentence:
 # printf and brace placeholders, tags, entities, escapes, command-line options.
 _MESSAGE_UNSAFE = re.compile(r"[%{}<>\\$@|]|&\w+;|(^|\s)--?\w|\w_\w|\.\.\.\w")

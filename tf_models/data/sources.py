@@ -126,7 +126,7 @@ def software_zh_en(reverse=False, packages=SOFTWARE_MESSAGE_PACKAGES_ZH_CN):
     Simplified Chinese (`zh_CN`) catalogues of `software_de_en`'s programs.
 
     39,157 pairs from Debian 12's packages ("无法删除工作表。" / "The sheets
-    could not be deleted."), 36,577 distinct Chinese sources, filtered as
+    could not be deleted."), 36,225 distinct Chinese sources, filtered as
     `software_de_en`'s by `software_message_pairs`; the Chinese accelerators
     "(_O)" are removed with the others (`clean_message`), and a translation
     without a Chinese character (a product name, a format, a Japanese

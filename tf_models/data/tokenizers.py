@@ -381,9 +381,12 @@ def train_wordpiece_vocabulary(
     """Learns a WordPiece vocabulary from text, as BERT's was.
 
     Two learners give vocabularies in the same format (reserved tokens, then
-    `##`-prefixed continuation pieces mixed with word-initial pieces), split
-    text the same way (punctuation and CJK characters apart) and feed the
-    same in-graph `WordPieceTokenizer`:
+    `##`-prefixed continuation pieces mixed with word-initial pieces) and
+    feed the same in-graph `WordPieceTokenizer`. Both learn from the words
+    that tokenizer's first stage cuts (tensorflow-text's BERT basic
+    tokenizer: lower-casing and accents as `lower_case` says, punctuation
+    and every Chinese character a word of its own), so a word the graph
+    makes is a word the vocabulary was learned from:
 
     * `"fast"`: the Hugging Face `tokenizers` trainer (Rust; about a second
       for the 37,000 sentences of the Ding corpus);
