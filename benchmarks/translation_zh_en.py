@@ -15,6 +15,7 @@ command, its training is not repeated (`--wall-seconds` then says how long it to
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -78,7 +79,7 @@ def measure(run_dir, base_dir, queries=3):
         {"text": text, "answer": answer.split(" -> ", 1)[-1], "unk_tokens": count, "held_out": i < queries}
         for i, (text, answer, count) in enumerate(zip(texts, answers, unknown_tokens(tokenizer, texts)))
     ]
-    return row, results, export_answers, {"export": str(export), "split": str(report)}
+    return row, results, export_answers, dataclasses.asdict(report)
 
 
 def main(argv=None):
@@ -94,7 +95,7 @@ def main(argv=None):
         started = time.time()
         subprocess.run(command(run_dir), check=True, cwd=Path(__file__).resolve().parent.parent)
         wall_seconds = time.time() - started
-    row, results, answers, paths = measure(run_dir, run_dir / "saved_models")
+    row, results, answers, split = measure(run_dir, run_dir / "saved_models")
     row["wall_seconds"] = wall_seconds
     print(f"test BLEU {row['test_bleu']:.1f}; copy the source {row['copy_source_bleu']:.1f}; translation memory "
           f"{row['translation_memory_bleu']:.1f}; training pairs {row['train_bleu']:.1f}")
@@ -102,9 +103,9 @@ def main(argv=None):
     for answer in answers:
         print(f"  {answer['answer']}   ({answer['unk_tokens']} [UNK])")
     if args.json:
-        settings = {"command": "python -m tf_models train-translation --output-dir RUN_DIR " + " ".join(FLAGS),
-                    **paths}
-        write_results(args.json, "translation_zh_en", settings, [row], results=results, export_answers=answers)
+        settings = {"command": "python -m tf_models train-translation --output-dir RUN_DIR " + " ".join(FLAGS)}
+        write_results(args.json, "translation_zh_en", settings, [row], split=split, results=results,
+                      export_answers=answers)
     return row
 
 
