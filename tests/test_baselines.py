@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tf_models.training.baselines import majority_class, tfidf_logistic_regression
+from tf_models.training.baselines import majority_class, nearest_training_target, tfidf_logistic_regression
 
 
 def test_tfidf_logistic_regression_learns_words_and_reads_pairs():
@@ -46,3 +46,9 @@ def test_ngram_baselines_against_counts_by_hand():
     assert ngram_cross_entropy(train, test, 5, order=1, skip_first=True) == pytest.approx(-np.log(26 / 105))
     with pytest.raises(ValueError, match="order must be 1 or 2"):
         ngram_cross_entropy(train, test, 5, order=3)
+
+
+def test_nearest_training_target_matches_by_characters_without_word_boundaries():
+    train = [("打开文件", "Open File"), ("关闭窗口", "Close Window"), ("保存文档", "Save Document")]
+    test = ["关闭此窗口", "打开文件夹", "保存"]
+    assert nearest_training_target(train, test, batch_size=2) == ["Close Window", "Open File", "Save Document"]

@@ -246,3 +246,18 @@ def test_demo_seeds_are_summarised_as_mean_and_range():
     assert table["mlm_accuracy"]["mean"] == pytest.approx(0.6)
     assert (table["pretrained_accuracy"]["min"], table["pretrained_accuracy"]["max"]) == (0.5, 0.7)
     assert table["exported"] == ["pretrained", "pretrained", "random"]
+
+
+def test_the_chinese_run_has_the_main_jobs_translation_settings():
+    import argparse
+    import dataclasses
+
+    from benchmarks.translation_zh_en import FLAGS
+    from tf_models.cli import add_job_arguments, build_job
+    from tf_models.demo import demo_jobs
+    from tf_models.jobs import TranslationJob
+
+    parser = argparse.ArgumentParser()
+    add_job_arguments(parser, TranslationJob)
+    job = build_job(TranslationJob, vars(parser.parse_args(["--output-dir", "runs/demo/translation", *FLAGS])))
+    assert job == dataclasses.replace(demo_jobs("runs/demo")[0], source="software_zh_en")

@@ -10,6 +10,7 @@ import tensorflow as tf
 from helpers import wordpiece_tokenizer
 
 from tf_models import jobs
+from tf_models.jobs import corpora
 from tf_models.jobs.corpora import review_documents
 from tf_models.jobs.finetuning_tasks import classification_baselines
 from tf_models.jobs.pretraining import evaluate_pretrainer, most_frequent_token, token_counts
@@ -76,6 +77,19 @@ def test_classification_baselines_train_on_train_and_score_on_test(capsys):
 def test_review_documents_split_sentences_and_drop_labels():
     data = classification_data(["Great tea. I will buy it again!", "Stale."], [0, 1], ("great", "other"))
     assert review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]
+
+
+@pytest.mark.parametrize("source, languages, expected", [
+    ("software_zh_en", {}, {"reverse": False}),  # the corpus' own direction: Chinese to English
+    ("software_zh_en", {"source_language": "en", "target_language": "zh"}, {"reverse": True}),
+    ("software_de_en", {}, {"reverse": False}),
+    ("ding_de_en", {"source_language": "en", "target_language": "de"}, {"reverse": True}),
+])
+def test_pair_corpora_read_in_the_direction_the_languages_ask(monkeypatch, source, languages, expected):
+    asked = []
+    monkeypatch.setattr(corpora, "load_source", lambda name, **options: asked.append((name, options)) or [])
+    assert corpora.read_corpus("pairs", jobs.TranslationJob(source=source, **languages)) == {"all": []}
+    assert asked == [(source, expected)]
 
 
 def test_job_configs_round_trip_through_config_json():

@@ -38,6 +38,15 @@ def test_software_de_en_directions(monkeypatch):
     assert sources.software_de_en(reverse=True) == [("Open File", "Datei öffnen")]
 
 
+def test_software_zh_en_reads_zh_cn_and_keeps_chinese_translations(monkeypatch):
+    monkeypatch.setattr(sources, "software_catalogues", lambda packages, language: [language])
+    monkeypatch.setattr(sources, "software_message_pairs", lambda catalogues: [
+        ("Open File", "打开文件"), ("JPEG 2000", "JPEG"), ("Catalogue read", catalogues[0])])
+    assert sources.software_zh_en() == [("打开文件", "Open File")]  # zh_CN catalogues; no copy of a name
+    assert sources.software_zh_en(reverse=True) == [("Open File", "打开文件")]
+    assert sources.SOFTWARE_MESSAGE_PACKAGES_ZH_CN[0] == "libreoffice-l10n-zh-cn"
+
+
 
 # Integration: the real packages, fetched with apt-get into a temporary cache
 # once per test session (the `with_debian_cache` fixture of conftest.py).
@@ -153,7 +162,7 @@ def test_load_source(tmp_path):
     (tmp_path / "val.en").write_text("A dog.\n")
     (tmp_path / "val.de").write_text("Ein Hund.\n")
     assert sources.load_source("multi30k", data_dir=tmp_path, split="val") == [("A dog.", "Ein Hund.")]
-    with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, software_de_en, jane_austen, "
-                       "fine_food_reviews, debian_descriptions, debian_sections, multi30k, squad, sst2, stsb, "
-                       "or 'tfds:<name>'"):
+    with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, software_de_en, software_zh_en, "
+                       "jane_austen, fine_food_reviews, debian_descriptions, debian_sections, multi30k, squad, sst2, "
+                       "stsb, or 'tfds:<name>'"):
         sources.load_source("wiki")

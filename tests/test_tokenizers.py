@@ -108,6 +108,30 @@ def test_wordpiece_splits_cjk_into_characters(wordpiece):
     assert [wordpiece.id_to_token(i) for i in ids] == ["東", "京"]
 
 
+# Chinese as the software catalogues write it: no spaces between words,
+# full-width punctuation, an ideographic space (U+3000), Latin words between.
+CHINESE = ["打开文件，用 TLS 连接。", "无法删除工作表！", "另存为：文档（副本）", "搜索\u3000替换", "第２页"]
+
+
+@pytest.mark.parametrize("lower_case", [False, True])
+def test_the_learner_learns_the_words_the_graph_makes(lower_case, tmp_path):
+    """The vocabulary is learned from the words the in-graph tokenizer cuts.
+    With the trainer's own BERT normaliser it was not: "，" was learned
+    where the lower-cased graph asks for "," (NFKC), and U+3000 parted words
+    for the trainer but not for the graph; each was an [UNK] at serving."""
+    tokenizer = train_wordpiece_tokenizer(CHINESE * 5, 200, tmp_path / "vocab.txt", lower_case=lower_case)
+    ids = tokenizer.tokenize(CHINESE + ["替换文档"])  # the last: known characters, a new word
+    assert tokenizer.unk_id not in ids.flat_values.numpy()
+    assert [tokenizer.id_to_token(i) for i in ids[1].numpy()] == list("无法删除工作表" + ("!" if lower_case else "！"))
+    if not lower_case:  # Chinese reads back without spaces between characters
+        assert tokenizer.detokenize(ids[:2]).numpy().tolist() == [s.encode() for s in CHINESE[:2]]
+
+
+def test_japanese_reads_back_without_spaces(wordpiece):
+    ids = wordpiece.tokenize(["東京は日本の首都。"])  # (lower-casing strips the voicing marks of "です")
+    assert wordpiece.detokenize(ids).numpy()[0].decode() == "東京は日本の首都。"
+
+
 @pytest.mark.parametrize("kind", ["wordpiece", "sentencepiece"])
 def test_hard_inputs_do_not_crash(kind, request):
     tokenizer = request.getfixturevalue(kind)

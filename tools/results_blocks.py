@@ -222,6 +222,41 @@ def serving_memory(lang):
             f"{lines}\n{provenance('serving_memory_cpu.json', lang)}")
 
 
+def translation_zh_en(lang):
+    """The main job's translator trained on Chinese, beside its baselines."""
+    results = read("translation_zh_en_cpu.json")
+    (row,), split = results["rows"], results["split"]
+    sample = next(s for s in results["results"]["samples"] if s["translation"] == s["reference"])
+    return (f"`{results['settings']['command']}`: {split['pairs']:,} pairs, {split['sources']:,} distinct Chinese "
+            f"sources, {row['train_pairs']:,} for training, {row['test_sentences']:,} held-out test sources "
+            f"({split['removed_held_out_repeats']} further translations of them removed from training); "
+            f"{row['wall_seconds'] / 60:.1f} minutes with the export and its queries.\n\n"
+            f"| BLEU on the {row['test_sentences']:,} held-out sources | |\n|---|---:|\n"
+            f"| the model, beam 4 | {row['test_bleu']:.1f} |\n"
+            f"| copying the source | {row['copy_source_bleu']:.1f} |\n"
+            f"| translation memory: the English of the most similar training source | "
+            f"{row['translation_memory_bleu']:.1f} |\n"
+            f"| the model on training pairs | {row['train_bleu']:.1f} |\n\n"
+            f"[UNK] is {percent(row['unk_share_of_test_source_tokens'])} of the test sources' tokens "
+            f"({row['test_sources_with_unk']} of {row['test_sentences']:,} sources hold one). "
+            f"A held-out translation: {sample['source']} -> \"{sample['translation']}\" (the reference).\n\n"
+            f"{provenance('translation_zh_en_cpu.json', lang)}")
+
+
+def chinese_translation(lang):
+    """The front doors' line on the Chinese corpus: BLEU beside its baselines."""
+    (row,) = rows("translation_zh_en_cpu.json")
+    scores = (row["test_bleu"], row["copy_source_bleu"], row["translation_memory_bleu"])
+    if lang == "zh":
+        text = ("| 中译英（测试集 BLEU，束搜索） | 模型 | 原样复制源句 | 翻译记忆（最相似训练句的英文） |\n|---|---:|---:|---:|\n"
+                "| `--source software_zh_en` | {:.1f} | {:.1f} | {:.1f} |".format(*scores))
+    else:
+        text = ("| Chinese to English (test BLEU, beam search) | model | copy the source | translation memory "
+                "(the most similar training source's English) |\n|---|---:|---:|---:|\n"
+                "| `--source software_zh_en` | {:.1f} | {:.1f} | {:.1f} |".format(*scores))
+    return f"{text}\n\n{provenance('translation_zh_en_cpu.json', lang)}"
+
+
 def throughput(lang):
     """tf_models against keras-hub: the range of the training-speed and memory ratios."""
     paired = rows("throughput_cpu.json")
@@ -682,7 +717,8 @@ BLOCKS = {function.__name__: function for function in (
     # benchmarks/README.md
     throughput_table, throughput_findings, pretraining_input_table, logits_dtype, time_to_bleu_findings,
     translation_step_findings, scaling, scaling_findings, decoding, generation, pretraining_speed,
-    pretraining_curve, pretraining_runs, pretraining_probes, fine_food, demo_bert_findings)}
+    pretraining_curve, pretraining_runs, pretraining_probes, fine_food, demo_bert_findings, translation_zh_en,
+    chinese_translation)}
 
 
 # --------------------------------------------------------------------- pages

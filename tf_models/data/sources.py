@@ -7,6 +7,7 @@ of sentence pairs, a list of documents, `ClassificationData`,
 * Offline defaults come from Debian packages (see `tf_models.data.debian`):
   `ding_de_en` (German-English example sentences from the Ding dictionary),
   `software_de_en` (user-interface messages of Debian programs),
+  `software_zh_en` (the same programs' Simplified Chinese messages),
   `jane_austen` (six novels, chapters as documents) and `fine_food_reviews`
   (Amazon reviews, `great` / `other`); and from apt's own index:
   `debian_descriptions` (package descriptions as documents) and
@@ -33,6 +34,7 @@ from pathlib import Path
 from tf_models import storage
 from tf_models.data.debian import (
     SOFTWARE_MESSAGE_PACKAGES,
+    SOFTWARE_MESSAGE_PACKAGES_ZH_CN,
     apt_package_index,
     debian_package,
     extract_ding_pairs,
@@ -51,8 +53,8 @@ logger = logging.getLogger(__name__)
 
 
 def _directed(pairs, reverse):
-    """`(german, english)` pairs, or `(english, german)` ones when `reverse`."""
-    return [(english, german) for german, english in pairs] if reverse else list(pairs)
+    """`(foreign, english)` pairs, or `(english, foreign)` ones when `reverse`."""
+    return [(english, foreign) for foreign, english in pairs] if reverse else list(pairs)
 
 
 # --------------------------------------------------------------- Ding de-en
@@ -113,6 +115,46 @@ def software_de_en(reverse=False, packages=SOFTWARE_MESSAGE_PACKAGES):
     """
     pairs = software_message_pairs(software_catalogues(packages, "de"))  # (english, german)
     return _directed([(german, english) for english, german in pairs], reverse)
+
+
+# A Chinese character (CJK Unified Ideographs, Extension A, Compatibility).
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def software_zh_en(reverse=False, packages=SOFTWARE_MESSAGE_PACKAGES_ZH_CN):
+    """Chinese-English user-interface messages of Debian programs: the
+    Simplified Chinese (`zh_CN`) catalogues of `software_de_en`'s programs.
+
+    39,157 pairs from Debian 12's packages ("无法删除工作表。" / "The sheets
+    could not be deleted."), 36,225 distinct Chinese sources, filtered as
+    `software_de_en`'s by `software_message_pairs`; the Chinese accelerators
+    "(_O)" are removed with the others (`clean_message`), and a translation
+    without a Chinese character (a product name, a format, a Japanese
+    string) is dropped.
+
+    Chinese is written without spaces: the WordPiece tokenizer splits every
+    Chinese character off as a word of its own, as BERT's does. The first
+    call downloads the packages into the cache: `software_de_en`'s, with
+    LibreOffice's Chinese package (0.8 MB) for its German one. Each
+    program's own licence applies.
+
+    Args:
+        reverse: `False` for `(chinese, english)` pairs (zh->en), `True` for
+            `(english, chinese)` (en->zh).
+        packages: the Debian packages to read catalogues from.
+
+    Returns:
+        A list of `(source, target)` string pairs.
+
+    Example:
+    >>> software_zh_en()[1]  # doctest: +SKIP
+    ('水平滚动条', 'Horizontal scroll bar')
+    """
+    pairs = software_message_pairs(software_catalogues(packages, "zh_CN"))  # (english, chinese)
+    kept = [(chinese, english) for english, chinese in pairs if _HAN.search(chinese)]
+    logger.info("software_zh_en: dropped %d pairs whose translation has no Chinese character",
+                len(pairs) - len(kept))
+    return _directed(kept, reverse)
 
 
 # ------------------------------------------------------------- Jane Austen
@@ -607,6 +649,7 @@ def tfds_source(name, split="train", data_dir=None, download=True):
 SOURCES = {
     "ding_de_en": ding_de_en,
     "software_de_en": software_de_en,
+    "software_zh_en": software_zh_en,
     "jane_austen": jane_austen,
     "fine_food_reviews": fine_food_reviews,
     "debian_descriptions": debian_descriptions,

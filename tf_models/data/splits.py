@@ -12,8 +12,9 @@ import dataclasses
 import random
 import re
 
-# Trailing punctuation that does not change what is being translated.
-_TRAILING = re.compile(r"[\s.!?:;,…]+$")
+# Trailing punctuation that does not change what is being translated, in
+# Latin and in Chinese script ("内存不足。" is "内存不足").
+_TRAILING = re.compile(r"[\s.!?:;,…。！？：；，、．]+$")
 
 
 def source_key(text):
@@ -23,6 +24,8 @@ def source_key(text):
 
     Example:
     >>> source_key("Open  File...") == source_key("open file")
+    True
+    >>> source_key("内存不足。") == source_key("内存不足")
     True
     """
     return _TRAILING.sub("", " ".join(text.split()).casefold())

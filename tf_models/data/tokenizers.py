@@ -28,6 +28,7 @@ from pathlib import Path
 
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
 
 from tf_models import storage
@@ -36,6 +37,14 @@ PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 START, END = "[START]", "[END]"
 BERT_RESERVED_TOKENS = (PAD, UNK, CLS, SEP, MASK)
 TRANSLATION_RESERVED_TOKENS = BERT_RESERVED_TOKENS + (START, END)
+
+
+# Characters written without spaces between them: Chinese characters, kana,
+# CJK punctuation ("。", "、", "「") and full-width forms ("，", "！", "（").
+_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]"
+# Their punctuation, which takes no space on either side, even next to a
+# Latin word ("用 TLS 。" -> "用 TLS。").
+_CJK_PUNCTUATION = r"[\x{3001}-\x{303F}\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF20}\x{FF3B}-\x{FF40}\x{FF5B}-\x{FF65}]"
 
 
 def clean_utf8(strings):
@@ -168,7 +177,9 @@ class WordPieceTokenizer(_Tokenizer):
 
         WordPiece loses the original spacing around punctuation; this puts
         the common cases back ("cat ." -> "cat.", "( a )" -> "(a)",
-        "I ’ ll" -> "I’ll").
+        "I ’ ll" -> "I’ll"), and joins Chinese and Japanese characters and
+        their full-width punctuation again, which the tokenizer splits one
+        by one ("打 开 文 件 ，" -> "打开文件，").
 
         Args:
             token_ids: int tensor `(batch, length)`, dense or ragged.
@@ -180,7 +191,13 @@ class WordPieceTokenizer(_Tokenizer):
         text = tf.strings.reduce_join(words, axis=-1, separator=" ")
         text = tf.strings.regex_replace(text, r" ([.,!?;:%)\]}])", r"\1")
         text = tf.strings.regex_replace(text, r"([(\[{$]) ", r"\1")
-        return tf.strings.regex_replace(text, r" (['’]) ", r"\1")
+        text = tf.strings.regex_replace(text, r" (['’]) ", r"\1")
+        text = tf.strings.regex_replace(text, f" ?({_CJK_PUNCTUATION}) ?", r"\1")
+        # RE2 has no look-ahead: one pass joins disjoint pairs ("a b c" ->
+        # "ab c"), a second the gaps left between them.
+        for _ in range(2):
+            text = tf.strings.regex_replace(text, f"({_CJK}) ({_CJK})", r"\1\2")
+        return text
 
     def save_vocabulary(self, path):
         """Writes the vocabulary, one token per line, to `path`."""
@@ -364,9 +381,12 @@ def train_wordpiece_vocabulary(
     """Learns a WordPiece vocabulary from text, as BERT's was.
 
     Two learners give vocabularies in the same format (reserved tokens, then
-    `##`-prefixed continuation pieces mixed with word-initial pieces), split
-    text the same way (punctuation and CJK characters apart) and feed the
-    same in-graph `WordPieceTokenizer`:
+    `##`-prefixed continuation pieces mixed with word-initial pieces) and
+    feed the same in-graph `WordPieceTokenizer`. Both learn from the words
+    that tokenizer's first stage cuts (tensorflow-text's BERT basic
+    tokenizer: lower-casing and accents as `lower_case` says, punctuation
+    and every Chinese character a word of its own), so a word the graph
+    makes is a word the vocabulary was learned from:
 
     * `"fast"`: the Hugging Face `tokenizers` trainer (Rust; about a second
       for the 37,000 sentences of the Ding corpus);
@@ -409,12 +429,23 @@ def train_wordpiece_vocabulary(
         )
     if learner != "fast":
         raise ValueError(f"learner must be 'fast' or 'tensorflow_text', got {learner!r}.")
-    from tokenizers import BertWordPieceTokenizer
+    from tokenizers import BertWordPieceTokenizer, normalizers, pre_tokenizers
 
-    trainer = BertWordPieceTokenizer(
-        lowercase=lower_case, strip_accents=lower_case, handle_chinese_chars=True
-    )
-    strings = [text.decode("utf-8") for batch in texts.as_numpy_iterator() for text in batch]
+    # The trainer learns from the words the in-graph tokenizer makes, not
+    # from its own BERT normaliser and splitter: those differ from
+    # tensorflow-text's where Chinese text needs them most (full-width "，"
+    # is "," once lower-cased in the graph; the ideographic space U+3000
+    # splits words for one, not the other), and every such difference is a
+    # vocabulary entry the graph never asks for, or an [UNK] in its place.
+    # Private-use characters (icon-font glyphs in some catalogues) are left
+    # out: they are [UNK] in the graph, as the trainer's own cleaning made them.
+    basic = BasicTokenizer(lower_case=lower_case)
+    words = texts.map(lambda batch: tf.strings.reduce_join(
+        basic.tokenize(tf.strings.regex_replace(batch, r"\p{Co}", " ")), axis=-1, separator=" "))
+    trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=False)
+    trainer.normalizer = normalizers.Sequence([])
+    trainer.pre_tokenizer = pre_tokenizers.Split(" ", behavior="removed")
+    strings = [text.decode("utf-8") for batch in words.as_numpy_iterator() for text in batch]
     alphabet, continuations = _fixed_numbering(strings, trainer, max_characters)
     trainer.train_from_iterator(
         strings,
@@ -450,8 +481,8 @@ def _fixed_numbering(strings, trainer, max_characters):
         The kept characters, and the sorted `##c` pieces among them.
     """
     counts, continuing = Counter(), set()
-    for start in range(0, len(strings), 1000):  # many strings per call: words never span the line breaks
-        text = trainer.normalizer.normalize_str("\n".join(strings[start : start + 1000]))
+    for start in range(0, len(strings), 1000):  # many strings per call: words never span the spaces between
+        text = trainer.normalizer.normalize_str(" ".join(strings[start : start + 1000]))
         words = [word for word, _ in trainer.pre_tokenizer.pre_tokenize_str(text)]
         counts.update("".join(words))
         continuing.update("".join(word[1:] for word in words))

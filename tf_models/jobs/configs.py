@@ -200,11 +200,15 @@ class TranslationJob(RunOptions):
 
     source: str = option(
         "software_de_en",
-        "software_de_en, ding_de_en, multi30k, files, or tfds:NAME (e.g. tfds:ted_hrlr_translate/pt_to_en)",
+        "software_de_en, software_zh_en (Chinese), ding_de_en, multi30k, files, or tfds:NAME (e.g. "
+        "tfds:ted_hrlr_translate/pt_to_en)",
     )
     data_dir: str | None = option(None, "folder of multi30k files (e.g. ../shared/data/multi30k)")
     train_files: tuple[str, ...] = option((), "with source=files: SOURCE_FILE TARGET_FILE, line-aligned")
-    source_language: str = option("de", "source language (software_de_en, ding_de_en: de or en; multi30k: en, de or fr)")
+    source_language: str | None = option(
+        None, "source language (default: the corpus' own; software_de_en, ding_de_en: de or en; software_zh_en: "
+        "zh or en; multi30k: de, en or fr, default de)"
+    )
     target_language: str = option("en", "target language")
     preset: str = option("small", "Transformer preset: test, tiny, small, base, big")
     dropout: float | None = option(None, "dropout rate (default: the preset's, 0.1 in the paper)")

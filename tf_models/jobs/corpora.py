@@ -32,16 +32,22 @@ from tf_models.data import (
 )
 
 
-def _german_english(job):
-    if {job.source_language, job.target_language} != {"de", "en"}:
-        raise ValueError(f"{job.source} is German-English: use languages de and en.")
-    return {"all": load_source(job.source, reverse=job.source_language == "en")}
+def _to_english(language, name):
+    """A reader of a corpus of `(language, english)` pairs: the job's
+    languages pick the direction, the corpus' own when none is given."""
+    def read(job):
+        source = job.source_language or language
+        if {source, job.target_language} != {language, "en"}:
+            raise ValueError(f"{job.source} is {name}-English: use languages {language} and en.")
+        return {"all": load_source(job.source, reverse=source == "en")}
+
+    return read
 
 
 def _multi30k(job):
     def load(split):
         return load_source("multi30k", data_dir=job.data_dir, split=split,
-                           source_language=job.source_language, target_language=job.target_language)
+                           source_language=job.source_language or "de", target_language=job.target_language)
 
     return {"train": load("train"), "validation": load("val"), "test": load("test_2016_flickr")}
 
@@ -104,8 +110,9 @@ _LABELLED = {"train": "train", "validation": "validation", "test": "test"}
 # sentence); documents as "train" only (held-out documents are the job's).
 CORPORA = {
     "pairs": {
-        "software_de_en": _german_english,
-        "ding_de_en": _german_english,
+        "software_de_en": _to_english("de", "German"),
+        "software_zh_en": _to_english("zh", "Chinese"),
+        "ding_de_en": _to_english("de", "German"),
         "multi30k": _multi30k,
         "files": _parallel_files,
         "tfds:": lambda job: {"all": load_source(job.source, split="train")},

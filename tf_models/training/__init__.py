@@ -2,7 +2,13 @@
 choices and callbacks, for `model.fit`, and the loop that resumes exactly
 and trains on several machines (`fit_resumable`)."""
 
-from tf_models.training.baselines import majority_class, mean_score, tfidf_logistic_regression, tfidf_ridge_regression
+from tf_models.training.baselines import (
+    majority_class,
+    mean_score,
+    nearest_training_target,
+    tfidf_logistic_regression,
+    tfidf_ridge_regression,
+)
 from tf_models.training.callbacks import FirstStepTimer, progress_verbosity, training_callbacks
 from tf_models.training.distribute import (
     check_devices,
@@ -70,6 +76,7 @@ __all__ = [
     "loss_scaled",
     "majority_class",
     "mean_score",
+    "nearest_training_target",
     "progress_verbosity",
     "choose_strategy_name",
     "select_policy",
