@@ -63,10 +63,12 @@ def attention_maps(model, inputs):
             "BertBackbone (or a model with a .backbone) or a CausalLM."
         )
     scores = source.attention_scores(inputs)
-    return {
-        name: [np.asarray(ops.convert_to_numpy(ops.cast(layer, "float32"))) for layer in layers]
-        for name, layers in scores.items()
-    }
+    return {name: [_float32_array(layer) for layer in layers] for name, layers in scores.items()}
+
+
+def _float32_array(layer):
+    """A tensor of any backend and dtype as a float32 NumPy array."""
+    return np.asarray(ops.convert_to_numpy(ops.cast(layer, "float32")))
 
 
 def _layer_list(attention):
@@ -75,7 +77,7 @@ def _layer_list(attention):
         raise TypeError(f"pass one of the lists of the dict, e.g. maps[{next(iter(attention))!r}]")
     if hasattr(attention, "shape") and len(attention.shape) == 4:
         attention = [attention]
-    layers = [np.asarray(ops.convert_to_numpy(ops.cast(layer, "float32"))) for layer in attention]
+    layers = [_float32_array(layer) for layer in attention]
     if not layers or any(layer.ndim != 4 for layer in layers):
         raise ValueError("expected (batch, num_heads, queries, keys) arrays, one per layer")
     return layers
