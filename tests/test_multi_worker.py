@@ -159,8 +159,10 @@ def test_a_stopped_peer_ends_the_other_worker_within_the_timeout_and_its_files_g
     workers = Workers(corpus, tmp_path / "run", tmp_path / "stopped", flags=("--worker-timeout", "6"),
                       environ={"TMPDIR": str(scratch)})
     try:
-        workers.wait_for("first step: traced")
-        workers.processes[0].send_signal(signal.SIGSTOP)  # the chief freezes mid-training
+        # Past the first step on both (its bound leaves room for tracing): then the chief freezes.
+        workers.wait_for("first step: traced", index=0)
+        workers.wait_for("first step: traced", index=1)
+        workers.processes[0].send_signal(signal.SIGSTOP)
         stopped_at = time.time()
         assert workers.processes[1].wait(timeout=60) == -signal.SIGKILL
         assert time.time() - stopped_at < 6 + 10

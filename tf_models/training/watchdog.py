@@ -60,9 +60,10 @@ class PeerWatchdog:
             pass
 
     @contextlib.contextmanager
-    def awaiting(self, what):
-        """Marks a wait for the peers, e.g. `awaiting("training step 120")`."""
-        self._send("arm", what)
+    def awaiting(self, what, extra_seconds=0):
+        """Marks a wait for the peers, e.g. `awaiting("training step 120")`;
+        `extra_seconds` lengthens this one wait's bound."""
+        self._send("arm", what, extra_seconds)
         try:
             yield
         finally:
@@ -82,7 +83,7 @@ class PeerWatchdog:
 def _watch(settings):
     """The watchdog process: reads `arm WHAT`, `disarm`, `cleanup PATH` lines
     from the worker; ends with it (end of input)."""
-    deadline, what, cleanup, pending = None, "", [], b""
+    deadline, what, bound, cleanup, pending = None, "", settings["timeout"], [], b""
     while True:
         wait = None if deadline is None else max(deadline - time.monotonic(), 0)
         ready, _, _ = select.select([0], [], [], wait)
@@ -96,13 +97,14 @@ def _watch(settings):
             for line in lines:
                 command, *arguments = json.loads(line)
                 if command == "arm":
-                    deadline, what = time.monotonic() + settings["timeout"], arguments[0]
+                    what, bound = arguments[0], settings["timeout"] + arguments[1]
+                    deadline = time.monotonic() + bound
                 elif command == "disarm":
                     deadline = None
                 elif command == "cleanup":
                     cleanup.append(arguments[0])
         elif deadline is not None and time.monotonic() >= deadline:
-            print(f"\nerror: {settings['task']} waited more than {settings['timeout']} s for the other workers "
+            print(f"\nerror: {settings['task']} waited more than {bound:g} s for the other workers "
                   f"({', '.join(settings['peers'])}) while {what}: one of them is stuck, stopped or never started. "
                   "Check them, then start every worker again with the same command: the run resumes from its "
                   "last backup (--worker-timeout sets this bound).", file=sys.stderr, flush=True)
@@ -143,16 +145,19 @@ def remove_on_timeout(path):
 
 
 @contextlib.contextmanager
-def awaiting_peers(what):
+def awaiting_peers(what, extra_seconds=0):
     """Marks a wait for the other workers (nothing without a watchdog).
 
     Args:
         what: what this worker waits for, for the message (`"training step 12"`).
+        extra_seconds: added to the bound for this wait, for one that also
+            does slow work of its own (the first step traces the step function
+            on every worker, each at its own pace).
     """
     if _WATCHDOG is None:
         yield
     else:
-        with _WATCHDOG.awaiting(what):
+        with _WATCHDOG.awaiting(what, extra_seconds):
             yield
 
 
