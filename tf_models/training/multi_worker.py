@@ -35,10 +35,11 @@ from tf_models.training.divergence import check_finite_loss
 from tf_models.training.topology import is_multi_worker
 from tf_models.training.watchdog import awaiting_peers
 
-# How much longer than --worker-timeout this process' first step may wait:
-# tracing a step function takes seconds to a minute, and each worker traces at
+# How much longer than --worker-timeout a wait may take that also traces a
+# step function (the first training step, the first validation batch of each
+# evaluation): tracing takes seconds to a minute, and each worker traces at
 # its own pace (a test run on a loaded 2-core machine waited more than 6 s).
-FIRST_STEP_EXTRA_SECONDS = 120
+TRACING_EXTRA_SECONDS = 120
 
 
 class WorkersDisagree(ValueError):
@@ -147,7 +148,8 @@ def evaluate_multi_worker(model, dataset):
     logs = {}
     batches = iter(strategy.experimental_distribute_dataset(_sharded_by_data(dataset)))
     for number in itertools.count(1):
-        with awaiting_peers(f"scoring validation batch {number}"):  # each batch waits for the peers
+        # Each batch waits for the peers; the first also traces the step.
+        with awaiting_peers(f"scoring validation batch {number}", TRACING_EXTRA_SECONDS if number == 1 else 0):
             batch = next(batches, None)
             if batch is None:
                 break
@@ -216,10 +218,8 @@ def train_multi_worker(model, stream, state, steps_per_epoch, epochs, backup_eve
         for batch in range(batch, steps_per_epoch):
             callbacks.on_train_batch_begin(batch)
             step = int(state.step.numpy()) + 1
-            # This process' first step also traces the step function, and waits
-            # for the slowest worker's tracing: under load, seconds apart.
-            first = step == done + 1
-            with awaiting_peers(f"training step {step}", FIRST_STEP_EXTRA_SECONDS if first else 0):
+            # This process' first step also traces the step function.
+            with awaiting_peers(f"training step {step}", TRACING_EXTRA_SECONDS if step == done + 1 else 0):
                 logs = _numbers(preemption.run(train_step, next(iterator)))
                 state.step.assign_add(1)
                 # The logs are reduced over the workers: all of them stop here together.

@@ -81,8 +81,8 @@ class PeerWatchdog:
 
 
 def _watch(settings):
-    """The watchdog process: reads `arm WHAT`, `disarm`, `cleanup PATH` lines
-    from the worker; ends with it (end of input)."""
+    """The watchdog process: reads `arm WHAT EXTRA_SECONDS`, `disarm`,
+    `cleanup PATH` lines from the worker; ends with it (end of input)."""
     deadline, what, bound, cleanup, pending = None, "", settings["timeout"], [], b""
     while True:
         wait = None if deadline is None else max(deadline - time.monotonic(), 0)
