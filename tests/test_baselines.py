@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from tf_models.training.baselines import majority_class, nearest_training_target, tfidf_logistic_regression
+from tf_models.training.baselines import (
+    character_logistic_regression,
+    majority_class,
+    nearest_training_target,
+    tfidf_logistic_regression,
+)
 
 
 def test_tfidf_logistic_regression_learns_words_and_reads_pairs():
@@ -52,3 +57,11 @@ def test_nearest_training_target_matches_by_characters_without_word_boundaries()
     train = [("打开文件", "Open File"), ("关闭窗口", "Close Window"), ("保存文档", "Save Document")]
     test = ["关闭此窗口", "打开文件夹", "保存"]
     assert nearest_training_target(train, test, batch_size=2) == ["Close Window", "Open File", "Save Document"]
+
+
+def test_character_logistic_regression_tags_unseen_words_by_their_endings():
+    words = ["quickly", "slowly", "gladly", "sadly", "running", "reading", "singing", "eating"] * 2
+    tags = [1, 1, 1, 1, 0, 0, 0, 0] * 2
+    assert character_logistic_regression(words, tags, ["rarely", "jumping", "madly"]).tolist() == [1, 0, 1]
+    # A single training tag is the answer everywhere (scikit-learn would refuse to fit).
+    assert character_logistic_regression(["a", "b"], [2, 2], ["c"]).tolist() == [2]

@@ -456,7 +456,7 @@ def _cli_error(argv, capsys):
     (["train-translation", "--source", "ding_de_en", "--source-language", "fr"], "use languages de and en"),
     (["train-translation", "--source", "software_zh_en", "--source-language", "de"], "use languages zh and en"),
     (["finetune-bert", "--task", "summarize"], "Unknown task 'summarize'; expected one of classifier"),
-    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "--task tagger reads CoNLL files"),
+    (["finetune-bert", "--task", "tagger", "--source", "sst2"], "--task tagger reads tagged words"),
     (["finetune-bert", "--task", "regressor", "--source", "files"], "source=files needs --train-file FILE and"),
     (["train-lm", "--source", "files", "--document-files", "/nope/book.txt"], "/nope/book.txt: cannot read"),
 ])

@@ -329,3 +329,27 @@ def test_software_zh_en(with_debian_cache):
     for chinese, english in pairs[:2000]:
         assert sources._HAN.search(chinese) and 2 <= len(english.split()) <= 15
         assert not any(mark in chinese for mark in "_~&%{}<>")  # no accelerators or placeholders
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get")
+def test_debian_word_classes_tag_wordnets_unambiguous_words_and_skip_the_rest(with_debian_cache):
+    from tf_models.data.tagging import IGNORED_LABEL
+    from tf_models.data.word_classes import WORD_CLASSES, word_class, wordnet_lexicon
+
+    wordnet_lexicon.cache_clear()  # read from this test's cache
+    lexicon = wordnet_lexicon()
+    # WordNet 3.0: 57,506 single-word nouns, 8,700 verbs, 20,983 adjectives, 3,767 adverbs.
+    sizes = {part: len(lemmas) for part, (lemmas, _) in lexicon.items()}
+    assert sizes["noun"] > 50_000 and sizes["verb"] > 8_000 and sizes["adj"] > 20_000 and sizes["adv"] > 3_000
+    expected = {"libraries": "NOUN", "mice": "NOUN", "quickly": "ADV", "graphical": "ADJ", "provides": "VERB",
+                "free": None, "file": None, "gtk": None, "the": "FUNC", "2": "NUM", "(": "PUNCT"}
+    assert {word: word_class(word, lexicon) for word in expected} == expected
+    train, test = sources.debian_word_classes("train"), sources.debian_word_classes("test")
+    assert train.label_names == WORD_CLASSES and len(train.sentences) > 2 * len(test.sentences) > 5_000
+    tags = [tag for sentence in test.tags for tag in sentence]
+    ignored = tags.count(IGNORED_LABEL) / len(tags)
+    assert 0.2 < ignored < 0.45 and set(tags) == {IGNORED_LABEL, *range(len(WORD_CLASSES))}
+    # The test sentences are text the pretraining never read.
+    pretraining = {sentence.lower() for document in sources.debian_descriptions("train") for sentence in document}
+    assert not any(" ".join(words) in pretraining for words in test.sentences[:500])
+    wordnet_lexicon.cache_clear()

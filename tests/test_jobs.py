@@ -74,6 +74,39 @@ def test_classification_baselines_train_on_train_and_score_on_test(capsys):
     assert "the model does NOT beat: majority_class, tfidf_logistic_regression" in capsys.readouterr().out
 
 
+def test_tagging_scores_skip_ignored_words_and_count_the_unseen_ones(tokenizer, capsys):
+    """A word tagged IGNORED_LABEL is read but never scored, and the words
+    after it keep their own predictions (no shift)."""
+    from tf_models.data.records import TaggingData
+    from tf_models.data.tagging import IGNORED_LABEL, tagging_dataset, word_predictions
+    from tf_models.jobs.finetuning_tasks import Tag
+    from tf_models.models import BertTagger
+
+    keras.utils.set_random_seed(3)
+    model = BertTagger(BertBackbone.from_preset("test", vocabulary_size=len(VOCABULARY)), num_classes=3)
+    names = ("A", "B", "C")
+    train = TaggingData([["the", "cat"], ["cat", "sat"]], [[0, 1], [1, IGNORED_LABEL]], names)
+    test_words = [["the", "sat", "cat", "."], ["sat", ",", "the"]]
+    test = TaggingData(test_words, [[0, IGNORED_LABEL, 1, 2], [2, 2, 0]], names)
+    job = jobs.FinetuningJob(task="tagger", batch_size=2, max_sequence_length=16)
+    scores = Tag().evaluate(model, tokenizer, train, test, job)
+
+    every_word = TaggingData(test_words, [[0] * len(words) for words in test_words], names)
+    features, labels = next(iter(tagging_dataset(every_word, tokenizer, batch_size=2)))
+    predicted = word_predictions(np.argmax(model.predict_on_batch(features)["logits"], -1), labels["logits"])
+    pairs = [(t, p) for tags, guesses in zip(test.tags, predicted) for t, p in zip(tags, guesses) if t >= 0]
+    assert scores["scored_words"] == 6 and scores["accuracy"] == pytest.approx(np.mean([t == p for t, p in pairs]))
+    # Unseen: "." and "," (and "sat" is seen, though its training tag was ignored).
+    unseen = [(t, p) for words, tags, guesses in zip(test_words, test.tags, predicted)
+              for w, t, p in zip(words, tags, guesses) if t >= 0 and w in (".", ",")]
+    assert scores["unseen_words"] == 2
+    assert scores["unseen_word_accuracy"] == pytest.approx(np.mean([t == p for t, p in unseen]))
+    base = scores["baselines"]
+    assert base["majority_tag_accuracy"] == pytest.approx(1 / 6)  # "B" (twice in training) is right once
+    assert base["majority_tag_unseen_word_accuracy"] == 0.0
+    assert "on 2 words no training sentence has" in capsys.readouterr().out
+
+
 def test_review_documents_split_sentences_and_drop_labels():
     data = classification_data(["Great tea. I will buy it again!", "Stale."], [0, 1], ("great", "other"))
     assert review_documents(data) == [["Great tea.", "I will buy it again!"], ["Stale."]]

@@ -163,6 +163,6 @@ def test_load_source(tmp_path):
     (tmp_path / "val.de").write_text("Ein Hund.\n")
     assert sources.load_source("multi30k", data_dir=tmp_path, split="val") == [("A dog.", "Ein Hund.")]
     with pytest.raises(CorpusError, match="unknown corpus 'wiki'; known: ding_de_en, software_de_en, software_zh_en, "
-                       "jane_austen, fine_food_reviews, debian_descriptions, debian_sections, multi30k, squad, sst2, "
-                       "stsb, or 'tfds:<name>'"):
+                       "jane_austen, fine_food_reviews, debian_descriptions, debian_sections, debian_word_classes, "
+                       "multi30k, squad, sst2, stsb, or 'tfds:<name>'"):
         sources.load_source("wiki")

@@ -557,6 +557,40 @@ def pretraining_curve(lang):
             f"BERT's {mean_range(curve[largest]['pretrained'])}.\n{provenance('pretraining_curve_cpu.json', lang)}")
 
 
+def word_classes(lang):
+    """Where the main job's pretraining pays: word classes of words no label showed."""
+    results = read("word_classes_cpu.json")
+    summary, settings = results["summary"], results["settings"]
+    columns = ("pretrained", "random", "majority_tag", "character_logistic_regression")
+    if lang == "zh":
+        header = "| 标注句子 | 词 | 预训练 BERT | 随机权重 | 多数词类 | 字符 n-gram + LR |\n"
+        words = {"accuracy": "全部", "unseen_word_accuracy": "标注中未出现"}
+    else:
+        header = "| labelled sentences | words | pretrained BERT | random weights | majority tag | character n-grams + LR |\n"
+        words = {"accuracy": "all", "unseen_word_accuracy": "not in the labels"}
+    lines, differences = [], []
+    for labels, entry in summary.items():
+        for score, name in words.items():
+            lines.append(f"| {int(labels):,} | {name} | "
+                         + " | ".join(mean_range(entry[f"{column}_{score}"]) for column in columns) + " |\n")
+            pretrained, random = entry[f"pretrained_{score}"], entry[f"random_{score}"]
+            apart = pretrained["min"] > random["max"] or random["min"] > pretrained["max"]
+            if lang == "zh":
+                differences.append(f"{labels} 句、{name}：{points(pretrained['mean'] - random['mean'])}"
+                                   f"（{'范围不重叠' if apart else '范围重叠'}）")
+            else:
+                differences.append(f"{points(pretrained['mean'] - random['mean'])} at {labels} sentences, {name} "
+                                   f"words ({'ranges apart' if apart else 'ranges overlap'})")
+    seeds = ", ".join(map(str, settings["seeds"]))
+    if lang == "zh":
+        tail = (f"\n（种子 {seeds} 的均值 [最小, 最大]，每个种子有自己的预训练；预训练减随机权重："
+                f"{'；'.join(differences)}。共 {results['minutes']:.0f} 分钟。）\n")
+    else:
+        tail = (f"\n(mean [min, max] over seeds {seeds}, each with its own pretraining run. Pretrained minus random "
+                f"weights: {'; '.join(differences)}. The command took {results['minutes']:.0f} minutes.)\n")
+    return header + "|---:|---|---|---|---|---|\n" + "".join(lines) + tail + provenance("word_classes_cpu.json", lang)
+
+
 def pretraining_runs(lang):
     """The same fine-tuning from other pretraining runs, and the main job over seeds."""
     curve, short = read("pretraining_curve_cpu.json"), read("pretraining_curve_short_rows_cpu.json")
@@ -718,7 +752,7 @@ BLOCKS = {function.__name__: function for function in (
     throughput_table, throughput_findings, pretraining_input_table, logits_dtype, time_to_bleu_findings,
     translation_step_findings, scaling, scaling_findings, decoding, generation, pretraining_speed,
     pretraining_curve, pretraining_runs, pretraining_probes, fine_food, demo_bert_findings, translation_zh_en,
-    chinese_translation)}
+    chinese_translation, word_classes)}
 
 
 # --------------------------------------------------------------------- pages

@@ -10,8 +10,9 @@ of sentence pairs, a list of documents, `ClassificationData`,
   `software_zh_en` (the same programs' Simplified Chinese messages),
   `jane_austen` (six novels, chapters as documents) and `fine_food_reviews`
   (Amazon reviews, `great` / `other`); and from apt's own index:
-  `debian_descriptions` (package descriptions as documents) and
-  `debian_sections` (the same labelled with their archive section).
+  `debian_descriptions` (package descriptions as documents),
+  `debian_sections` (the same labelled with their archive section) and
+  `debian_word_classes` (their sentences, each word tagged with its class).
 * Standard benchmarks read from a local folder (`data_dir`), or when it is
   `None` are downloaded once into the cache (`tf_models.data.downloads`):
   `multi30k`, `sst2`, `stsb` and `squad`.
@@ -46,8 +47,9 @@ from tf_models.data.debian import (
 from tf_models.data.downloads import cache_dir, cached_download, require_files
 from tf_models.data.r_data import read_r_lazyload
 from tf_models.data.readers import load_classification_tsv, load_parallel_files, load_regression_tsv, load_squad
-from tf_models.data.records import ClassificationData, CorpusError
+from tf_models.data.records import ClassificationData, CorpusError, TaggingData
 from tf_models.data.sentences import split_sentences
+from tf_models.data.word_classes import WORD_CLASSES, word_class_sentences, wordnet_lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -402,6 +404,37 @@ def debian_sections(split="train", sections=DEBIAN_TOPIC_SECTIONS):
                                          [sections.index(record.section) for record in kept], sections)
 
 
+def debian_word_classes(split="train"):
+    """Sentences of Debian's package descriptions, each word tagged with its
+    word class from WordNet: a tagging task on words the labels never showed.
+
+    The first sentence of each description's long text (4 to 40 words),
+    split by source package as `debian_descriptions`, so a model pretrained
+    on that text has not read the test sentences. Tags: `WORD_CLASSES`
+    (NOUN, VERB, ADJ, ADV from WordNet, FUNC for function words, NUM,
+    PUNCT); a word WordNet lists under several parts of speech ("free"), or
+    not at all (names), is tagged `IGNORED_LABEL`: read as context, neither
+    trained on nor scored (`tf_models.data.word_classes`). Debian bookworm
+    gives about 26,000 training and 7,700 test sentences; a third of the
+    words go unscored.
+
+    Args:
+        split: `"train"`, `"validation"` or `"test"`.
+
+    Returns:
+        `TaggingData` with `label_names == WORD_CLASSES`.
+
+    Example:
+    >>> data = debian_word_classes("test")  # doctest: +SKIP
+    >>> data.sentences[0][:4], data.tag_names()[0][:4]  # doctest: +SKIP
+    (['the', 'sequencing', 'of', 'dna'], ['FUNC', 'VERB', 'FUNC', 'NOUN'])
+    """
+    documents = debian_descriptions(split)
+    words, tags = word_class_sentences([document[1] for document in documents if len(document) > 1],
+                                       wordnet_lexicon())
+    return TaggingData(words, tags, WORD_CLASSES)
+
+
 # ---------------------------------------------------------------- Multi30k
 
 MULTI30K_URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/{name}.gz"
@@ -654,6 +687,7 @@ SOURCES = {
     "fine_food_reviews": fine_food_reviews,
     "debian_descriptions": debian_descriptions,
     "debian_sections": debian_sections,
+    "debian_word_classes": debian_word_classes,
     "multi30k": multi30k,
     "squad": squad,
     "sst2": sst2,

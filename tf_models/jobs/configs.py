@@ -278,7 +278,8 @@ class FinetuningJob(RunOptions):
     source: str = option(
         "fine_food_reviews", "classifier: fine_food_reviews, debian_sections (package descriptions by archive "
         "section; scored on its validation split too), sst2 or files (GLUE-style TSV); "
-        "regressor: stsb or files (TSV); tagger: files (CoNLL); question_answerer: squad or files "
+        "regressor: stsb or files (TSV); tagger: debian_word_classes (each word's class from WordNet, in "
+        "sentences of package descriptions) or files (CoNLL); question_answerer: squad or files "
         "(SQuAD v1.1 JSON)"
     )
     data_dir: str | None = option(None, "folder of sst2, stsb or squad files (none: download them)")

@@ -134,7 +134,10 @@ CORPORA = {
         "stsb": _published("stsb", {"train": "train", "test": "dev"}, downloads=True),
         "files": _tsv_files(load_regression_tsv, keep_label_names=False),
     },
-    "tagged_words": {"files": _conll_files},
+    "tagged_words": {
+        "debian_word_classes": _published("debian_word_classes", {"train": "train", "test": "test"}),
+        "files": _conll_files,
+    },
     "questions": {
         "squad": _published("squad", {"train": "train", "test": "dev"}, downloads=True),
         "files": _squad_files,
@@ -149,7 +152,8 @@ _KIND_ADVICE = {
     "labelled_texts": "--task classifier reads labelled texts",
     "scored_texts": "--task regressor reads scored texts or pairs (e.g. --source files --text-columns sentence1 "
                     "sentence2 --label-column score)",
-    "tagged_words": "--task tagger reads CoNLL files (--source files --train-file F --test-file F)",
+    "tagged_words": "--task tagger reads tagged words: --source debian_word_classes, or CoNLL files (--source "
+                    "files --train-file F --test-file F)",
     "questions": "--task question_answerer reads SQuAD v1.1 (--source squad, or --source files --train-file F "
                  "--test-file F)",
 }

@@ -31,6 +31,7 @@ from tf_models.training import (
     compile_bert_token_classifier,
 )
 from tf_models.training.baselines import (
+    character_logistic_regression,
     majority_class,
     mean_score,
     tfidf_logistic_regression,
@@ -290,22 +291,45 @@ class Tag(FinetuningTask):
         return compile_bert_token_classifier(model, total_steps, **options)
 
     def evaluate(self, model, tokenizer, train, test, job):
-        """Word accuracy and entity F1 (conlleval) on `TaggingData`, in order.
+        """Word accuracy and entity F1 (conlleval) on `TaggingData`, in
+        order, beside baselines trained on the same sentences.
 
+        Words tagged `IGNORED_LABEL` are read as context and not scored.
         Words cut off by `max_sequence_length` count as tagged "O" (or the
-        first tag when there is no "O"), so every word of the test set counts.
+        first tag when there is no "O"), so every scored word counts. Also
+        `unseen_word_accuracy`: on the test words that no training sentence
+        contains, which the labels alone cannot teach. Baselines: the
+        majority tag, and `character_logistic_regression` (each word's
+        character n-grams, no context).
         """
         fill = test.label_names.index("O") if "O" in test.label_names else 0
+        # Every word's first piece is found, scored or not, when no tag is ignored.
+        readable = dataclasses.replace(test, tags=[[max(tag, 0) for tag in tags] for tags in test.tags])
         predicted = []
-        for features, targets in self.dataset(job, test, tokenizer, training=False):
+        for features, targets in self.dataset(job, readable, tokenizer, training=False):
             logits = model.predict_on_batch(features)["logits"]
             first = len(predicted)
             num_words = [len(words) for words in test.sentences[first : first + len(logits)]]
             predicted += word_predictions(np.argmax(logits, axis=-1), targets["logits"], num_words, fill)
-        scores = tagging_scores(test.tag_names(), test.tag_names(predicted))
+        scored = [[i for i, tag in enumerate(tags) if tag >= 0] for tags in test.tags]
+        true = [[tags[i] for i in kept] for tags, kept in zip(test.tags, scored)]
+        guess = [[tags[i] for i in kept] for tags, kept in zip(predicted, scored)]
+        words = [[sentence[i] for i in kept] for sentence, kept in zip(test.sentences, scored)]
+        scores = tagging_scores(test.tag_names(true), test.tag_names(guess))
+        seen = {word for sentence in train.sentences for word in sentence}
+        unseen = [(t, g) for ws, ts, gs in zip(words, true, guess) for w, t, g in zip(ws, ts, gs) if w not in seen]
+        scores["unseen_word_accuracy"] = sum(t == g for t, g in unseen) / max(len(unseen), 1)
+        scores["unseen_words"], scores["scored_words"] = len(unseen), sum(map(len, true))
         scores["label_names"] = list(test.label_names)
-        print(f"test word accuracy {scores['accuracy']:.1%}, entity precision {scores['precision']:.3f}, "
+        scores["baselines"] = tagging_baselines(train, words, true, seen)
+        base = scores["baselines"]
+        print(f"test word accuracy {scores['accuracy']:.1%} ({scores['unseen_word_accuracy']:.1%} on "
+              f"{len(unseen)} words no training sentence has), entity precision {scores['precision']:.3f}, "
               f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}")
+        print(f"  baselines on the same test words: majority tag {base['majority_tag_accuracy']:.1%} "
+              f"({base['majority_tag_unseen_word_accuracy']:.1%}), character n-grams + logistic regression "
+              f"{base['character_logistic_regression_accuracy']:.1%} "
+              f"({base['character_logistic_regression_unseen_word_accuracy']:.1%})")
         return scores
 
     def inference_module(self, model, tokenizer, job, results):
@@ -313,6 +337,36 @@ class Tag(FinetuningTask):
 
     def describe(self, train):
         return f", tags {list(train.label_names)}"
+
+
+def tagging_baselines(train, test_words, test_tags, seen):
+    """The majority tag and `character_logistic_regression`, trained on the
+    scored words of `train` (`TaggingData`) and scored on `test_words`
+    (sentences of words) against `test_tags` (their int tags), on all of
+    them and on those not in `seen` (the training words).
+
+    Example:
+    >>> from tf_models.data.records import TaggingData
+    >>> train = TaggingData([["quickly", "running"], ["slowly", "reading"]] * 3, [[1, 0], [1, -1]] * 3, ("V", "ADV"))
+    >>> scores = tagging_baselines(train, [["gladly", "quickly"]], [[1, 1]], {"quickly", "running", "slowly"})
+    >>> scores["majority_tag_accuracy"], scores["character_logistic_regression_unseen_word_accuracy"]
+    (1.0, 1.0)
+    """
+    pairs = [(w, t) for words, tags in zip(train.sentences, train.tags) for w, t in zip(words, tags) if t >= 0]
+    flat_words = [w for words in test_words for w in words]
+    flat_tags = np.array([t for tags in test_tags for t in tags])
+    unseen = np.array([w not in seen for w in flat_words], bool)
+    predictions = {
+        "majority_tag": np.full(len(flat_words), majority_class([t for _, t in pairs])),
+        "character_logistic_regression": character_logistic_regression(
+            [w for w, _ in pairs], [t for _, t in pairs], flat_words) if flat_words else np.zeros(0, int),
+    }
+    scores = {}
+    for name, predicted in predictions.items():
+        right = predicted == flat_tags
+        scores[f"{name}_accuracy"] = float(right.mean()) if len(right) else 0.0
+        scores[f"{name}_unseen_word_accuracy"] = float(right[unseen].mean()) if unseen.any() else 0.0
+    return scores
 
 
 class AnswerQuestions(FinetuningTask):
