@@ -579,8 +579,9 @@ def word_classes(lang):
                 differences.append(f"{labels} 句、{name}：{points(pretrained['mean'] - random['mean'])}"
                                    f"（{'范围不重叠' if apart else '范围重叠'}）")
             else:
-                differences.append(f"{points(pretrained['mean'] - random['mean'])} at {labels} sentences, {name} "
-                                   f"words ({'ranges apart' if apart else 'ranges overlap'})")
+                which = "all words" if score == "accuracy" else "words not in the labels"
+                differences.append(f"{points(pretrained['mean'] - random['mean'])} on {which} at {labels} sentences "
+                                   f"({'ranges apart' if apart else 'ranges overlap'})")
     seeds = ", ".join(map(str, settings["seeds"]))
     if lang == "zh":
         tail = (f"\n（种子 {seeds} 的均值 [最小, 最大]，每个种子有自己的预训练；预训练减随机权重："
