@@ -104,7 +104,8 @@ def test_tagging_scores_skip_ignored_words_and_count_the_unseen_ones(tokenizer, 
     base = scores["baselines"]
     assert base["majority_tag_accuracy"] == pytest.approx(1 / 6)  # "B" (twice in training) is right once
     assert base["majority_tag_unseen_word_accuracy"] == 0.0
-    assert "on 2 words no training sentence has" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "on the 2 words no training sentence has" in output and "entity" not in output  # no B-/I- tags
 
 
 def test_review_documents_split_sentences_and_drop_labels():

@@ -323,9 +323,12 @@ class Tag(FinetuningTask):
         scores["label_names"] = list(test.label_names)
         scores["baselines"] = tagging_baselines(train, words, true, seen)
         base = scores["baselines"]
-        print(f"test word accuracy {scores['accuracy']:.1%} ({scores['unseen_word_accuracy']:.1%} on "
-              f"{len(unseen)} words no training sentence has), entity precision {scores['precision']:.3f}, "
-              f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}")
+        line = (f"test word accuracy {scores['accuracy']:.1%} ({scores['unseen_word_accuracy']:.1%} on the "
+                f"{len(unseen):,} words no training sentence has)")
+        if any(name[:2] in ("B-", "I-") for name in test.label_names):  # entity chunks to score
+            line += (f", entity precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
+                     f"F1 {scores['f1']:.3f}")
+        print(line)
         print(f"  baselines on the same test words: majority tag {base['majority_tag_accuracy']:.1%} "
               f"({base['majority_tag_unseen_word_accuracy']:.1%}), character n-grams + logistic regression "
               f"{base['character_logistic_regression_accuracy']:.1%} "
