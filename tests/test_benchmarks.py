@@ -248,6 +248,24 @@ def test_demo_seeds_are_summarised_as_mean_and_range():
     assert table["exported"] == ["pretrained", "pretrained", "random"]
 
 
+def test_word_class_runs_are_summarised_per_budget_and_start_with_the_baselines_once():
+    from benchmarks import word_classes
+
+    def row(seed, start, accuracy):
+        baselines = {f"{name}_{score}": 0.1 * seed for name in word_classes.BASELINES
+                     for score in word_classes.SCORES}
+        return {"seed": seed, "labels": 100, "start": start, "accuracy": accuracy,
+                "unseen_word_accuracy": accuracy / 2, "baselines": baselines}
+
+    rows = [row(seed, start, 0.8 + 0.01 * seed + (0.05 if start == "pretrained" else 0))
+            for seed in range(3) for start in word_classes.STARTS]
+    entry = word_classes.summarize(rows, [100])["100"]
+    assert entry["pretrained_accuracy"]["mean"] == pytest.approx(0.86)
+    assert (entry["random_unseen_word_accuracy"]["min"], entry["random_unseen_word_accuracy"]["max"]) == (
+        pytest.approx(0.4), pytest.approx(0.41))
+    assert entry["majority_tag_accuracy"]["values"] == [0.0, 0.1, 0.2]  # one value per seed, not per start
+
+
 def test_the_chinese_run_has_the_main_jobs_translation_settings():
     import argparse
     import dataclasses
