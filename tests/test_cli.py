@@ -319,9 +319,13 @@ def test_finetune_tagger_from_a_google_checkpoint(tmp_path, capsys):
     output = _main(capsys, "finetune-bert", "--task", "tagger", "--source", "files", "--init", google,
                    "--train-file", tmp_path / "train.conll", "--test-file", tmp_path / "test.conll",
                    "--word-column", "0", "--tag-column", "2", "--max-sequence-length", "16", "--epochs", "1",
-                   "--batch-size", "8", "--output-dir", run)
+                   "--batch-size", "8", "--max-test-examples", "6", "--output-dir", run)
     assert "Google BERT checkpoint" in output
     results = json.loads((run / "results.json").read_text())
+    # The six test sentences drawn with the seed (0) are scored, every word of them.
+    test_sentences = (tmp_path / "test.conll").read_text().strip().split("\n\n")
+    drawn = random.Random(0).sample(range(len(test_sentences)), 6)
+    assert results["scored_words"] == sum(len(test_sentences[i].splitlines()) for i in drawn)
     assert results["label_names"] == ["O", "B-ANIMAL"]
     assert 0.0 <= results["f1"] <= 1.0 and 0.0 <= results["accuracy"] <= 1.0
     tagged = _main(capsys, "predict", run, "the cat sat on a mat").splitlines()[-1]

@@ -311,6 +311,8 @@ class FinetuningJob(RunOptions):
     peak_learning_rate: float = option(1e-4, "peak learning rate (2e-5 to 5e-5 for BERT-Base)")
     max_train_examples: int | None = option(
         None, "train on this many examples drawn at random with --seed (a label budget); default: all")
+    max_test_examples: int | None = option(
+        None, "score on this many test examples drawn at random with --seed (quicker, noisier); default: all")
     max_query_length: int = option(64, "question_answerer: most question pieces")
     doc_stride: int = option(128, "question_answerer: distance between the windows over a long context, in pieces")
     max_answer_length: int = option(30, "question_answerer: longest answer, in pieces")

@@ -62,14 +62,17 @@ class Finetuning(JobTemplate):
 
     def load_data(self):
         """The task's corpus: `max_train_examples` training examples drawn
-        with the job's seed (all when it is None), its test split and, where
-        it has one, its validation split."""
+        with the job's seed (all when it is None), its test split (or
+        `max_test_examples` of it, drawn the same way) and, where it has
+        one, its validation split."""
         job, task = self.job, self.task
         splits = read_corpus(task.corpus_kind, job)
         self.train_examples = splits["train"]
         if job.max_train_examples is not None:
             self.train_examples = task.sample(self.train_examples, job.max_train_examples, job.seed)
         self.test, self.validation = splits["test"], splits.get("validation")
+        if job.max_test_examples is not None:
+            self.test = task.sample(self.test, job.max_test_examples, job.seed)
         print(f"task: {self.task.name}{self.task.describe(self.train_examples)}")
 
     def make_tokenizer(self):
