@@ -14,6 +14,7 @@ words, numbers and punctuation get their own classes.
 
 import functools
 import re
+from pathlib import Path
 
 from tf_models.data.debian import debian_package
 from tf_models.data.tagging import IGNORED_LABEL
@@ -58,8 +59,6 @@ def wordnet_lexicon(folder=None):
         a frozenset of single-word lemmas and a dict from an irregular form
         to its base forms ("mice" -> ("mouse",)).
     """
-    from pathlib import Path
-
     folder = Path(folder) if folder else debian_package("wordnet-base") / "usr" / "share" / "wordnet"
     lexicon = {}
     for part in _CLASS_OF_FILE:
