@@ -72,7 +72,8 @@ def character_logistic_regression(train_words, train_tags, test_words, seed=0):
     "-tion" included) + logistic regression (scikit-learn).
 
     The classical tagger of unknown words: it needs no context and no
-    pretraining, and gives a word seen in training the tag it was trained on.
+    pretraining, and mostly gives a word seen in training the tag it was
+    trained on.
 
     Args:
         train_words: a list of words (one per tagged occurrence).
